@@ -1,0 +1,28 @@
+package chat
+
+// Wire error codes, for ERROR frames and HTTP error bodies.
+const (
+	CodeBanned           = "BANNED"
+	CodeBadFrame         = "BAD_FRAME"
+	CodeTooLarge         = "TOO_LARGE"
+	CodeUnknownRecipient = "UNKNOWN_RECIPIENT"
+	CodeRateLimited      = "RATE_LIMITED"
+	CodeForbidden        = "FORBIDDEN"
+	CodeInternal         = "INTERNAL"
+	// HTTP-only codes.
+	CodeBadRequest    = "BAD_REQUEST"
+	CodeUnauthorized  = "UNAUTHORIZED"
+	CodeNotFound      = "NOT_FOUND"
+	CodeUsernameTaken = "USERNAME_TAKEN"
+)
+
+// WebSocket close codes of the protocol.
+const (
+	CloseBanned        = 4003
+	CloseTokenExpired  = 4001
+	CloseGoingAway     = 1001
+	ClosePolicy        = 1008
+	CloseTooLarge      = 1009
+	CloseNormal        = 1000
+	CloseInternalError = 1011
+)

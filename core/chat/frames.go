@@ -1,0 +1,151 @@
+package chat
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"unicode/utf8"
+)
+
+// Frame types, client to server.
+const (
+	TypeMessageSend = "MESSAGE_SEND"
+	TypeDeliveryAck = "DELIVERY_ACK"
+)
+
+// Frame types, server to client.
+const (
+	TypeMessageAck   = "MESSAGE_ACK"
+	TypeMessage      = "MESSAGE"
+	TypeMessageState = "MESSAGE_STATE"
+	TypeReplayDone   = "REPLAY_DONE"
+	TypeError        = "ERROR"
+)
+
+// Limits of the protocol.
+const (
+	// MaxFrameBytes is the WebSocket read limit; a larger frame closes the
+	// connection with 1009.
+	MaxFrameBytes = 64 << 10
+	// MaxContentBytes is the largest accepted message content, in bytes.
+	MaxContentBytes = 4096
+	// MaxClientMessageIDLen is the longest accepted clientMessageId.
+	MaxClientMessageIDLen = 64
+)
+
+// InFrame is any frame a client sends. Fields that a type does not use are
+// left empty.
+type InFrame struct {
+	Type            string `json:"type"`
+	ClientMessageID string `json:"clientMessageId,omitempty"`
+	RecipientID     string `json:"recipientId,omitempty"`
+	Content         string `json:"content,omitempty"`
+	MessageID       string `json:"messageId,omitempty"`
+}
+
+// FrameError is a client frame that cannot be accepted. Code is the wire
+// error code to answer with; ClientMessageID or MessageID name the frame when
+// known.
+type FrameError struct {
+	Code            string
+	Message         string
+	ClientMessageID string
+	MessageID       string
+}
+
+func (e *FrameError) Error() string { return e.Code + ": " + e.Message }
+
+// ErrNotObject is wrapped by DecodeFrame errors for input that is not a JSON
+// object.
+var ErrNotObject = errors.New("frame is not a JSON object")
+
+// DecodeFrame parses and validates one client frame. Every failure is a
+// *FrameError carrying the wire code (BAD_FRAME or TOO_LARGE).
+func DecodeFrame(data []byte) (InFrame, error) {
+	var f InFrame
+	if err := json.Unmarshal(data, &f); err != nil {
+		return InFrame{}, &FrameError{Code: CodeBadFrame, Message: fmt.Sprintf("%v: %v", ErrNotObject, err)}
+	}
+	bad := func(msg string) error {
+		return &FrameError{Code: CodeBadFrame, Message: msg, ClientMessageID: f.ClientMessageID, MessageID: f.MessageID}
+	}
+	switch f.Type {
+	case TypeMessageSend:
+		switch {
+		case f.ClientMessageID == "":
+			return f, bad("missing field clientMessageId")
+		case len(f.ClientMessageID) > MaxClientMessageIDLen:
+			return f, bad("clientMessageId longer than 64 characters")
+		case f.RecipientID == "":
+			return f, bad("missing field recipientId")
+		case f.Content == "":
+			return f, bad("missing field content")
+		case len(f.Content) > MaxContentBytes:
+			return f, &FrameError{Code: CodeTooLarge, Message: "content longer than 4096 bytes", ClientMessageID: f.ClientMessageID}
+		case !utf8.ValidString(f.Content):
+			return f, bad("content is not valid UTF-8")
+		}
+	case TypeDeliveryAck:
+		if f.MessageID == "" {
+			return f, bad("missing field messageId")
+		}
+	case "":
+		return f, bad("missing field type")
+	default:
+		return f, bad(fmt.Sprintf("unknown frame type %q", f.Type))
+	}
+	return f, nil
+}
+
+// OutFrame is any frame the server sends. Only the fields of its Type are set.
+type OutFrame struct {
+	Type            string `json:"type"`
+	ClientMessageID string `json:"clientMessageId,omitempty"`
+	MessageID       string `json:"messageId,omitempty"`
+	SenderID        string `json:"senderId,omitempty"`
+	RecipientID     string `json:"recipientId,omitempty"`
+	Content         string `json:"content,omitempty"`
+	State           string `json:"state,omitempty"`
+	CreatedAt       string `json:"createdAt,omitempty"`
+	Count           *int   `json:"count,omitempty"`
+	Code            string `json:"code,omitempty"`
+	Message         string `json:"message,omitempty"`
+}
+
+// MessageFrame is the MESSAGE frame for m.
+func MessageFrame(m Message) OutFrame {
+	return OutFrame{Type: TypeMessage, MessageID: m.ID, SenderID: m.SenderID, RecipientID: m.RecipientID,
+		Content: m.Content, CreatedAt: FormatTime(m.CreatedAt)}
+}
+
+// AckFrame is the MESSAGE_ACK frame for a stored m.
+func AckFrame(m Message) OutFrame {
+	return OutFrame{Type: TypeMessageAck, ClientMessageID: m.ClientMessageID, MessageID: m.ID,
+		State: StateSent, CreatedAt: FormatTime(m.CreatedAt)}
+}
+
+// StateFrame is the MESSAGE_STATE frame telling a sender that messageID was
+// delivered.
+func StateFrame(messageID string) OutFrame {
+	return OutFrame{Type: TypeMessageState, MessageID: messageID, State: StateDelivered}
+}
+
+// ReplayDoneFrame ends the replay that follows a connect.
+func ReplayDoneFrame(count int) OutFrame {
+	return OutFrame{Type: TypeReplayDone, Count: &count}
+}
+
+// ErrorFrame is an ERROR frame; cmid and mid may be empty.
+func ErrorFrame(code, msg, cmid, mid string) OutFrame {
+	return OutFrame{Type: TypeError, Code: code, Message: msg, ClientMessageID: cmid, MessageID: mid}
+}
+
+// Encode renders f as one JSON text frame.
+func (f OutFrame) Encode() []byte {
+	b, err := json.Marshal(f)
+	if err != nil {
+		// Only strings and an int: marshalling cannot fail.
+		panic("chat: failed to encode frame: " + err.Error())
+	}
+	return b
+}

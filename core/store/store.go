@@ -1,0 +1,95 @@
+// Package store owns durable state: users and messages. Store is the one
+// interface the rest of the server uses; Open picks an implementation from a
+// DB_URI: "mem" (volatile), "sqlite:PATH" (embedded, WAL, synchronous=FULL) or
+// "postgres://..." (shared by instances on many hosts).
+//
+// The guarantees of the protocol are enforced by the database itself, not by
+// locks in this process, so they hold when several processes share a store:
+// a unique key on (sender_id, client_message_id) makes SaveMessage idempotent,
+// and MarkDelivered is one conditional UPDATE, so a message is marked
+// DELIVERED at most once.
+//
+// Writes are group-committed: concurrent SaveMessage and MarkDelivered calls
+// are collected by one writer and committed in one transaction, and each call
+// returns only after that commit is durable.
+package store
+
+import (
+	"context"
+	"errors"
+
+	"github.com/dmchat/dmchat/core/chat"
+)
+
+// Errors returned by every implementation; check with errors.Is.
+var (
+	// ErrNotFound: no such user or message.
+	ErrNotFound = errors.New("store: not found")
+	// ErrUsernameTaken: CreateUser with a name already in use.
+	ErrUsernameTaken = errors.New("store: username taken")
+	// ErrNotRecipient: MarkDelivered by someone who is not the recipient.
+	ErrNotRecipient = errors.New("store: not the recipient")
+	// ErrClosed: the store was closed.
+	ErrClosed = errors.New("store: closed")
+)
+
+// NewMessage is what a sender asks to store. The store assigns ID and
+// CreatedAt.
+type NewMessage struct {
+	SenderID        string
+	RecipientID     string
+	ClientMessageID string
+	Content         string
+}
+
+// Page asks for part of a conversation, newest first. BeforeID, when set,
+// returns only messages older than that id. Limit must be positive.
+type Page struct {
+	UserA, UserB string
+	BeforeID     string
+	Limit        int
+}
+
+// Store is durable state. All methods are safe for concurrent use.
+type Store interface {
+	// CreateUser stores a new user with a fresh ID; ErrUsernameTaken if the
+	// name is in use.
+	CreateUser(ctx context.Context, username string, passwordHash []byte, role chat.Role) (chat.User, error)
+	// UserByID and UserByName return ErrNotFound for an unknown user.
+	UserByID(ctx context.Context, id string) (chat.User, error)
+	UserByName(ctx context.Context, username string) (chat.User, error)
+	// ListUsers returns every user ordered by username.
+	ListUsers(ctx context.Context) ([]chat.User, error)
+	// SetBanned sets the banned flag and returns the updated user.
+	SetBanned(ctx context.Context, id string, banned bool) (chat.User, error)
+	// SetRoleAndPassword updates an existing user's role and password hash
+	// (used by the operator's admin bootstrap).
+	SetRoleAndPassword(ctx context.Context, id string, role chat.Role, passwordHash []byte) (chat.User, error)
+	// BannedUserIDs returns the ids of all banned users.
+	BannedUserIDs(ctx context.Context) ([]string, error)
+
+	// SaveMessage stores m once per (SenderID, ClientMessageID) and returns
+	// the stored row; created is false when the row already existed (a retry),
+	// in which case the existing row is returned unchanged. It returns only
+	// after the row is durable.
+	SaveMessage(ctx context.Context, m NewMessage) (msg chat.Message, created bool, err error)
+	// MarkDelivered marks messageID DELIVERED if recipientID is its recipient
+	// and it is not yet delivered; changed reports whether this call did it.
+	// An unknown id gives ErrNotFound; another user's message ErrNotRecipient.
+	MarkDelivered(ctx context.Context, messageID, recipientID string) (msg chat.Message, changed bool, err error)
+	// Undelivered returns up to limit messages addressed to recipientID that
+	// are not DELIVERED and have an id greater than afterID ("" for all),
+	// oldest first.
+	Undelivered(ctx context.Context, recipientID, afterID string, limit int) ([]chat.Message, error)
+	// Conversation returns one page of the messages between p.UserA and
+	// p.UserB, newest first.
+	Conversation(ctx context.Context, p Page) ([]chat.Message, error)
+	// MessageByID returns one message or ErrNotFound.
+	MessageByID(ctx context.Context, id string) (chat.Message, error)
+
+	// Ping reports whether the store is reachable (readiness).
+	Ping(ctx context.Context) error
+	// Close flushes pending writes and releases resources; later calls fail
+	// with ErrClosed. Close is idempotent.
+	Close() error
+}
