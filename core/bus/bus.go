@@ -31,6 +31,9 @@ const (
 	// KindResync: an instance's bus came back after an outage; every
 	// instance should catch up its local users from the store.
 	KindResync Kind = "bus.resync"
+	// KindPresence: the full list of users with a socket on the origin
+	// instance, sent periodically and on change (admin user list).
+	KindPresence Kind = "presence"
 )
 
 // Event is one bus message. Fields not used by Kind are empty. Content is
@@ -49,6 +52,8 @@ type Event struct {
 
 	Action       string `json:"action,omitempty"`
 	TargetUserID string `json:"targetUserId,omitempty"`
+
+	UserIDs []string `json:"userIds,omitempty"`
 }
 
 // State is the bus's connection state.
