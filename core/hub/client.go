@@ -1,0 +1,208 @@
+package hub
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+
+	"github.com/dmchat/dmchat/core/chat"
+)
+
+// Client is one connected socket of one user on this instance.
+//
+// Methods are safe for concurrent use. Frames are written by one goroutine
+// (Run), so a slow socket delays only itself; if its queue passes the byte
+// limit it is closed as a slow consumer rather than waited for.
+type Client struct {
+	id     uint64
+	userID string
+	role   chat.Role
+	conn   Conn
+	hub    *Hub
+	q      *queue
+
+	// mu guards pending, replaying and holdback.
+	mu sync.Mutex
+	// pending holds the ids of messages pushed on this socket whose
+	// DELIVERY_ACK has not come: the dedupe that keeps a message from being
+	// pushed twice on one connection.
+	pending   map[string]struct{}
+	replaying bool
+	holdback  []heldMessage
+
+	closeOnce sync.Once
+	closed    chan struct{}
+	closeCode atomic.Int32
+}
+
+type heldMessage struct {
+	m     chat.Message
+	frame []byte
+}
+
+// ID is unique among this hub's clients.
+func (c *Client) ID() uint64 { return c.id }
+
+// UserID is the authenticated user of this socket.
+func (c *Client) UserID() string { return c.userID }
+
+// Role is the role from the socket's token.
+func (c *Client) Role() chat.Role { return c.role }
+
+// Done is closed once the client is closed.
+func (c *Client) Done() <-chan struct{} { return c.closed }
+
+// Send queues one frame. It reports false if the client is closed or
+// closing, or was just closed as a slow consumer.
+func (c *Client) Send(frame []byte) bool {
+	switch c.q.push(c.hub.opts.MaxQueueBytes, frame) {
+	case pushed:
+		return true
+	case pushFull:
+		c.slow()
+	}
+	return false
+}
+
+// SendFrame encodes and queues f.
+func (c *Client) SendFrame(f chat.OutFrame) bool { return c.Send(f.Encode()) }
+
+// SendError queues an ERROR frame.
+func (c *Client) SendError(code, msg, cmid, mid string) bool {
+	return c.SendFrame(chat.ErrorFrame(code, msg, cmid, mid))
+}
+
+func (c *Client) slow() {
+	select {
+	case <-c.closed:
+		return
+	default:
+	}
+	if c.hub.opts.OnSlowConsumer != nil {
+		c.hub.opts.OnSlowConsumer(c)
+	}
+	c.Close(1013, "slow consumer")
+}
+
+// deliver pushes m unless it is already pending on this socket. During a
+// replay, live messages are held back so that the replay stays oldest first;
+// EndReplay releases them.
+func (c *Client) deliver(m chat.Message, frame []byte) bool {
+	c.mu.Lock()
+	if _, dup := c.pending[m.ID]; dup {
+		c.mu.Unlock()
+		return false
+	}
+	if c.replaying {
+		c.holdback = append(c.holdback, heldMessage{m, frame})
+		c.mu.Unlock()
+		return false
+	}
+	c.pending[m.ID] = struct{}{}
+	c.mu.Unlock()
+	return c.Send(frame)
+}
+
+// Replay pushes missed messages, oldest first, applying backpressure instead
+// of overflowing the queue. It reports how many were pushed (messages already
+// pending on this socket are skipped and not counted).
+func (c *Client) Replay(ctx context.Context, msgs []chat.Message) (int, error) {
+	n := 0
+	for _, m := range msgs {
+		if err := c.q.waitBelow(ctx, c.hub.opts.MaxQueueBytes/2, c.closed); err != nil {
+			return n, err
+		}
+		c.mu.Lock()
+		_, dup := c.pending[m.ID]
+		if !dup {
+			c.pending[m.ID] = struct{}{}
+		}
+		c.mu.Unlock()
+		if dup {
+			continue
+		}
+		if !c.Send(chat.MessageFrame(m).Encode()) {
+			return n, context.Canceled
+		}
+		n++
+	}
+	return n, nil
+}
+
+// BeginReplay makes live deliveries wait until EndReplay.
+func (c *Client) BeginReplay() {
+	c.mu.Lock()
+	c.replaying = true
+	c.mu.Unlock()
+}
+
+// EndReplay sends REPLAY_DONE with count, then the live messages that arrived
+// during the replay, in arrival order and without those the replay sent.
+func (c *Client) EndReplay(count int) {
+	c.mu.Lock()
+	held := c.holdback
+	c.holdback = nil
+	c.replaying = false
+	frames := make([][]byte, 0, len(held)+1)
+	frames = append(frames, chat.ReplayDoneFrame(count).Encode())
+	for _, h := range held {
+		if _, dup := c.pending[h.m.ID]; dup {
+			continue
+		}
+		c.pending[h.m.ID] = struct{}{}
+		frames = append(frames, h.frame)
+	}
+	c.mu.Unlock()
+	if c.q.push(c.hub.opts.MaxQueueBytes, frames...) == pushFull {
+		c.slow()
+	}
+}
+
+// Acked removes messageID from the pending set and reports whether it was
+// pushed on this socket (such acks are never rate limited).
+func (c *Client) Acked(messageID string) bool {
+	c.mu.Lock()
+	_, ok := c.pending[messageID]
+	delete(c.pending, messageID)
+	c.mu.Unlock()
+	return ok
+}
+
+// IsPending reports whether messageID was pushed here and not yet acked.
+func (c *Client) IsPending(messageID string) bool {
+	c.mu.Lock()
+	_, ok := c.pending[messageID]
+	c.mu.Unlock()
+	return ok
+}
+
+// Close queues nothing more, closes the socket with code and reason, and
+// unregisters the client. The first call wins; later calls do nothing.
+func (c *Client) Close(code int, reason string) {
+	c.closeOnce.Do(func() {
+		c.closeCode.Store(int32(code))
+		c.q.close()
+		close(c.closed)
+		c.hub.unregister(c)
+		go func() {
+			// Closing waits for the peer's close frame; never hold up the caller.
+			_ = c.conn.Close(code, reason)
+		}()
+	})
+}
+
+// CloseAfter queues frame as the last one and closes with code once it is
+// written: ERROR BANNED followed by 4003. Live messages held for a replay
+// are dropped, so nothing reaches the user after the frame.
+func (c *Client) CloseAfter(frame []byte, code int, reason string) {
+	c.mu.Lock()
+	c.replaying = false
+	c.holdback = nil
+	c.mu.Unlock()
+	if !c.q.pushFinal(frame, closeRequest{code, reason}) {
+		c.Close(code, reason)
+	}
+}
+
+// CloseCode is the code the server closed this client with, 0 if open.
+func (c *Client) CloseCode() int { return int(c.closeCode.Load()) }

@@ -1,0 +1,7 @@
+// Package hub owns this instance's live sockets: which users are connected
+// here, one bounded outbound queue and one writer per socket, and the rule
+// that a message is never pushed twice on one connection while its
+// DELIVERY_ACK can still come. It knows nothing of WebSocket libraries (a
+// socket is the small Conn interface), of the store or of other instances:
+// the node decides what to deliver, the hub delivers it locally.
+package hub
