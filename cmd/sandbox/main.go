@@ -1,0 +1,40 @@
+// Command sandbox starts two full server instances in-process over an
+// embedded Redis (miniredis) and one shared store, and lets a developer
+// drive simulated users and admins against them.
+//
+//	sandbox [flags]              the terminal UI (default)
+//	sandbox run [flags] FILE...  run scenario files headless, print a PASS/FAIL gate
+//	sandbox bench [flags]        the load tool
+//
+// Run "sandbox help" or "sandbox CMD -h" for the flags.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+)
+
+func main() {
+	os.Exit(dispatch(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func dispatch(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 {
+		switch args[0] {
+		case "run":
+			return runScenarios(args[1:], stdout, stderr)
+		case "bench":
+			return runBench(args[1:], stdout, stderr)
+		case "help", "-h", "--help":
+			fmt.Fprintln(stdout, usage)
+			return 0
+		}
+	}
+	return runTUI(args, stdout, stderr)
+}
+
+const usage = `usage:
+  sandbox [--db URI] [--redis-down] [--users N] [--log-file PATH] [--scenario FILE]   terminal UI
+  sandbox run [--json FILE] [--junit FILE] [--history FILE] FILE...                  headless scenarios
+  sandbox bench [--workload pairs|idle|replay|storm] [--target URL...] [--json] ...  load tool`
