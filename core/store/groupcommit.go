@@ -1,0 +1,152 @@
+package store
+
+import (
+	"context"
+	"sync"
+
+	"github.com/dmchat/dmchat/core/chat"
+)
+
+// defaultMaxBatch is the most writes one group commit takes when
+// Options.MaxBatch is zero.
+const defaultMaxBatch = 512
+
+// writeOp is the kind of a queued write.
+type writeOp uint8
+
+const (
+	opSave    writeOp = iota + 1 // SaveMessage
+	opDeliver                    // MarkDelivered
+)
+
+// writeReq is one SaveMessage or MarkDelivered waiting for a group commit.
+// The caller fills the inputs and enqueues it; the writer fills the outputs
+// and then signals done, after which only the caller touches it again.
+// Requests are pooled, so their done channels are reused.
+type writeReq struct {
+	op writeOp
+	// Inputs: msg for opSave; id and recipientID for opDeliver.
+	msg         NewMessage
+	id          int64
+	recipientID string
+
+	// Outputs. changed is "created" for opSave.
+	out     chat.Message
+	changed bool
+	err     error
+
+	done chan struct{} // capacity 1: the writer never blocks on it
+}
+
+// reset clears a request for reuse, keeping its channel.
+func (r *writeReq) reset() {
+	done := r.done
+	*r = writeReq{done: done}
+}
+
+// batchFunc commits one batch in one transaction and sets out, changed and
+// err on every request. A request whose own statement fails gets its own
+// err; the others in the batch are unaffected.
+type batchFunc func(batch []*writeReq)
+
+// committer is the group-commit writer shared by the SQL backends: callers
+// submit requests on a channel, one goroutine takes whatever is queued (up
+// to maxBatch), hands the batch to run, which commits it in one transaction,
+// and then wakes every caller. Durability costs one commit per batch, not
+// per write.
+//
+// Callers must be admitted by the store's gate around submit; the store
+// shuts its gate before calling stop, so no submit races with the close of
+// the queue.
+type committer struct {
+	queue    chan *writeReq
+	run      batchFunc
+	maxBatch int
+	stopped  chan struct{}
+	pool     sync.Pool // of *writeReq
+}
+
+// newCommitter starts the writer goroutine; stop ends it.
+func newCommitter(maxBatch int, run batchFunc) *committer {
+	if maxBatch <= 0 {
+		maxBatch = defaultMaxBatch
+	}
+	c := &committer{
+		queue:    make(chan *writeReq, maxBatch),
+		run:      run,
+		maxBatch: maxBatch,
+		stopped:  make(chan struct{}),
+	}
+	c.pool.New = func() any { return &writeReq{done: make(chan struct{}, 1)} }
+	go c.loop()
+	return c
+}
+
+// get returns a cleared request from the pool.
+func (c *committer) get() *writeReq { return c.pool.Get().(*writeReq) }
+
+// put returns a finished request to the pool.
+func (c *committer) put(r *writeReq) {
+	r.reset()
+	c.pool.Put(r)
+}
+
+// submit enqueues r and waits for its commit. It gives up with ctx's error
+// only while waiting for room in the queue; once r is queued it waits for
+// the result, because the write will happen and its outcome (above all,
+// whether this call marked a message DELIVERED) must reach the caller.
+func (c *committer) submit(ctx context.Context, r *writeReq) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	select {
+	case c.queue <- r:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	<-r.done
+	return nil
+}
+
+// loop is the writer goroutine. It exits when the queue is closed and
+// drained.
+func (c *committer) loop() {
+	defer close(c.stopped)
+	batch := make([]*writeReq, 0, c.maxBatch)
+	for {
+		r, ok := <-c.queue
+		if !ok {
+			return
+		}
+		batch = append(batch[:0], r)
+		open := true
+	fill:
+		for len(batch) < c.maxBatch {
+			select {
+			case r, ok := <-c.queue:
+				if !ok {
+					open = false
+					break fill
+				}
+				batch = append(batch, r)
+			default:
+				break fill
+			}
+		}
+		c.run(batch)
+		for i, r := range batch {
+			r.done <- struct{}{}
+			batch[i] = nil
+		}
+		if !open {
+			return
+		}
+	}
+}
+
+// stop closes the queue, lets the writer commit what is left, and waits for
+// it to exit. No submit may be running or start after stop is called.
+func (c *committer) stop() {
+	close(c.queue)
+	<-c.stopped
+}

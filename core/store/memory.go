@@ -1,0 +1,325 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+	"sync"
+
+	"github.com/dmchat/dmchat/core/chat"
+)
+
+// Memory is a volatile Store held in maps, for development and tests. It
+// has the same semantics as the SQL stores (ids, ordering, errors, timestamps
+// truncated to the microsecond) but loses everything when the process ends.
+// All methods are safe for concurrent use.
+type Memory struct {
+	// mu guards every field below. Exported methods lock; helpers whose
+	// names end in Locked expect it held. Nothing calls out while holding it.
+	mu     sync.Mutex
+	closed bool
+	users  map[string]*chat.User // by id
+	byName map[string]string     // username -> id
+	msgs   []chat.Message        // msgs[i] has id i+1
+	byKey  map[msgKey]int64      // (sender, clientMessageId) -> id
+	// toUser lists the ids addressed to each recipient, ascending; conv the
+	// ids of each conversation (convKey), ascending.
+	toUser map[string][]int64
+	conv   map[string][]int64
+}
+
+// msgKey is the idempotency key of a message.
+type msgKey struct{ sender, clientMessageID string }
+
+var _ Store = (*Memory)(nil)
+
+// NewMemory returns an empty in-memory store.
+func NewMemory() *Memory {
+	return &Memory{
+		users:  make(map[string]*chat.User),
+		byName: make(map[string]string),
+		byKey:  make(map[msgKey]int64),
+		toUser: make(map[string][]int64),
+		conv:   make(map[string][]int64),
+	}
+}
+
+// copyUser returns u with its own copy of the password hash, so callers
+// cannot alter the stored one.
+func copyUser(u *chat.User) chat.User {
+	c := *u
+	c.PasswordHash = slices.Clone(u.PasswordHash)
+	return c
+}
+
+// CreateUser implements Store.
+func (m *Memory) CreateUser(ctx context.Context, username string, passwordHash []byte, role chat.Role) (chat.User, error) {
+	if !role.Valid() {
+		return chat.User{}, fmt.Errorf("store: invalid role %q", role)
+	}
+	id, err := newUserID()
+	if err != nil {
+		return chat.User{}, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return chat.User{}, ErrClosed
+	}
+	if _, ok := m.byName[username]; ok {
+		return chat.User{}, ErrUsernameTaken
+	}
+	for m.users[id] != nil { // a 64-bit collision; draw again
+		if id, err = newUserID(); err != nil {
+			return chat.User{}, err
+		}
+	}
+	u := &chat.User{ID: id, Username: username, Role: role, PasswordHash: slices.Clone(passwordHash), CreatedAt: now()}
+	m.users[id] = u
+	m.byName[username] = id
+	return copyUser(u), nil
+}
+
+// UserByID implements Store.
+func (m *Memory) UserByID(ctx context.Context, id string) (chat.User, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return chat.User{}, ErrClosed
+	}
+	u, ok := m.users[id]
+	if !ok {
+		return chat.User{}, ErrNotFound
+	}
+	return copyUser(u), nil
+}
+
+// UserByName implements Store.
+func (m *Memory) UserByName(ctx context.Context, username string) (chat.User, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return chat.User{}, ErrClosed
+	}
+	id, ok := m.byName[username]
+	if !ok {
+		return chat.User{}, ErrNotFound
+	}
+	return copyUser(m.users[id]), nil
+}
+
+// ListUsers implements Store.
+func (m *Memory) ListUsers(ctx context.Context) ([]chat.User, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return nil, ErrClosed
+	}
+	out := make([]chat.User, 0, len(m.users))
+	for _, u := range m.users {
+		out = append(out, copyUser(u))
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Username < out[j].Username })
+	return out, nil
+}
+
+// SetBanned implements Store.
+func (m *Memory) SetBanned(ctx context.Context, id string, banned bool) (chat.User, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return chat.User{}, ErrClosed
+	}
+	u, ok := m.users[id]
+	if !ok {
+		return chat.User{}, ErrNotFound
+	}
+	u.Banned = banned
+	return copyUser(u), nil
+}
+
+// SetRoleAndPassword implements Store.
+func (m *Memory) SetRoleAndPassword(ctx context.Context, id string, role chat.Role, passwordHash []byte) (chat.User, error) {
+	if !role.Valid() {
+		return chat.User{}, fmt.Errorf("store: invalid role %q", role)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return chat.User{}, ErrClosed
+	}
+	u, ok := m.users[id]
+	if !ok {
+		return chat.User{}, ErrNotFound
+	}
+	u.Role = role
+	u.PasswordHash = slices.Clone(passwordHash)
+	return copyUser(u), nil
+}
+
+// BannedUserIDs implements Store.
+func (m *Memory) BannedUserIDs(ctx context.Context) ([]string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return nil, ErrClosed
+	}
+	var ids []string
+	for id, u := range m.users {
+		if u.Banned {
+			ids = append(ids, id)
+		}
+	}
+	sort.Strings(ids)
+	return ids, nil
+}
+
+// SaveMessage implements Store. Like the SQL stores it refuses a message
+// whose sender or recipient is not a user, with ErrNotFound.
+func (m *Memory) SaveMessage(ctx context.Context, nm NewMessage) (chat.Message, bool, error) {
+	if err := ctx.Err(); err != nil {
+		return chat.Message{}, false, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return chat.Message{}, false, ErrClosed
+	}
+	key := msgKey{nm.SenderID, nm.ClientMessageID}
+	if id, ok := m.byKey[key]; ok {
+		return m.msgs[id-1], false, nil
+	}
+	if m.users[nm.SenderID] == nil || m.users[nm.RecipientID] == nil {
+		return chat.Message{}, false, fmt.Errorf("store: failed to save message: unknown sender or recipient: %w", ErrNotFound)
+	}
+	id := int64(len(m.msgs)) + 1
+	msg := chat.Message{
+		ID:              formatMessageID(id),
+		SenderID:        nm.SenderID,
+		RecipientID:     nm.RecipientID,
+		ClientMessageID: nm.ClientMessageID,
+		Content:         nm.Content,
+		CreatedAt:       now(),
+	}
+	m.msgs = append(m.msgs, msg)
+	m.byKey[key] = id
+	m.toUser[nm.RecipientID] = append(m.toUser[nm.RecipientID], id)
+	ck := convKey(nm.SenderID, nm.RecipientID)
+	m.conv[ck] = append(m.conv[ck], id)
+	return msg, true, nil
+}
+
+// MarkDelivered implements Store.
+func (m *Memory) MarkDelivered(ctx context.Context, messageID, recipientID string) (chat.Message, bool, error) {
+	if err := ctx.Err(); err != nil {
+		return chat.Message{}, false, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return chat.Message{}, false, ErrClosed
+	}
+	msg, ok := m.messageLocked(messageID)
+	if !ok {
+		return chat.Message{}, false, ErrNotFound
+	}
+	if msg.RecipientID != recipientID {
+		return chat.Message{}, false, ErrNotRecipient
+	}
+	if msg.Delivered() {
+		return *msg, false, nil
+	}
+	msg.DeliveredAt = now()
+	return *msg, true, nil
+}
+
+// messageLocked finds a message by its public id. m.mu must be held.
+func (m *Memory) messageLocked(messageID string) (*chat.Message, bool) {
+	id, ok := parseMessageID(messageID)
+	if !ok || id > int64(len(m.msgs)) {
+		return nil, false
+	}
+	return &m.msgs[id-1], true
+}
+
+// Undelivered implements Store.
+func (m *Memory) Undelivered(ctx context.Context, recipientID, afterID string, limit int) ([]chat.Message, error) {
+	if err := checkLimit(limit); err != nil {
+		return nil, err
+	}
+	after, ok := afterBound(afterID)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return nil, ErrClosed
+	}
+	if !ok {
+		return nil, nil
+	}
+	ids := m.toUser[recipientID]
+	i, _ := slices.BinarySearch(ids, after+1)
+	var out []chat.Message
+	for ; i < len(ids) && len(out) < limit; i++ {
+		if msg := m.msgs[ids[i]-1]; !msg.Delivered() {
+			out = append(out, msg)
+		}
+	}
+	return out, nil
+}
+
+// Conversation implements Store.
+func (m *Memory) Conversation(ctx context.Context, p Page) ([]chat.Message, error) {
+	if err := checkLimit(p.Limit); err != nil {
+		return nil, err
+	}
+	before, ok := beforeBound(p.BeforeID)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return nil, ErrClosed
+	}
+	if !ok {
+		return nil, nil
+	}
+	ids := m.conv[convKey(p.UserA, p.UserB)]
+	i, _ := slices.BinarySearch(ids, before) // ids[i-1] < before
+	var out []chat.Message
+	for i--; i >= 0 && len(out) < p.Limit; i-- {
+		out = append(out, m.msgs[ids[i]-1])
+	}
+	return out, nil
+}
+
+// MessageByID implements Store.
+func (m *Memory) MessageByID(ctx context.Context, id string) (chat.Message, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return chat.Message{}, ErrClosed
+	}
+	msg, ok := m.messageLocked(id)
+	if !ok {
+		return chat.Message{}, ErrNotFound
+	}
+	return *msg, nil
+}
+
+// Ping implements Store; it fails only after Close.
+func (m *Memory) Ping(ctx context.Context) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return ErrClosed
+	}
+	return nil
+}
+
+// Close implements Store. It drops the data; it is idempotent.
+func (m *Memory) Close() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.closed = true
+	m.users, m.byName, m.msgs, m.byKey, m.toUser, m.conv = nil, nil, nil, nil, nil, nil
+	return nil
+}
