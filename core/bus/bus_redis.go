@@ -1,0 +1,513 @@
+package bus
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/redis/go-redis/v9/maintnotifications"
+	"go.uber.org/zap"
+)
+
+// Defaults and fixed timings of the Redis bus.
+const (
+	// DefaultChannel is the pub/sub channel when RedisOptions.Channel is empty.
+	DefaultChannel = "dmchat:events"
+	// DefaultInitTimeout is how long Start waits for Redis by default.
+	DefaultInitTimeout = 5 * time.Second
+
+	defaultPingInterval   = 500 * time.Millisecond
+	defaultPingTimeout    = 500 * time.Millisecond
+	defaultPublishTimeout = time.Second
+	defaultDialTimeout    = time.Second
+	handshakeTimeout      = time.Second
+
+	minBackoff     = 100 * time.Millisecond
+	initMaxBackoff = 500 * time.Millisecond // while Start is waiting
+	maxBackoff     = time.Second            // afterwards: recovery seen within ~1 s
+
+	queueSize = 4096 // pending publishes
+	maxBatch  = 512  // publishes sent in one pipeline
+)
+
+// Hooks let the caller observe the bus (for metrics) without this package
+// importing anything of the caller's. Nil funcs are skipped. Hooks must be
+// quick and must not call the bus's Close.
+type Hooks struct {
+	// StateChanged is called after each change of State(), with the new
+	// state. Calls never overlap and arrive in the order of the changes. The
+	// change to StateLost is reported once the bus has noticed the outage
+	// (Publish already returns ErrUnavailable by then).
+	StateChanged func(State)
+	// PublishFailed is called once for each event that Publish accepted but
+	// did not get to Redis: rejected because the bus was not connected or its
+	// queue stayed full, or failed in the pipeline. It is not called after
+	// Close. It may be called from several goroutines at once.
+	PublishFailed func()
+}
+
+// RedisOptions configures NewRedis. Every field but URL has a default used
+// when the field is left zero.
+type RedisOptions struct {
+	// URL is redis://[user:password@]host:port[/db] (rediss:// for TLS,
+	// unix:///path for a socket). Required. go-redis query parameters such as
+	// dial_timeout are honoured.
+	URL string
+	// InstanceID is written into OriginInstanceID of every published event.
+	InstanceID string
+	// InitTimeout is how long Start waits for the first connection before it
+	// logs init_timeout and bus_disabled and returns. Default 5 s.
+	InitTimeout time.Duration
+	// Channel is the one pub/sub channel all events travel on. Default
+	// "dmchat:events".
+	Channel string
+	// Logger receives the bus's events under the name "RedisBus" (pass the
+	// root logger, not a named one). Nil means zap.NewNop().
+	Logger *zap.Logger
+	// Hooks report state changes and failed publishes.
+	Hooks Hooks
+	// PingInterval is how often the subscription connection is pinged. The
+	// connection is declared lost when nothing (pong included) arrives for
+	// PingInterval+PingTimeout. Default 500 ms.
+	PingInterval time.Duration
+	// PingTimeout: see PingInterval. Default 500 ms.
+	PingTimeout time.Duration
+	// PublishTimeout bounds how long Publish waits for a queue slot and then
+	// for its batch result. Default 1 s.
+	PublishTimeout time.Duration
+}
+
+// Redis is the Bus on Redis pub/sub. Every event is one JSON message on
+// one channel. Publishes are queued and sent by one goroutine, all pending
+// ones in one pipeline. One goroutine owns the subscription: it connects,
+// reconnects with backoff, and calls the Handler, one call at a time.
+//
+// Loss of Redis is noticed by whichever comes first: the subscription's read
+// failing, a publish failing, or a ping going unanswered. It is logged once
+// ("bus_lost"), Publish then returns ErrUnavailable at once, and the bus
+// reconnects; once the new subscription is confirmed it logs
+// "bus_restored", calls Handler.BusRestored and publishes a KindResync event
+// so every other instance catches up too.
+//
+// All methods are safe for concurrent use. Close must not be called from a
+// Handler method or a hook.
+type Redis struct {
+	opts    RedisOptions // defaults filled in
+	log     *zap.Logger
+	client  *redis.Client
+	network string // of Redis, for the connect probe
+	addr    string
+	dialTO  time.Duration
+	queue   chan *pubReq
+
+	ctx    context.Context // lifetime; cancelled by Close
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // the run and publish goroutines
+
+	// state holds a State. It is written only with mu held and read freely.
+	state atomic.Int32
+
+	// mu guards the fields below. It is held only to read or write them:
+	// never across I/O, logging, Handler calls or hooks.
+	mu      sync.Mutex
+	started bool
+	closed  bool
+	sess    *session // the connected session; nil unless StateConnected
+}
+
+var _ Bus = (*Redis)(nil)
+
+// NewRedis checks opts and returns a bus that is not yet connected; Start
+// connects. It fails only for a bad URL: no I/O happens here.
+func NewRedis(opts RedisOptions) (*Redis, error) {
+	b, err := newRedis(opts)
+	if err != nil {
+		return nil, fmt.Errorf("bus: failed to configure redis: %w", err)
+	}
+	return b, nil
+}
+
+func newRedis(opts RedisOptions) (*Redis, error) {
+	if opts.URL == "" {
+		return nil, errors.New("redis url is empty")
+	}
+	ro, err := redis.ParseURL(opts.URL)
+	if err != nil {
+		// A *url.Error quotes the whole URL, password included: keep
+		// only its cause.
+		var uerr *url.Error
+		if errors.As(err, &uerr) {
+			err = uerr.Err
+		}
+		return nil, fmt.Errorf("invalid redis url: %w", err)
+	}
+	if opts.InitTimeout <= 0 {
+		opts.InitTimeout = DefaultInitTimeout
+	}
+	if opts.Channel == "" {
+		opts.Channel = DefaultChannel
+	}
+	if opts.Logger == nil {
+		opts.Logger = zap.NewNop()
+	}
+	if opts.PingInterval <= 0 {
+		opts.PingInterval = defaultPingInterval
+	}
+	if opts.PingTimeout <= 0 {
+		opts.PingTimeout = defaultPingTimeout
+	}
+	if opts.PublishTimeout <= 0 {
+		opts.PublishTimeout = defaultPublishTimeout
+	}
+
+	// RESP2 unless the URL asks otherwise: plain pub/sub framing.
+	if ro.Protocol == 0 {
+		ro.Protocol = 2
+	}
+	ro.DisableIdentity = true
+	ro.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
+	if ro.DialTimeout == 0 {
+		ro.DialTimeout = defaultDialTimeout
+	}
+	ro.DialerRetries = 1 // we retry ourselves, with backoff
+	if ro.ReadTimeout == 0 {
+		ro.ReadTimeout = time.Second
+	}
+	if ro.WriteTimeout == 0 {
+		ro.WriteTimeout = time.Second
+	}
+	if ro.MaxRetryBackoff == 0 {
+		ro.MaxRetryBackoff = 100 * time.Millisecond
+	}
+	ro.ContextTimeoutEnabled = true
+
+	ctx, cancel := context.WithCancel(context.Background())
+	b := &Redis{
+		opts:    opts,
+		log:     opts.Logger.Named("RedisBus"),
+		client:  redis.NewClient(ro),
+		network: ro.Network,
+		addr:    ro.Addr,
+		dialTO:  ro.DialTimeout,
+		queue:   make(chan *pubReq, queueSize),
+		ctx:     ctx,
+		cancel:  cancel,
+	}
+	b.state.Store(int32(StateDisabled))
+	return b, nil
+}
+
+// State reports the connection state: StateDisabled before Start, after Close
+// and while the first connection is still being tried.
+func (b *Redis) State() State { return State(b.state.Load()) }
+
+// Start connects and subscribes, waiting at most InitTimeout (or until ctx
+// is done) for the first connection. A refused connection is retried with a
+// short backoff. On success it logs "bus_connected"; otherwise it logs
+// "init_timeout" and "bus_disabled" and keeps trying in the background, and
+// when Redis appears it logs "bus_connected" and calls h.BusRestored. Either
+// way Start returns, and h is called from one background goroutine until
+// Close. Only the first call does anything; ctx is not used after Start
+// returns.
+func (b *Redis) Start(ctx context.Context, h Handler) {
+	b.mu.Lock()
+	if b.started || b.closed {
+		b.mu.Unlock()
+		return
+	}
+	b.started = true
+	b.wg.Add(2)
+	b.mu.Unlock()
+
+	if h == nil {
+		h = nopHandler{}
+	}
+	initCtx, cancel := context.WithTimeout(b.ctx, b.opts.InitTimeout)
+	defer cancel()
+	stop := context.AfterFunc(ctx, cancel)
+	defer stop()
+
+	ready := make(chan struct{})
+	go b.publishLoop()
+	go b.run(initCtx, h, ready)
+	<-ready
+}
+
+// Close stops the goroutines, closes the connections and logs "stopped".
+// Later calls do nothing. Publish after Close returns ErrUnavailable.
+func (b *Redis) Close() error {
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return nil
+	}
+	b.closed = true
+	prev := State(b.state.Load())
+	b.state.Store(int32(StateDisabled))
+	b.sess = nil
+	b.mu.Unlock()
+
+	b.cancel()
+	b.wg.Wait()
+	err := b.client.Close()
+	b.log.Info("stopped")
+	if prev != StateDisabled {
+		b.hookState(StateDisabled)
+	}
+	if err != nil {
+		return fmt.Errorf("bus: failed to close redis client: %w", err)
+	}
+	return nil
+}
+
+// run owns the subscription: first connection, serving, loss and
+// reconnection. It is the only goroutine that calls the Handler and
+// StateChanged (until Close, which waits for it).
+func (b *Redis) run(initCtx context.Context, h Handler, ready chan<- struct{}) {
+	defer b.wg.Done()
+	signalReady := sync.OnceFunc(func() { close(ready) })
+	defer signalReady()
+
+	catchUp := false
+	s := b.connect(initCtx, initMaxBackoff)
+	if s == nil {
+		if b.ctx.Err() != nil {
+			return
+		}
+		b.log.Warn("init_timeout", zap.Int64("timeoutMs", b.opts.InitTimeout.Milliseconds()))
+		b.log.Warn("bus_disabled", zap.String("reason", "Redis unavailable or timeout"))
+		signalReady()
+		if s = b.connect(b.ctx, maxBackoff); s == nil {
+			return
+		}
+		catchUp = true // events published meanwhile were lost
+	}
+	event := "bus_connected"
+	for {
+		if !b.setConnected(s) {
+			b.endSession(s, nil)
+			return
+		}
+		b.log.Info(event)
+		b.hookState(StateConnected)
+		signalReady()
+		if catchUp {
+			b.publishResync()
+			h.BusRestored()
+		}
+		cause := b.serve(s, h)
+		b.endSession(s, cause)
+		if b.ctx.Err() != nil {
+			return
+		}
+		b.log.Warn("bus_lost", zap.NamedError("cause", s.cause))
+		b.hookState(StateLost)
+		if s = b.connect(b.ctx, maxBackoff); s == nil {
+			return
+		}
+		event, catchUp = "bus_restored", true
+	}
+}
+
+// connect tries to connect and subscribe until it succeeds or ctx is done
+// (then it returns nil), waiting between attempts with a jittered backoff
+// from 100 ms doubling up to capDelay.
+func (b *Redis) connect(ctx context.Context, capDelay time.Duration) *session {
+	delay := minBackoff
+	for {
+		s, err := b.dial(ctx)
+		if err == nil {
+			return s
+		}
+		b.log.Debug("bus_connect_failed", zap.Error(err))
+		// ±20 % so that many instances do not retry in lockstep.
+		d := delay - delay/5 + rand.N(2*delay/5+1)
+		t := time.NewTimer(d)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-t.C:
+		}
+		delay = min(2*delay, capDelay)
+	}
+}
+
+// dial makes one attempt at a live, confirmed subscription. On success the
+// session's pinger is running.
+func (b *Redis) dial(ctx context.Context) (*session, error) {
+	// A plain TCP probe first: while Redis is down this fails quietly,
+	// where a go-redis dial would print a line on stderr each time.
+	d := net.Dialer{Timeout: b.dialTO}
+	c, err := d.DialContext(ctx, b.network, b.addr)
+	if err != nil {
+		return nil, err
+	}
+	_ = c.Close()
+
+	sctx, cancel := context.WithCancel(b.ctx)
+	s := &session{ctx: sctx, cancel: cancel, pingerDone: make(chan struct{})}
+	s.ps = b.client.Subscribe(sctx)
+	// Closing the PubSub is what interrupts a blocked read, so cancelling
+	// the session (loss, Close) closes it.
+	context.AfterFunc(sctx, func() { _ = s.ps.Close() })
+	stop := context.AfterFunc(ctx, cancel) // init timeout ends the attempt
+	defer stop()
+
+	if err := b.subscribe(s); err != nil {
+		cancel()
+		return nil, err
+	}
+	if err := sctx.Err(); err != nil {
+		return nil, err
+	}
+	go b.ping(s)
+	return s, nil
+}
+
+// subscribe sends SUBSCRIBE and waits for Redis to confirm it: only then
+// is every later publish sure to reach us.
+func (b *Redis) subscribe(s *session) error {
+	ctx, cancel := context.WithTimeout(s.ctx, handshakeTimeout)
+	defer cancel()
+	if err := s.ps.Subscribe(ctx, b.opts.Channel); err != nil {
+		return fmt.Errorf("failed to subscribe: %w", err)
+	}
+	for {
+		msg, err := s.ps.ReceiveTimeout(ctx, handshakeTimeout)
+		if err != nil {
+			return fmt.Errorf("failed to confirm subscription: %w", err)
+		}
+		if sub, ok := msg.(*redis.Subscription); ok && sub.Kind == "subscribe" && sub.Channel == b.opts.Channel {
+			return nil
+		}
+	}
+}
+
+// serve reads the subscription and hands events to h until the session
+// ends; it returns the read error that ended it, if any.
+func (b *Redis) serve(s *session, h Handler) error {
+	recvTimeout := b.opts.PingInterval + b.opts.PingTimeout
+	for {
+		msg, err := s.ps.ReceiveTimeout(s.ctx, recvTimeout)
+		if err != nil {
+			return fmt.Errorf("subscription: %w", err)
+		}
+		if m, ok := msg.(*redis.Message); ok {
+			b.dispatch(m.Payload, h)
+		}
+		if s.ctx.Err() != nil {
+			return nil
+		}
+	}
+}
+
+// dispatch decodes one payload and hands it to h. A malformed payload is
+// logged (never its content) and skipped.
+func (b *Redis) dispatch(payload string, h Handler) {
+	var ev Event
+	if err := json.Unmarshal([]byte(payload), &ev); err != nil {
+		b.log.Warn("bus_event_malformed", zap.String("reason", "invalid JSON"), zap.Int("bytes", len(payload)))
+		return
+	}
+	if ev.Kind == "" {
+		b.log.Warn("bus_event_malformed", zap.String("reason", "no kind"), zap.Int("bytes", len(payload)))
+		return
+	}
+	h.HandleEvent(ev)
+}
+
+// ping pings the subscription connection every PingInterval until the
+// session ends; a failed write ends it. A missing pong is caught by
+// serve's read timeout.
+func (b *Redis) ping(s *session) {
+	defer close(s.pingerDone)
+	t := time.NewTicker(b.opts.PingInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-t.C:
+		}
+		ctx, cancel := context.WithTimeout(s.ctx, b.opts.PingTimeout)
+		err := s.ps.Ping(ctx)
+		cancel()
+		if err != nil {
+			b.markLost(s, fmt.Errorf("ping: %w", err))
+			return
+		}
+	}
+}
+
+// setConnected makes s the live session, unless the bus is closed.
+func (b *Redis) setConnected(s *session) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return false
+	}
+	b.sess = s
+	b.state.Store(int32(StateConnected))
+	return true
+}
+
+// markLost ends session s because of cause: if s is still the live session
+// the state becomes StateLost at once, so Publish stops queueing. Called
+// by any goroutine that notices the loss; only the first call counts.
+func (b *Redis) markLost(s *session, cause error) {
+	b.mu.Lock()
+	if b.sess == s {
+		b.sess = nil
+		b.state.Store(int32(StateLost))
+	}
+	b.mu.Unlock()
+	s.fail(cause)
+}
+
+// endSession ends s (recording cause if it is the first) and waits until
+// its pinger has exited and its connection is closed.
+func (b *Redis) endSession(s *session, cause error) {
+	b.markLost(s, cause)
+	<-s.pingerDone
+	_ = s.ps.Close()
+}
+
+func (b *Redis) hookState(st State) {
+	if f := b.opts.Hooks.StateChanged; f != nil {
+		f(st)
+	}
+}
+
+// session is one connection's subscription, from confirmed subscribe to
+// loss or Close.
+type session struct {
+	ps         *redis.PubSub
+	ctx        context.Context // cancelled when the session ends
+	cancel     context.CancelFunc
+	pingerDone chan struct{}
+
+	failOnce sync.Once
+	cause    error // written once inside failOnce; read after fail returns
+}
+
+// fail records the first cause and cancels the session.
+func (s *session) fail(cause error) {
+	s.failOnce.Do(func() {
+		s.cause = cause
+		s.cancel()
+	})
+}
+
+type nopHandler struct{}
+
+func (nopHandler) HandleEvent(Event) {}
+func (nopHandler) BusRestored()      {}
