@@ -1,0 +1,48 @@
+# Two commands set everything up on a fresh machine:
+#   make sandbox   two in-process instances over an embedded Redis, in a terminal UI
+#   make test      installs/starts Redis and PostgreSQL if needed, lints, runs every test and scenario
+
+GO          ?= go
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+DEV_SECRET  := dev-secret-not-for-production
+
+.PHONY: all build server sandbox test unit scenarios lint bench fuzz clean
+
+all: build
+
+build:
+	$(GO) build -o bin/server ./cmd/server
+	$(GO) build -o bin/sandbox ./cmd/sandbox
+
+## server: the standalone server on the embedded SQLite default, development mode.
+server: build
+	APP_ENV=development JWT_SECRET=$${JWT_SECRET:-$(DEV_SECRET)} ADMIN_BOOTSTRAP=$${ADMIN_BOOTSTRAP:-admin:adminpass} ./bin/server
+
+## sandbox: the main job.
+sandbox:
+	$(GO) run ./cmd/sandbox $(ARGS)
+
+## test: everything CI runs.
+test: lint unit scenarios
+
+unit:
+	@eval "$$(bash .ci/services.sh)" && \
+	  DMCHAT_REQUIRE_SERVICES=1 $(GO) test -race -count=1 -timeout 20m ./...
+
+scenarios:
+	$(GO) run ./cmd/sandbox run scenarios/*.scn
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 1x ./core/...
+	$(GO) run ./cmd/sandbox bench --short
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzDecodeFrame -fuzztime 30s ./core/chat
+
+clean:
+	rm -rf bin
