@@ -1,0 +1,3 @@
+package scenario
+
+type action any
