@@ -1,0 +1,105 @@
+// Command server is the standalone chat server: the same core as the
+// sandbox, configured by environment variables only (see docs/runbook.md).
+//
+//	server                       run the server
+//	server users add NAME [--admin]   create a user (or promote to admin), password on stdin
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/dmchat/dmchat/core/auth"
+	"github.com/dmchat/dmchat/core/chat"
+	"github.com/dmchat/dmchat/core/config"
+	"github.com/dmchat/dmchat/core/server"
+	"github.com/dmchat/dmchat/core/store"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stderr))
+}
+
+func run(args []string, stdin io.Reader, stderr io.Writer) int {
+	cfg, err := config.Load(os.Getenv)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	if len(args) > 0 {
+		if len(args) >= 2 && args[0] == "users" && args[1] == "add" {
+			if err := addUser(ctx, cfg, args[2:], stdin); err != nil {
+				fmt.Fprintln(stderr, err)
+				return 1
+			}
+			return 0
+		}
+		fmt.Fprintf(stderr, "unknown command %q; usage: server | server users add NAME [--admin]\n", strings.Join(args, " "))
+		return 2
+	}
+	srv, err := server.New(ctx, server.Options{Config: cfg})
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	if err := srv.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	return 0
+}
+
+// addUser is the operator's way to make an admin: never over the public API.
+func addUser(ctx context.Context, cfg config.Config, args []string, stdin io.Reader) error {
+	fs := flag.NewFlagSet("users add", flag.ContinueOnError)
+	admin := fs.Bool("admin", false, "make the user an admin")
+	// Accept the flag after the name as well as before it.
+	var name string
+	for len(args) > 0 {
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		args = fs.Args()
+		if len(args) > 0 {
+			if name != "" {
+				return fmt.Errorf("users add: unexpected argument %q", args[0])
+			}
+			name, args = args[0], args[1:]
+		}
+	}
+	if name == "" {
+		return errors.New("usage: server users add NAME [--admin] (password on standard input)")
+	}
+	line, err := bufio.NewReader(stdin).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("users add: failed to read password: %w", err)
+	}
+	password := strings.TrimRight(line, "\r\n")
+	st, err := store.Open(ctx, cfg.DBURI, store.Options{})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	acc := &auth.Accounts{Store: st, Tokens: auth.NewTokens(cfg.JWTSecret, cfg.TokenTTL)}
+	var u chat.User
+	if *admin {
+		u, err = acc.EnsureAdmin(ctx, name, password)
+	} else {
+		u, err = acc.Register(ctx, name, password)
+	}
+	if err != nil {
+		return fmt.Errorf("users add: %w", err)
+	}
+	fmt.Printf("user %s id=%s role=%s\n", u.Username, u.ID, u.Role)
+	return nil
+}

@@ -1,0 +1,148 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/dmchat/dmchat/core/auth"
+	"github.com/dmchat/dmchat/core/chat"
+	"github.com/dmchat/dmchat/core/store"
+)
+
+type bannedPolicy bool
+
+const (
+	allowBanned  bannedPolicy = true
+	refuseBanned bannedPolicy = false
+)
+
+// principal is the authenticated caller: the stored user (banned is stored
+// state, read at every call) and the token's claims.
+type principal struct {
+	user   chat.User
+	claims auth.Claims
+}
+
+type userHandler func(w http.ResponseWriter, r *http.Request, p principal)
+
+// authenticate checks the token and loads the user; on failure it writes
+// 401 and reports false.
+func (a *API) authenticate(w http.ResponseWriter, r *http.Request) (principal, bool) {
+	tok := auth.TokenFromRequest(r)
+	if tok == "" {
+		writeError(w, http.StatusUnauthorized, chat.CodeUnauthorized, "missing token")
+		return principal{}, false
+	}
+	claims, err := a.acc.Tokens.Parse(tok)
+	if err != nil {
+		writeError(w, http.StatusUnauthorized, chat.CodeUnauthorized, "invalid token")
+		return principal{}, false
+	}
+	u, err := a.node.Store().UserByID(r.Context(), claims.UserID)
+	if errors.Is(err, store.ErrNotFound) {
+		writeError(w, http.StatusUnauthorized, chat.CodeUnauthorized, "unknown user")
+		return principal{}, false
+	}
+	if err != nil {
+		internal(w)
+		return principal{}, false
+	}
+	// The role in a valid token is trusted: the server signed it.
+	u.Role = claims.Role
+	return principal{user: u, claims: claims}, true
+}
+
+func (a *API) user(h userHandler, policy bannedPolicy) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		p, ok := a.authenticate(w, r)
+		if !ok {
+			return
+		}
+		if p.user.Banned && policy == refuseBanned {
+			writeError(w, http.StatusForbidden, chat.CodeBanned, "you are banned")
+			return
+		}
+		h(w, r, p)
+	}
+}
+
+func (a *API) admin(h userHandler) http.HandlerFunc {
+	return a.user(func(w http.ResponseWriter, r *http.Request, p principal) {
+		if p.claims.Role != chat.RoleAdmin {
+			writeError(w, http.StatusForbidden, chat.CodeForbidden, "admins only")
+			return
+		}
+		h(w, r, p)
+	}, refuseBanned)
+}
+
+// limited applies the per-address limit of login and register.
+func (a *API) limited(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if !a.limiter.allow(clientAddr(r)) {
+			writeError(w, http.StatusTooManyRequests, chat.CodeRateLimited, "too many attempts; slow down")
+			return
+		}
+		h(w, r)
+	}
+}
+
+func clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// addrLimiter is a token bucket per client address; idle buckets are
+// forgotten so the map does not grow without bound. mu guards buckets.
+type addrLimiter struct {
+	rate  rate.Limit
+	burst int
+
+	mu      sync.Mutex
+	buckets map[string]*bucket
+	swept   time.Time
+}
+
+type bucket struct {
+	lim  *rate.Limiter
+	seen time.Time
+}
+
+func newAddrLimiter(r float64, burst int) *addrLimiter {
+	return &addrLimiter{rate: rate.Limit(r), burst: burst, buckets: make(map[string]*bucket)}
+}
+
+func (l *addrLimiter) allow(addr string) bool {
+	now := time.Now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if now.Sub(l.swept) > time.Minute {
+		for k, b := range l.buckets {
+			if now.Sub(b.seen) > 10*time.Minute {
+				delete(l.buckets, k)
+			}
+		}
+		l.swept = now
+	}
+	b := l.buckets[addr]
+	if b == nil {
+		b = &bucket{lim: rate.NewLimiter(l.rate, l.burst)}
+		l.buckets[addr] = b
+	}
+	b.seen = now
+	return b.lim.Allow()
+}
+
+// withTimeout bounds a handler's store work.
+func withTimeout(r *http.Request) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(r.Context(), 10*time.Second)
+}

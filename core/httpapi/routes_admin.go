@@ -1,0 +1,68 @@
+package httpapi
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/dmchat/dmchat/core/chat"
+	"github.com/dmchat/dmchat/core/store"
+)
+
+type adminUserJSON struct {
+	ID        string   `json:"id"`
+	Username  string   `json:"username"`
+	Role      string   `json:"role"`
+	Banned    bool     `json:"banned"`
+	Online    bool     `json:"online"`
+	Instances []string `json:"instances"`
+}
+
+func (a *API) adminUsers(w http.ResponseWriter, r *http.Request, _ principal) {
+	ctx, cancel := withTimeout(r)
+	defer cancel()
+	users, err := a.node.Users(ctx)
+	if err != nil {
+		internal(w)
+		return
+	}
+	out := make([]adminUserJSON, len(users))
+	for i, u := range users {
+		inst := u.Instances
+		if inst == nil {
+			inst = []string{}
+		}
+		out[i] = adminUserJSON{ID: u.ID, Username: u.Username, Role: string(u.Role), Banned: u.Banned,
+			Online: u.Online, Instances: inst}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"users": out})
+}
+
+func (a *API) ban(w http.ResponseWriter, r *http.Request, _ principal) {
+	a.setBan(w, r, true)
+}
+
+func (a *API) unban(w http.ResponseWriter, r *http.Request, _ principal) {
+	a.setBan(w, r, false)
+}
+
+func (a *API) setBan(w http.ResponseWriter, r *http.Request, banned bool) {
+	ctx, cancel := withTimeout(r)
+	defer cancel()
+	id := r.PathValue("id")
+	var u chat.User
+	var err error
+	if banned {
+		u, err = a.node.Ban(ctx, id)
+	} else {
+		u, err = a.node.Unban(ctx, id)
+	}
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		writeError(w, http.StatusNotFound, chat.CodeNotFound, "no such user")
+	case err != nil:
+		internal(w)
+	default:
+		writeJSON(w, http.StatusOK, map[string]any{"user": map[string]any{
+			"id": u.ID, "username": u.Username, "role": string(u.Role), "banned": u.Banned}})
+	}
+}

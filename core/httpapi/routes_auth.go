@@ -1,0 +1,88 @@
+package httpapi
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/dmchat/dmchat/core/auth"
+	"github.com/dmchat/dmchat/core/chat"
+	"github.com/dmchat/dmchat/core/store"
+)
+
+type credentials struct {
+	Username string `json:"username"`
+	Password string `json:"password"`
+}
+
+type userJSON struct {
+	ID       string `json:"id"`
+	Username string `json:"username"`
+	Role     string `json:"role"`
+}
+
+func toUserJSON(u chat.User) userJSON {
+	return userJSON{ID: u.ID, Username: u.Username, Role: string(u.Role)}
+}
+
+func (a *API) register(w http.ResponseWriter, r *http.Request) {
+	var c credentials
+	if !decodeBody(w, r, &c) {
+		return
+	}
+	ctx, cancel := withTimeout(r)
+	defer cancel()
+	u, err := a.acc.Register(ctx, c.Username, c.Password)
+	switch {
+	case errors.Is(err, auth.ErrInvalidUsername):
+		badRequest(w, "username must be 3-32 characters of letters, digits, _ . -")
+	case errors.Is(err, auth.ErrInvalidPassword):
+		badRequest(w, "password must be 8-128 characters")
+	case errors.Is(err, store.ErrUsernameTaken):
+		writeError(w, http.StatusConflict, chat.CodeUsernameTaken, "username is taken")
+	case err != nil:
+		internal(w)
+	default:
+		writeJSON(w, http.StatusCreated, map[string]any{"user": toUserJSON(u)})
+	}
+}
+
+func (a *API) login(w http.ResponseWriter, r *http.Request) {
+	var c credentials
+	if !decodeBody(w, r, &c) {
+		return
+	}
+	ctx, cancel := withTimeout(r)
+	defer cancel()
+	u, tok, exp, err := a.acc.Login(ctx, c.Username, c.Password)
+	switch {
+	case errors.Is(err, auth.ErrBadCredentials):
+		writeError(w, http.StatusUnauthorized, chat.CodeUnauthorized, "wrong username or password")
+		return
+	case err != nil:
+		internal(w)
+		return
+	}
+	http.SetCookie(w, a.cookie(tok, exp))
+	writeJSON(w, http.StatusOK, map[string]any{"user": toUserJSON(u)})
+}
+
+func (a *API) logout(w http.ResponseWriter, _ *http.Request, _ principal) {
+	c := a.cookie("", time.Unix(0, 0))
+	c.MaxAge = -1
+	http.SetCookie(w, c)
+	writeJSON(w, http.StatusOK, map[string]any{"ok": true})
+}
+
+func (a *API) cookie(value string, exp time.Time) *http.Cookie {
+	return &http.Cookie{
+		Name: "token", Value: value, Path: "/", Domain: a.opts.CookieDomain, Expires: exp,
+		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: a.opts.Production,
+	}
+}
+
+func (a *API) me(w http.ResponseWriter, _ *http.Request, p principal) {
+	writeJSON(w, http.StatusOK, map[string]any{
+		"id": p.user.ID, "username": p.user.Username, "role": string(p.user.Role), "banned": p.user.Banned,
+	})
+}

@@ -1,0 +1,116 @@
+package node
+
+import (
+	"context"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/dmchat/dmchat/core/bus"
+	"github.com/dmchat/dmchat/core/chat"
+)
+
+var _ bus.Handler = (*Node)(nil)
+
+// HandleEvent applies an event from the bus to this instance's sockets.
+// Own events were applied locally when they happened and are ignored.
+func (n *Node) HandleEvent(ev bus.Event) {
+	if ev.OriginInstanceID == n.id {
+		return
+	}
+	switch ev.Kind {
+	case bus.KindMessage:
+		created, err := time.Parse(time.RFC3339, ev.CreatedAt)
+		if err != nil {
+			created = time.Now()
+		}
+		m := chat.Message{ID: ev.MessageID, SenderID: ev.SenderID, RecipientID: ev.RecipientID,
+			ClientMessageID: ev.ClientMessageID, Content: ev.Content, CreatedAt: created}
+		if k := n.deliver(m); k > 0 {
+			n.busLog.Info("chat_message_delivered", zap.String("messageId", m.ID),
+				zap.String("recipientId", m.RecipientID), zap.String("originInstanceId", ev.OriginInstanceID),
+				zap.Int("sockets", k))
+		}
+	case bus.KindState:
+		n.hub.SendToUser(ev.SenderID, chat.StateFrame(ev.MessageID).Encode())
+	case bus.KindKick:
+		switch ev.Action {
+		case ActionBan:
+			n.setBanned(ev.TargetUserID, true)
+			k := n.kickLocal(ev.TargetUserID)
+			n.busLog.Info("admin_kick_ban_applied", zap.String("targetUserId", ev.TargetUserID),
+				zap.String("originInstanceId", ev.OriginInstanceID), zap.Int("sockets", k))
+		case ActionUnban:
+			n.setBanned(ev.TargetUserID, false)
+		}
+	case bus.KindResync:
+		n.scheduleCatchUp()
+	case bus.KindPresence:
+		n.presence.set(ev.OriginInstanceID, ev.UserIDs, time.Now())
+	}
+}
+
+// BusRestored is called by the bus after an outage (or a late first
+// connect): what the bus lost is rebuilt from the store.
+func (n *Node) BusRestored() { n.scheduleCatchUp() }
+
+// scheduleCatchUp runs catchUp in the background; calls that arrive while
+// one runs cause exactly one more run, so none is lost and none piles up.
+func (n *Node) scheduleCatchUp() {
+	if n.closing.Load() {
+		return
+	}
+	n.catchupAgain.Store(true)
+	if !n.catchupRunning.CompareAndSwap(false, true) {
+		return
+	}
+	n.bg.Add(1)
+	go func() {
+		defer n.bg.Done()
+		for n.catchupAgain.Swap(false) && !n.closing.Load() {
+			n.catchUp()
+		}
+		n.catchupRunning.Store(false)
+		// A request may have slipped in between the loop's check and the
+		// store above.
+		if n.catchupAgain.Load() {
+			n.scheduleCatchUp()
+		}
+	}()
+}
+
+// catchUp applies bans made during an outage and pushes every undelivered
+// message to this instance's connected recipients (sockets where one is
+// still pending skip it).
+func (n *Node) catchUp() {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := n.refreshBans(ctx); err != nil {
+		n.log.Warn("catchup_failed", zap.Error(err))
+		return
+	}
+	users, pushed := 0, 0
+	for _, uid := range n.hub.UserIDs() {
+		if n.isBanned(uid) {
+			continue
+		}
+		users++
+		after := ""
+		for {
+			msgs, err := n.store.Undelivered(ctx, uid, after, n.opts.ReplayBatch)
+			if err != nil {
+				n.log.Warn("catchup_failed", zap.Error(err))
+				return
+			}
+			for _, m := range msgs {
+				pushed += n.deliver(m)
+			}
+			if len(msgs) < n.opts.ReplayBatch {
+				break
+			}
+			after = msgs[len(msgs)-1].ID
+		}
+	}
+	n.metrics.CatchupDeliveries.Add(float64(pushed))
+	n.log.Info("catchup_done", zap.Int("users", users), zap.Int("pushed", pushed))
+}

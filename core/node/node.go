@@ -1,0 +1,232 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"go.uber.org/zap"
+
+	"github.com/dmchat/dmchat/core/bus"
+	"github.com/dmchat/dmchat/core/chat"
+	"github.com/dmchat/dmchat/core/hub"
+	"github.com/dmchat/dmchat/core/metrics"
+	"github.com/dmchat/dmchat/core/store"
+)
+
+// Options configure a Node. Store is required; the rest have defaults.
+type Options struct {
+	// InstanceID names this instance in logs, metrics and bus events.
+	InstanceID string
+	// Store is the durable state; instances in one process share one value.
+	Store store.Store
+	// Bus carries events between instances; nil means a disabled bus
+	// (single instance).
+	Bus bus.Bus
+	// Logger is the instance's logger (it should already carry instanceId);
+	// nil means no logs.
+	Logger *zap.Logger
+	// Metrics is the instance's registry; nil means a fresh one.
+	Metrics *metrics.Metrics
+	// Rate and Burst are the per-connection frame rate limit (frames/s and
+	// burst). Defaults 20 and 40.
+	Rate  float64
+	Burst int
+	// ReplayBatch is how many missed messages are read from the store at
+	// a time. Default 500.
+	ReplayBatch int
+	// Hub tunes the socket queues.
+	Hub hub.Options
+}
+
+// Node is one instance's engine. Its methods are safe for concurrent use.
+type Node struct {
+	opts     Options
+	id       string
+	store    store.Store
+	bus      bus.Bus
+	hub      *hub.Hub
+	metrics  *metrics.Metrics
+	log      *zap.Logger
+	busLog   *zap.Logger // "RedisBusHandler": what arrived over the bus
+	adminLog *zap.Logger
+
+	known  sync.Map // user id -> struct{}: users known to exist (ids never disappear)
+	banned sync.Map // user id -> struct{}: this instance's view of banned users
+
+	presence presenceTable
+	stopBg   context.CancelFunc
+
+	catchupRunning atomic.Bool
+	catchupAgain   atomic.Bool
+	bg             sync.WaitGroup
+	closing        atomic.Bool
+	shutdownOnce   sync.Once
+}
+
+// ErrBanned is returned by Attach for a banned user.
+var ErrBanned = errors.New("node: user is banned")
+
+// New builds a node; call Start before serving sockets.
+func New(opts Options) (*Node, error) {
+	if opts.Store == nil {
+		return nil, errors.New("node: a store is required")
+	}
+	if opts.Logger == nil {
+		opts.Logger = zap.NewNop()
+	}
+	if opts.Bus == nil {
+		opts.Bus = bus.NewDisabled(opts.Logger)
+	}
+	if opts.Metrics == nil {
+		opts.Metrics = metrics.New(opts.InstanceID)
+	}
+	if opts.Rate <= 0 {
+		opts.Rate = 20
+	}
+	if opts.Burst <= 0 {
+		opts.Burst = 40
+	}
+	if opts.ReplayBatch <= 0 {
+		opts.ReplayBatch = 500
+	}
+	n := &Node{
+		opts:     opts,
+		id:       opts.InstanceID,
+		store:    opts.Store,
+		bus:      opts.Bus,
+		metrics:  opts.Metrics,
+		log:      opts.Logger.Named("Node"),
+		busLog:   opts.Logger.Named("RedisBusHandler"),
+		adminLog: opts.Logger.Named("Admin"),
+	}
+	ho := opts.Hub
+	ho.OnSlowConsumer = func(*hub.Client) { n.metrics.SlowConsumers.Inc() }
+	ho.OnRegister = func(*hub.Client) { n.metrics.Connections.Inc() }
+	ho.OnUnregister = func(*hub.Client) { n.metrics.Connections.Dec() }
+	n.hub = hub.New(ho)
+	return n, nil
+}
+
+// Start loads the banned users and starts the bus (which waits at most its
+// init timeout for Redis, and never fails because Redis is down).
+func (n *Node) Start(ctx context.Context) error {
+	if err := n.refreshBans(ctx); err != nil {
+		return fmt.Errorf("node: failed to load banned users: %w", err)
+	}
+	n.bus.Start(ctx, n)
+	bgCtx, cancel := context.WithCancel(context.Background())
+	n.stopBg = cancel
+	n.bg.Add(1)
+	go func() {
+		defer n.bg.Done()
+		n.announcePresence(bgCtx)
+	}()
+	return nil
+}
+
+// Shutdown closes every socket with 1001 and stops the bus. It does not
+// close the store, which the caller owns. Idempotent.
+func (n *Node) Shutdown(ctx context.Context) error {
+	n.shutdownOnce.Do(func() {
+		n.closing.Store(true)
+		if n.stopBg != nil {
+			n.stopBg()
+		}
+		n.hub.CloseAll(chat.CloseGoingAway, "server shutting down")
+		_ = n.bus.Close()
+	})
+	done := make(chan struct{})
+	go func() { n.bg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// InstanceID is this instance's name.
+func (n *Node) InstanceID() string { return n.id }
+
+// Hub exposes the local sockets (status and admin views).
+func (n *Node) Hub() *hub.Hub { return n.hub }
+
+// Metrics is this instance's registry.
+func (n *Node) Metrics() *metrics.Metrics { return n.metrics }
+
+// BusState reports the bus connection state.
+func (n *Node) BusState() bus.State { return n.bus.State() }
+
+// Store is the node's store.
+func (n *Node) Store() store.Store { return n.store }
+
+func (n *Node) isBanned(userID string) bool {
+	_, ok := n.banned.Load(userID)
+	return ok
+}
+
+func (n *Node) setBanned(userID string, banned bool) {
+	if banned {
+		n.banned.Store(userID, struct{}{})
+	} else {
+		n.banned.Delete(userID)
+	}
+}
+
+// userExists answers from a cache first: user ids are never removed, so a
+// positive answer stays true.
+func (n *Node) userExists(ctx context.Context, id string) (bool, error) {
+	if _, ok := n.known.Load(id); ok {
+		return true, nil
+	}
+	_, err := n.store.UserByID(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	n.known.Store(id, struct{}{})
+	return true, nil
+}
+
+// refreshBans reloads the banned set from the store and kicks local
+// sockets of users banned while this instance did not hear of it.
+func (n *Node) refreshBans(ctx context.Context) error {
+	ids, err := n.store.BannedUserIDs(ctx)
+	if err != nil {
+		return err
+	}
+	now := make(map[string]struct{}, len(ids))
+	for _, id := range ids {
+		now[id] = struct{}{}
+		n.banned.Store(id, struct{}{})
+	}
+	n.banned.Range(func(k, _ any) bool {
+		if _, ok := now[k.(string)]; !ok {
+			n.banned.Delete(k)
+		}
+		return true
+	})
+	for _, id := range ids {
+		if k := n.kickLocal(id); k > 0 {
+			n.busLog.Info("admin_kick_ban_applied", zap.String("targetUserId", id),
+				zap.String("originInstanceId", n.id), zap.Int("sockets", k), zap.String("via", "catchup"))
+		}
+	}
+	return nil
+}
+
+// kickLocal sends ERROR BANNED and closes with 4003 every local socket of
+// userID.
+func (n *Node) kickLocal(userID string) int {
+	frame := chat.ErrorFrame(chat.CodeBanned, "you are banned", "", "").Encode()
+	k := n.hub.Kick(userID, frame, chat.CloseBanned, "banned")
+	if k > 0 {
+		n.metrics.KicksApplied.Add(float64(k))
+	}
+	return k
+}

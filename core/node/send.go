@@ -1,0 +1,100 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/dmchat/dmchat/core/bus"
+	"github.com/dmchat/dmchat/core/chat"
+	"github.com/dmchat/dmchat/core/store"
+)
+
+// send is MESSAGE_SEND: persist first, acknowledge, then deliver.
+func (n *Node) send(ctx context.Context, s *Session, f chat.InFrame) {
+	ok, err := n.userExists(ctx, f.RecipientID)
+	if err != nil {
+		n.internalError(s, "recipient lookup failed", err, f.ClientMessageID, "")
+		return
+	}
+	if !ok {
+		s.sendError(chat.CodeUnknownRecipient, "no such recipient", f.ClientMessageID, "")
+		return
+	}
+	start := time.Now()
+	m, created, err := n.store.SaveMessage(ctx, store.NewMessage{
+		SenderID: s.c.UserID(), RecipientID: f.RecipientID,
+		ClientMessageID: f.ClientMessageID, Content: f.Content,
+	})
+	if err != nil {
+		n.internalError(s, "message could not be stored", err, f.ClientMessageID, "")
+		return
+	}
+	n.metrics.PersistSeconds.Observe(time.Since(start).Seconds())
+	if created {
+		n.metrics.MessagesStored.Inc()
+	}
+	if s.c.SendFrame(chat.AckFrame(m)) {
+		n.metrics.Acks.Inc()
+	}
+	if m.Delivered() {
+		return // a retry of a message already delivered: the ack is all
+	}
+	// A retry of an undelivered message is pushed again: sockets where it
+	// is still pending skip it, and a crash between store and push is healed.
+	n.deliver(m)
+	n.publish(ctx, bus.Event{Kind: bus.KindMessage, MessageID: m.ID, SenderID: m.SenderID,
+		RecipientID: m.RecipientID, ClientMessageID: m.ClientMessageID, Content: m.Content,
+		CreatedAt: chat.FormatTime(m.CreatedAt)})
+}
+
+// deliver pushes m to the recipient's sockets on this instance.
+func (n *Node) deliver(m chat.Message) int {
+	if n.isBanned(m.RecipientID) {
+		return 0
+	}
+	k := n.hub.DeliverMessage(m)
+	if k > 0 {
+		n.metrics.MessagesSent.Add(float64(k))
+		n.metrics.DeliverySeconds.Observe(time.Since(m.CreatedAt).Seconds())
+	}
+	return k
+}
+
+// deliveryAck is DELIVERY_ACK: mark DELIVERED once, tell the sender once.
+func (n *Node) deliveryAck(ctx context.Context, s *Session, messageID string) {
+	n.metrics.DeliveryAcks.Inc()
+	s.c.Acked(messageID)
+	m, changed, err := n.store.MarkDelivered(ctx, messageID, s.c.UserID())
+	switch {
+	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrNotRecipient):
+		s.sendError(chat.CodeForbidden, "not a message addressed to you", "", messageID)
+		return
+	case err != nil:
+		n.internalError(s, "delivery could not be recorded", err, "", messageID)
+		return
+	case !changed:
+		return
+	}
+	n.metrics.MessagesDelivered.Inc()
+	n.hub.SendToUser(m.SenderID, chat.StateFrame(m.ID).Encode())
+	n.publish(ctx, bus.Event{Kind: bus.KindState, MessageID: m.ID, SenderID: m.SenderID, RecipientID: m.RecipientID})
+}
+
+func (n *Node) internalError(s *Session, msg string, err error, cmid, mid string) {
+	n.log.Error("internal_error", zap.String("what", msg), zap.Error(err), zap.String("userId", s.c.UserID()))
+	s.sendError(chat.CodeInternal, msg, cmid, mid)
+}
+
+// publish tells the other instances; failure is counted, never fatal:
+// they catch up from the store when the bus returns.
+func (n *Node) publish(ctx context.Context, ev bus.Event) {
+	if n.bus.State() != bus.StateConnected {
+		return
+	}
+	if err := n.bus.Publish(ctx, ev); err != nil {
+		n.metrics.BusPublishFailures.Inc()
+	}
+}

@@ -1,0 +1,163 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+	"golang.org/x/time/rate"
+
+	"github.com/dmchat/dmchat/core/chat"
+	"github.com/dmchat/dmchat/core/hub"
+)
+
+// Flood policy: this many over-limit frames within floodWindow close the
+// connection with 1008.
+const (
+	floodLimit  = 100
+	floodWindow = 10 * time.Second
+)
+
+// Session is one authenticated socket's protocol state: its hub client,
+// rate limiter and token expiry. The transport's read loop owns it and
+// calls HandleFrame for each frame, sequentially.
+type Session struct {
+	n       *Node
+	c       *hub.Client
+	limiter *rate.Limiter
+	expiry  *time.Timer
+
+	overLimit []time.Time // ring of the last floodLimit over-limit times
+	overNext  int
+
+	closeOnce sync.Once
+}
+
+// Attach starts a session for user on conn: a banned user gets ERROR
+// BANNED then close 4003 (and ErrBanned); anyone else is registered,
+// replayed everything not yet DELIVERED, oldest first, then REPLAY_DONE.
+// The token's expiry closes the socket with 4001. Attach starts the
+// socket's writer; the caller runs the read loop, feeding HandleFrame, and
+// calls Close when it ends.
+func (n *Node) Attach(ctx context.Context, user chat.User, expires time.Time, conn hub.Conn) (*Session, error) {
+	c := n.hub.NewClient(user.ID, user.Role, conn)
+	n.bg.Add(1)
+	go func() {
+		defer n.bg.Done()
+		c.Run()
+	}()
+	s := &Session{n: n, c: c, limiter: rate.NewLimiter(rate.Limit(n.opts.Rate), n.opts.Burst)}
+	n.known.Store(user.ID, struct{}{})
+	if user.Banned || n.isBanned(user.ID) {
+		c.CloseAfter(chat.ErrorFrame(chat.CodeBanned, "you are banned", "", "").Encode(), chat.CloseBanned, "banned")
+		return s, ErrBanned
+	}
+	if n.closing.Load() {
+		c.Close(chat.CloseGoingAway, "server shutting down")
+		return s, errors.New("node: shutting down")
+	}
+	if !expires.IsZero() {
+		s.expiry = time.AfterFunc(time.Until(expires), func() {
+			c.Close(chat.CloseTokenExpired, "token expired")
+		})
+	}
+	c.BeginReplay()
+	n.hub.Register(c)
+	// A ban applied between the store check and Register found no socket
+	// to kick; the banned set is updated before kicking, so look again.
+	if n.isBanned(user.ID) {
+		n.kickLocal(user.ID)
+		return s, ErrBanned
+	}
+	count, err := n.replay(ctx, c)
+	if err != nil {
+		n.log.Warn("replay_failed", zap.String("userId", user.ID), zap.Error(err))
+		c.Close(chat.CloseInternalError, "replay failed")
+		return s, err
+	}
+	c.EndReplay(count)
+	n.metrics.MessagesReplayed.Add(float64(count))
+	return s, nil
+}
+
+func (n *Node) replay(ctx context.Context, c *hub.Client) (int, error) {
+	total, after := 0, ""
+	for {
+		msgs, err := n.store.Undelivered(ctx, c.UserID(), after, n.opts.ReplayBatch)
+		if err != nil {
+			return total, err
+		}
+		k, err := c.Replay(ctx, msgs)
+		total += k
+		if err != nil {
+			return total, err
+		}
+		if len(msgs) < n.opts.ReplayBatch {
+			return total, nil
+		}
+		after = msgs[len(msgs)-1].ID
+	}
+}
+
+// Client is the session's hub client.
+func (s *Session) Client() *hub.Client { return s.c }
+
+// Close ends the session (the read loop ended); code is used if the socket
+// is still open. Idempotent.
+func (s *Session) Close(code int, reason string) {
+	s.closeOnce.Do(func() {
+		if s.expiry != nil {
+			s.expiry.Stop()
+		}
+		s.c.Close(code, reason)
+	})
+}
+
+// HandleFrame processes one frame from the client. Errors are answered
+// with ERROR frames; only flooding closes the socket.
+func (s *Session) HandleFrame(ctx context.Context, data []byte) {
+	f, err := chat.DecodeFrame(data)
+	exempt := err == nil && f.Type == chat.TypeDeliveryAck && s.c.IsPending(f.MessageID)
+	if !exempt && !s.limiter.Allow() {
+		s.n.metrics.Errors.WithLabelValues(chat.CodeRateLimited).Inc()
+		s.c.SendError(chat.CodeRateLimited, "rate limit exceeded; frame dropped", f.ClientMessageID, "")
+		s.noteOverLimit()
+		return
+	}
+	if err != nil {
+		var fe *chat.FrameError
+		if errors.As(err, &fe) {
+			s.sendError(fe.Code, fe.Message, fe.ClientMessageID, fe.MessageID)
+		} else {
+			s.sendError(chat.CodeBadFrame, err.Error(), "", "")
+		}
+		return
+	}
+	switch f.Type {
+	case chat.TypeMessageSend:
+		s.n.send(ctx, s, f)
+	case chat.TypeDeliveryAck:
+		s.n.deliveryAck(ctx, s, f.MessageID)
+	}
+}
+
+func (s *Session) sendError(code, msg, cmid, mid string) {
+	s.n.metrics.Errors.WithLabelValues(code).Inc()
+	s.c.SendError(code, msg, cmid, mid)
+}
+
+func (s *Session) noteOverLimit() {
+	now := time.Now()
+	if s.overLimit == nil {
+		s.overLimit = make([]time.Time, floodLimit)
+	}
+	oldest := s.overLimit[s.overNext]
+	s.overLimit[s.overNext] = now
+	s.overNext = (s.overNext + 1) % floodLimit
+	if !oldest.IsZero() && now.Sub(oldest) < floodWindow {
+		s.n.log.Warn("flood_closed", zap.String("userId", s.c.UserID()))
+		s.Close(chat.ClosePolicy, "rate limit exceeded")
+	}
+}

@@ -1,0 +1,226 @@
+// Package server is the assembly point of one instance: from a
+// config.Config it builds the store, bus, metrics, logger, node and HTTP
+// API, listens, and shuts everything down in order. cmd/server and the
+// sandbox both run instances through it, so they run the same code.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/dmchat/dmchat/core/auth"
+	"github.com/dmchat/dmchat/core/bus"
+	"github.com/dmchat/dmchat/core/config"
+	"github.com/dmchat/dmchat/core/httpapi"
+	"github.com/dmchat/dmchat/core/logging"
+	"github.com/dmchat/dmchat/core/metrics"
+	"github.com/dmchat/dmchat/core/node"
+	"github.com/dmchat/dmchat/core/store"
+)
+
+// Options configure a Server. Only Config is required.
+type Options struct {
+	Config config.Config
+	// Store, if set, is used instead of opening Config.DBURI, and is not
+	// closed by Shutdown (in-process instances share one store).
+	Store store.Store
+	// WrapBus, if set, wraps the bus built from the config (the sandbox's
+	// fault injection).
+	WrapBus func(bus.Bus) bus.Bus
+	// LogCores are extra zap cores every log line is also written to.
+	LogCores []zapcore.Core
+	// LogOutput replaces standard error as the log destination.
+	LogOutput zapcore.WriteSyncer
+	// Listener, if set, is served instead of listening on Config.Port.
+	Listener net.Listener
+	// Hasher hashes passwords; the zero value is bcrypt's default cost.
+	Hasher auth.Hasher
+	// AuthRate and AuthBurst limit login/register per address; 0 means
+	// httpapi's defaults.
+	AuthRate  float64
+	AuthBurst int
+}
+
+// Server is one running instance.
+type Server struct {
+	cfg       config.Config
+	log       *zap.Logger
+	store     store.Store
+	ownsStore bool
+	metrics   *metrics.Metrics
+	node      *node.Node
+	api       *httpapi.API
+	accounts  *auth.Accounts
+	listener  net.Listener
+	http      *http.Server
+
+	serveDone    chan struct{}
+	shutdownOnce sync.Once
+	shutdownErr  error
+}
+
+// New builds an instance without starting it.
+func New(ctx context.Context, opts Options) (*Server, error) {
+	cfg := opts.Config
+	logOpts := logging.Options{InstanceID: cfg.InstanceID, Production: cfg.Production, Extra: opts.LogCores}
+	if opts.LogOutput != nil {
+		logOpts.Output = opts.LogOutput
+	}
+	log := logging.New(logOpts)
+	for _, w := range cfg.Warnings {
+		log.Named("Config").Warn("config_warning", zap.String("warning", w))
+	}
+
+	s := &Server{cfg: cfg, log: log, store: opts.Store, serveDone: make(chan struct{})}
+	if s.store == nil {
+		st, err := store.Open(ctx, cfg.DBURI, store.Options{Logger: log.Named("Store")})
+		if err != nil {
+			return nil, fmt.Errorf("server: failed to open store: %w", err)
+		}
+		s.store, s.ownsStore = st, true
+	}
+	s.metrics = metrics.New(cfg.InstanceID)
+
+	var b bus.Bus
+	if cfg.RedisURL == "" {
+		b = bus.NewDisabled(log)
+	} else {
+		rb, err := bus.NewRedis(bus.RedisOptions{
+			URL: cfg.RedisURL, InstanceID: cfg.InstanceID, InitTimeout: cfg.RedisInitTimeout, Logger: log,
+			Hooks: bus.Hooks{StateChanged: func(st bus.State) { s.metrics.BusState.Set(float64(st)) }},
+		})
+		if err != nil {
+			s.closeStore()
+			return nil, fmt.Errorf("server: failed to configure bus: %w", err)
+		}
+		b = rb
+	}
+	if opts.WrapBus != nil {
+		b = opts.WrapBus(b)
+	}
+
+	n, err := node.New(node.Options{
+		InstanceID: cfg.InstanceID, Store: s.store, Bus: b, Logger: log, Metrics: s.metrics,
+		Rate: cfg.WSRate, Burst: cfg.WSBurst,
+	})
+	if err != nil {
+		s.closeStore()
+		return nil, err
+	}
+	s.node = n
+	s.accounts = &auth.Accounts{Store: s.store, Hasher: opts.Hasher, Tokens: auth.NewTokens(cfg.JWTSecret, cfg.TokenTTL)}
+	s.api = httpapi.New(httpapi.Options{
+		Node: n, Accounts: s.accounts, Logger: log, Production: cfg.Production,
+		WSPath: cfg.WSPath, CookieDomain: cfg.CookieDomain, CORSOrigin: cfg.CORSOrigin,
+		MetricsMode: cfg.MetricsMode, MetricsSecret: cfg.MetricsSecret, MetricsAdminRoute: cfg.MetricsEnableAdminRoute,
+		AuthRate: opts.AuthRate, AuthBurst: opts.AuthBurst,
+	})
+	s.listener = opts.Listener
+	return s, nil
+}
+
+// Start bootstraps the admin, starts the node (waiting at most the Redis
+// init timeout for the bus), listens and serves in the background.
+func (s *Server) Start(ctx context.Context) error {
+	if s.cfg.AdminBootstrapName != "" {
+		if _, err := s.accounts.EnsureAdmin(ctx, s.cfg.AdminBootstrapName, s.cfg.AdminBootstrapPassword); err != nil {
+			return fmt.Errorf("server: failed to bootstrap admin: %w", err)
+		}
+		s.log.Named("Server").Info("admin_bootstrapped", zap.String("username", s.cfg.AdminBootstrapName))
+	}
+	if err := s.node.Start(ctx); err != nil {
+		return err
+	}
+	if s.listener == nil {
+		l, err := net.Listen("tcp", ":"+strconv.Itoa(s.cfg.Port))
+		if err != nil {
+			return fmt.Errorf("server: failed to listen: %w", err)
+		}
+		s.listener = l
+	}
+	s.http = &http.Server{Handler: s.api, ReadHeaderTimeout: 10 * time.Second}
+	s.log.Named("Server").Info("listening", zap.String("addr", s.listener.Addr().String()),
+		zap.String("instanceId", s.cfg.InstanceID))
+	go func() {
+		defer close(s.serveDone)
+		if err := s.http.Serve(s.listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Named("Server").Error("serve_failed", zap.Error(err))
+		}
+	}()
+	return nil
+}
+
+// Run starts the server and serves until ctx ends, then shuts down within
+// the configured shutdown timeout.
+func (s *Server) Run(ctx context.Context) error {
+	if err := s.Start(ctx); err != nil {
+		return err
+	}
+	<-ctx.Done()
+	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	return s.Shutdown(sctx)
+}
+
+// Shutdown stops accepting, closes every socket with 1001, waits for the
+// handlers, stops the bus and closes the store it opened. Idempotent.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.shutdownOnce.Do(func() {
+		var httpErr error
+		httpDone := make(chan struct{})
+		if s.http != nil {
+			go func() { httpErr = s.http.Shutdown(ctx); close(httpDone) }()
+		} else {
+			close(httpDone)
+		}
+		nodeErr := s.node.Shutdown(ctx)
+		sockets := make(chan struct{})
+		go func() { s.api.WaitSockets(); close(sockets) }()
+		select {
+		case <-sockets:
+		case <-ctx.Done():
+		}
+		<-httpDone
+		s.closeStore()
+		s.log.Named("Server").Info("stopped")
+		_ = s.log.Sync()
+		s.shutdownErr = errors.Join(httpErr, nodeErr)
+	})
+	return s.shutdownErr
+}
+
+func (s *Server) closeStore() {
+	if s.ownsStore {
+		_ = s.store.Close()
+	}
+}
+
+// Addr is the listening address (after Start).
+func (s *Server) Addr() string { return s.listener.Addr().String() }
+
+// URL is the base HTTP URL, e.g. http://127.0.0.1:8000.
+func (s *Server) URL() string { return "http://" + s.Addr() }
+
+// WSURL is the WebSocket URL.
+func (s *Server) WSURL() string { return "ws://" + s.Addr() + s.cfg.WSPath }
+
+// Node is the instance's engine.
+func (s *Server) Node() *node.Node { return s.node }
+
+// Accounts is the instance's account service (register, login, tokens).
+func (s *Server) Accounts() *auth.Accounts { return s.accounts }
+
+// Logger is the instance's logger.
+func (s *Server) Logger() *zap.Logger { return s.log }
+
+// Config is the configuration the instance runs with.
+func (s *Server) Config() config.Config { return s.cfg }
