@@ -39,7 +39,7 @@ func TestRegisterAndLoginErrors(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name, user, pass, code string
-		status               int
+		status                 int
 	}{
 		{"taken", "alice", testPassword, chat.CodeUsernameTaken, 409},
 		{"short name", "al", testPassword, chat.CodeBadRequest, 400},
@@ -227,7 +227,11 @@ func TestHealthReadyAndMetricsModes(t *testing.T) {
 		t.Fatalf("admin metrics route off: %v", err)
 	}
 
-	s := setup(t, func(c *config.Config) { c.MetricsMode = "secret"; c.MetricsSecret = "k"; c.MetricsEnableAdminRoute = true }, nil)
+	s := setup(t, func(c *config.Config) {
+		c.MetricsMode = "secret"
+		c.MetricsSecret = "k"
+		c.MetricsEnableAdminRoute = true
+	}, nil)
 	if _, err := s.api.Do(ctxT(t), client.Request{Method: "GET", Path: "/metrics"}, &text); client.HTTPStatus(err) != 401 {
 		t.Fatalf("secret mode without key: %v", err)
 	}
