@@ -184,8 +184,10 @@ func newRedis(opts RedisOptions) (*Redis, error) {
 	if ro.WriteTimeout == 0 {
 		ro.WriteTimeout = time.Second
 	}
-	if ro.MaxRetryBackoff == 0 {
-		ro.MaxRetryBackoff = 100 * time.Millisecond
+	if ro.MaxRetries == 0 {
+		// No retries inside go-redis: a failed publish marks the bus lost
+		// at once and the bus reconnects itself.
+		ro.MaxRetries = -1
 	}
 	ro.ContextTimeoutEnabled = true
 

@@ -86,6 +86,10 @@ func TestRedisTwoInstances(t *testing.T) {
 	if err := a.Publish(ctx, msg); err != nil {
 		t.Fatalf("Publish message: %v", err)
 	}
+	presence := Event{Kind: KindPresence, UserIDs: []string{"u1", "u3"}}
+	if err := a.Publish(ctx, presence); err != nil {
+		t.Fatalf("Publish presence: %v", err)
+	}
 	kick := Event{Kind: KindKick, Action: "ban", TargetUserID: "u2"}
 	if err := a.Publish(ctx, kick); err != nil {
 		t.Fatalf("Publish kick: %v", err)
@@ -100,6 +104,10 @@ func TestRedisTwoInstances(t *testing.T) {
 	gotKick := b.rec.waitEvent(t, "kick at B", isKind(KindKick))
 	if gotKick.OriginInstanceID != "A" || gotKick.TargetUserID != "u2" || gotKick.Action != "ban" {
 		t.Errorf("B got kick %+v", gotKick)
+	}
+	gotPresence := b.rec.waitEvent(t, "presence at B", isKind(KindPresence))
+	if !reflect.DeepEqual(gotPresence.UserIDs, presence.UserIDs) || gotPresence.OriginInstanceID != "A" {
+		t.Errorf("B got presence %+v", gotPresence)
 	}
 	// Own events come back too; the handler filters them.
 	a.rec.waitEvent(t, "own message at A", isMessage("m1"))
