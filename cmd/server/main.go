@@ -17,7 +17,10 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/dmchat/dmchat/core/auth"
+	"github.com/dmchat/dmchat/core/bus"
 	"github.com/dmchat/dmchat/core/chat"
 	"github.com/dmchat/dmchat/core/config"
 	"github.com/dmchat/dmchat/core/server"
@@ -52,6 +55,8 @@ func run(args []string, stdin io.Reader, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
+	// go-redis logs through a process-wide logger; route it into ours.
+	redis.SetLogger(bus.NewGoRedisLogger(srv.Logger()))
 	if err := srv.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 		fmt.Fprintln(stderr, err)
 		return 1
