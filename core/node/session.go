@@ -118,6 +118,9 @@ func (s *Session) Close(code int, reason string) {
 // HandleFrame processes one frame from the client. Errors are answered
 // with ERROR frames; only flooding closes the socket.
 func (s *Session) HandleFrame(ctx context.Context, data []byte) {
+	if s.n.isBanned(s.c.UserID()) {
+		return // the kick is on its way; frames read meanwhile are void
+	}
 	f, err := chat.DecodeFrame(data)
 	exempt := err == nil && f.Type == chat.TypeDeliveryAck && s.c.IsPending(f.MessageID)
 	if !exempt && !s.limiter.Allow() {
