@@ -539,4 +539,3 @@ func quoteOr(words []string) string {
 	}
 	return strings.Join(q[:len(q)-1], ", ") + " or " + q[len(q)-1]
 }
-
