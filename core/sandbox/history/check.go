@@ -357,7 +357,7 @@ func (ck *checker) lastReceive(mid, user string) *Event {
 // deliveredOnce: one MESSAGE_STATE per message per sender, except on
 // connections open at the same time (each open socket is told once).
 func (ck *checker) deliveredOnce() {
-	first := map[string]*Event{}    // messageId+user -> first StateChange
+	first := map[string]*Event{}   // messageId+user -> first StateChange
 	perConn := map[string]*Event{} // messageId+conn -> StateChange
 	for i := range ck.ev {
 		e := &ck.ev[i]
