@@ -24,8 +24,9 @@ type LogBuffer struct {
 	// while sending to a subscriber or calling a predicate.
 	mu      sync.Mutex
 	ring    []logging.Record
-	next    int  // where the next record goes
-	full    bool // the ring has wrapped
+	seqs    []int64 // seqs[i] is the 1-based add number of ring[i]
+	next    int     // where the next record goes
+	full    bool    // the ring has wrapped
 	total   int64
 	subs    map[*logSub]struct{}
 	waiters map[*logWaiter]struct{}
@@ -52,6 +53,7 @@ func NewLogBuffer(capacity int) *LogBuffer {
 	}
 	return &LogBuffer{
 		ring:    make([]logging.Record, capacity),
+		seqs:    make([]int64, capacity),
 		subs:    map[*logSub]struct{}{},
 		waiters: map[*logWaiter]struct{}{},
 	}
@@ -61,12 +63,13 @@ func NewLogBuffer(capacity int) *LogBuffer {
 // blocking. It is the capture core's callback.
 func (b *LogBuffer) add(r logging.Record) {
 	b.mu.Lock()
+	b.total++
 	b.ring[b.next] = r
+	b.seqs[b.next] = b.total
 	b.next++
 	if b.next == len(b.ring) {
 		b.next, b.full = 0, true
 	}
-	b.total++
 	var subs []*logSub
 	for s := range b.subs {
 		subs = append(subs, s)
@@ -104,12 +107,27 @@ func (w *logWaiter) deliver(r logging.Record) {
 
 // snapshotLocked returns the ring's records oldest first. b.mu must be held.
 func (b *LogBuffer) snapshotLocked() []logging.Record {
-	if !b.full {
-		return append([]logging.Record(nil), b.ring[:b.next]...)
+	return b.sinceLocked(0)
+}
+
+// sinceLocked returns the held records added after the first since ones,
+// oldest first. b.mu must be held.
+func (b *LogBuffer) sinceLocked(since int64) []logging.Record {
+	var out []logging.Record
+	if b.full {
+		out = make([]logging.Record, 0, len(b.ring))
+		for i := b.next; i < len(b.ring); i++ {
+			if b.seqs[i] > since {
+				out = append(out, b.ring[i])
+			}
+		}
 	}
-	out := make([]logging.Record, 0, len(b.ring))
-	out = append(out, b.ring[b.next:]...)
-	return append(out, b.ring[:b.next]...)
+	for i := 0; i < b.next; i++ {
+		if b.seqs[i] > since {
+			out = append(out, b.ring[i])
+		}
+	}
+	return out
 }
 
 // Snapshot returns the records held, oldest first.
@@ -130,7 +148,7 @@ func (b *LogBuffer) Len() int {
 }
 
 // Total is the number of records ever added, those the ring has since
-// overwritten included.
+// overwritten included. It is the mark WaitSince takes.
 func (b *LogBuffer) Total() int64 {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -169,9 +187,16 @@ func (b *LogBuffer) Subscribe() (<-chan logging.Record, func()) {
 // first. pred may be called from many goroutines at once (those that log),
 // so it must be quick and safe for concurrent use.
 func (b *LogBuffer) Wait(ctx context.Context, pred func(logging.Record) bool) (logging.Record, error) {
+	return b.WaitSince(ctx, 0, pred)
+}
+
+// WaitSince is Wait ignoring the first since records ever added: with
+// since = Total() taken before an action, it finds only what the action
+// caused (a second bus_lost, not the first).
+func (b *LogBuffer) WaitSince(ctx context.Context, since int64, pred func(logging.Record) bool) (logging.Record, error) {
 	w := &logWaiter{pred: pred, ch: make(chan logging.Record, 1)}
 	b.mu.Lock()
-	held := b.snapshotLocked()
+	held := b.sinceLocked(since)
 	b.waiters[w] = struct{}{}
 	b.mu.Unlock()
 	defer func() {

@@ -32,7 +32,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
-	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -235,7 +234,7 @@ func start(ctx context.Context, o Options) (*Cluster, error) {
 		cancel:    cancel,
 		users:     map[string]*SimUser{},
 		idNames:   map[string]string{},
-		rng:       rand.New(rand.NewPCG(uint64(o.Seed), uint64(o.Seed)>>1|1)),
+		rng:       newRand(o.Seed),
 	}
 	ok := false
 	defer func() {
@@ -318,7 +317,9 @@ func (c *Cluster) logCores() []zapcore.Core {
 // the first result.
 func (c *Cluster) Close() error {
 	c.closeOnce.Do(func() {
+		c.mu.Lock()
 		c.closed.Store(true)
+		c.mu.Unlock()
 		c.cancel()
 		for _, u := range c.Users() {
 			u.Disconnect()
@@ -396,6 +397,27 @@ func (c *Cluster) running(prefer ...string) *Instance {
 	return nil
 }
 
+// goBg runs fn in a goroutine Close waits for, unless the cluster is
+// closed (then it reports false and runs nothing).
+func (c *Cluster) goBg(fn func()) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed.Load() {
+		return false
+	}
+	c.bg.Add(1)
+	go func() {
+		defer c.bg.Done()
+		fn()
+	}()
+	return true
+}
+
+// newRand returns the seeded source of the sandbox's random choices.
+func newRand(seed int64) *rand.Rand {
+	return rand.New(rand.NewPCG(uint64(seed), uint64(seed)>>1|1))
+}
+
 // intn returns a seeded random int in [0, n).
 func (c *Cluster) intn(n int) int {
 	c.mu.Lock()
@@ -408,14 +430,4 @@ func (c *Cluster) float() float64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.rng.Float64()
-}
-
-// sortedNames returns the keys of m in order.
-func sortedNames[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

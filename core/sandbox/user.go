@@ -119,12 +119,15 @@ type SimUser struct {
 	cmidSeq  int
 }
 
+// frameWaiter is one WaitFrame call waiting on connection gen.
 type frameWaiter struct {
-	gen   int
-	pred  func(client.Frame) bool
-	ch    chan client.Frame // cap 1
-	once  sync.Once
-	ended chan struct{} // closed when the connection ends
+	gen    int
+	signal chan struct{} // cap 1: queue grew
+	ended  chan struct{} // closed when the connection ends
+
+	// mu guards queue: frames received since the wait began.
+	mu    sync.Mutex
+	queue []client.Frame
 }
 
 // CreateUser creates a simulated user through the real HTTP API of a
@@ -180,12 +183,10 @@ func (c *Cluster) CreateUser(ctx context.Context, name string, admin bool) (*Sim
 	c.users[name] = u
 	c.userOrder = append(c.userOrder, u)
 	c.idNames[u.id] = name
-	c.bg.Add(1)
 	c.mu.Unlock()
-	go func() {
-		defer c.bg.Done()
-		u.retryLoop(c.ctx)
-	}()
+	if !c.goBg(func() { u.retryLoop(c.ctx) }) {
+		return nil, ErrClosed
+	}
 	c.notify()
 	return u, nil
 }

@@ -62,15 +62,19 @@ func (u *SimUser) Connect(ctx context.Context, instance string) error {
 			u.outbox[i].nextTry = now
 		}
 	}
-	u.c.bg.Add(1)
 	u.mu.Unlock()
 
 	u.c.hist.Record(history.Event{Kind: history.Connect, Instance: instance, User: u.id, Conn: connID})
-	go func() {
-		defer u.c.bg.Done()
+	if !u.c.goBg(func() {
 		defer close(done)
 		u.read(conn, gen, connID, instance)
-	}()
+	}) {
+		// Closed meanwhile: nobody reads this connection, so end it here.
+		_ = conn.CloseNow()
+		u.read(conn, gen, connID, instance)
+		close(done)
+		return ErrClosed
+	}
 	u.poke()
 	u.c.notify()
 	return nil
@@ -116,14 +120,20 @@ func (u *SimUser) Move(ctx context.Context, instance string) error {
 // read consumes one connection's frames until it ends, then records the
 // Disconnect.
 func (u *SimUser) read(conn *client.Conn, gen int, connID, instance string) {
+	var end error
 	for {
 		f, err := conn.Next(context.Background())
 		if err != nil {
+			end = err
 			break
 		}
 		u.handle(conn, gen, connID, instance, f)
 	}
+	<-conn.Done()
 	code, _, _ := conn.CloseStatus()
+	if ce := (*client.CloseError)(nil); errors.As(end, &ce) {
+		code = ce.Code
+	}
 	u.mu.Lock()
 	byUs := u.closing
 	var ended []*frameWaiter
@@ -230,11 +240,7 @@ func (u *SimUser) sendAck(conn *client.Conn, base history.Event, mid, peer strin
 	ctx, cancel := context.WithTimeout(context.Background(), ackTimeout)
 	defer cancel()
 	if err := conn.Ack(ctx, mid); err != nil {
-		u.mu.Lock()
-		if i, ok := u.inboxIdx[mid]; ok {
-			u.inbox[i].Acked = false
-		}
-		u.mu.Unlock()
+		u.unack(mid)
 	}
 }
 
@@ -304,7 +310,7 @@ func (u *SimUser) handleError(base history.Event, f client.Frame) {
 	u.c.hist.Record(ev)
 }
 
-// addFrame logs f and hands it to the waiters of its connection.
+// addFrame logs f and queues it for the waiters of its connection.
 func (u *SimUser) addFrame(gen int, f client.Frame) {
 	u.mu.Lock()
 	u.frames = append(u.frames, f)
@@ -325,26 +331,45 @@ func (u *SimUser) addFrame(gen int, f client.Frame) {
 	}
 	u.mu.Unlock()
 	for _, w := range ws {
-		if w.pred(f) {
-			w.once.Do(func() { w.ch <- f })
-		}
+		w.push(f)
 	}
+}
+
+// push queues f for the waiter without blocking.
+func (w *frameWaiter) push(f client.Frame) {
+	w.mu.Lock()
+	w.queue = append(w.queue, f)
+	w.mu.Unlock()
+	select {
+	case w.signal <- struct{}{}:
+	default:
+	}
+}
+
+// take empties the waiter's queue.
+func (w *frameWaiter) take() []client.Frame {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	q := w.queue
+	w.queue = nil
+	return q
 }
 
 // WaitFrame returns the first frame pred matches among those of the
 // current connection (or, when disconnected, of the last one): first the
-// frames already received on it (up to the last 4096), oldest first, then
-// those still to come. It fails with ErrConnectionEnded when that
-// connection ends without a match, ErrNotConnected before any connection,
-// and ctx's error when ctx ends first. A later Connect does not carry a
-// wait over to the new connection.
+// frames already received on it (up to the last 4096), then those still to
+// come, in order. pred is called only from the calling goroutine, once per
+// frame, in order, so it may keep state (e.g. count frames). WaitFrame
+// fails with ErrConnectionEnded when that connection ends without a match,
+// ErrNotConnected before any connection, and ctx's error when ctx ends
+// first. A later Connect does not carry a wait over to the new connection.
 func (u *SimUser) WaitFrame(ctx context.Context, pred func(client.Frame) bool) (client.Frame, error) {
 	u.mu.Lock()
 	if u.connSeq == 0 {
 		u.mu.Unlock()
 		return client.Frame{}, ErrNotConnected
 	}
-	w := &frameWaiter{gen: u.connSeq, pred: pred, ch: make(chan client.Frame, 1), ended: make(chan struct{})}
+	w := &frameWaiter{gen: u.connSeq, signal: make(chan struct{}, 1), ended: make(chan struct{})}
 	held := append([]client.Frame(nil), u.connFrames...)
 	ended := u.connEnded
 	if !ended {
@@ -364,18 +389,25 @@ func (u *SimUser) WaitFrame(ctx context.Context, pred func(client.Frame) bool) (
 	if ended {
 		return client.Frame{}, ErrConnectionEnded
 	}
-	select {
-	case f := <-w.ch:
-		return f, nil
-	case <-w.ended:
+	for {
+		var end bool
 		select {
-		case f := <-w.ch:
-			return f, nil
-		default:
+		case <-w.signal:
+		case <-w.ended:
+			end = true
+		case <-ctx.Done():
+			return client.Frame{}, ctx.Err()
+		}
+		// Frames are queued before the end is signalled: after the end,
+		// one last take sees them all.
+		for _, f := range w.take() {
+			if pred(f) {
+				return f, nil
+			}
+		}
+		if end {
 			return client.Frame{}, ErrConnectionEnded
 		}
-	case <-ctx.Done():
-		return client.Frame{}, ctx.Err()
 	}
 }
 
@@ -437,10 +469,20 @@ func (u *SimUser) AckPending(ctx context.Context) error {
 			continue
 		}
 		if err := ctx.Err(); err != nil {
-			return err
+			u.unack(it.mid)
+			continue
 		}
 		u.sendAck(conn, base, it.mid, it.from)
 	}
 	u.c.notify()
-	return nil
+	return ctx.Err()
+}
+
+// unack marks the inbox entry mid as not acked.
+func (u *SimUser) unack(mid string) {
+	u.mu.Lock()
+	if i, ok := u.inboxIdx[mid]; ok {
+		u.inbox[i].Acked = false
+	}
+	u.mu.Unlock()
 }
