@@ -556,3 +556,120 @@ func TestManualAckAndSnapshot(t *testing.T) {
 		t.Fatalf("log file:\n%s", data)
 	}
 }
+
+func TestMoveAndPacedBurst(t *testing.T) {
+	t.Parallel()
+	c, ctx := setup(t, Options{})
+	alice, bob, carol := c.User("user1"), c.User("user2"), c.User("user3")
+	connect(t, ctx, alice, "A")
+	connect(t, ctx, bob, "A")
+	connect(t, ctx, carol, "B")
+	if err := bob.Move(ctx, "B"); err != nil {
+		t.Fatal(err)
+	}
+	if err := bob.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if bob.Instance() != "B" || bob.ConnID() != "user2#2" || !bob.Connected() {
+		t.Fatalf("after Move: %s %s %v", bob.Instance(), bob.ConnID(), bob.Connected())
+	}
+	if code, ok := bob.LastClose(); ok {
+		t.Fatalf("LastClose while connected: %d", code)
+	}
+	discs := historyOf(c, history.Disconnect, "")
+	if len(discs) != 1 || discs[0].Detail != "client closed" || discs[0].CloseCode != 0 || discs[0].Instance != "A" {
+		t.Fatalf("disconnect events %+v", discs)
+	}
+
+	// More than the server's burst of 40 in one go: the user's own pacing
+	// keeps every send under the limit, so none is RATE_LIMITED.
+	const n = 60
+	if err := alice.Burst(ctx, n, nil); err != nil {
+		t.Fatal(err)
+	}
+	outbox := alice.Outbox()
+	if len(outbox) != n {
+		t.Fatalf("%d outbox entries", len(outbox))
+	}
+	for _, out := range outbox {
+		if out.To != "user2" && out.To != "user3" {
+			t.Fatalf("burst to %q", out.To)
+		}
+		if _, err := alice.WaitFrame(ctx, func(f client.Frame) bool {
+			return f.Type == chat.TypeMessageAck && f.ClientMessageID == out.ClientMessageID
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if errs := historyOf(c, history.ErrorFrame, ""); len(errs) != 0 {
+		t.Fatalf("errors during the burst: %+v", errs)
+	}
+	got := len(bob.Inbox()) + len(carol.Inbox())
+	for got < n {
+		// Deliveries trail the acks; wait for the rest by frames.
+		who := bob
+		if len(carol.Inbox()) < countTo(outbox, "user3") {
+			who = carol
+		}
+		if _, err := who.WaitFrame(ctx, func(client.Frame) bool {
+			return len(bob.Inbox())+len(carol.Inbox()) > got
+		}); err != nil {
+			t.Fatal(err)
+		}
+		got = len(bob.Inbox()) + len(carol.Inbox())
+	}
+	if len(alice.Frames()) > FramesKept {
+		t.Fatalf("Frames kept %d", len(alice.Frames()))
+	}
+}
+
+func countTo(out []OutboxEntry, name string) int {
+	n := 0
+	for _, e := range out {
+		if e.To == name {
+			n++
+		}
+	}
+	return n
+}
+
+func TestDurableStoreReused(t *testing.T) {
+	t.Parallel()
+	uri := "sqlite:" + t.TempDir() + "/sandbox.db"
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	c, err := Start(ctx, Options{DBURI: uri, Users: 2, Seed: 1})
+	if err != nil {
+		if strings.Contains(err.Error(), "not implemented") {
+			t.Skip("sqlite store not built yet")
+		}
+		t.Fatal(err)
+	}
+	alice := c.User("user1")
+	connect(t, ctx, alice, "A")
+	_, _ = sendAcked(t, ctx, alice, "user2", "kept")
+	id := alice.ID()
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// A second run on the same file logs the same users in again and
+	// finds the message waiting.
+	c2, err := Start(ctx, Options{DBURI: uri, Users: 2, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := c2.Close(); err != nil {
+			t.Error(err)
+		}
+	}()
+	if c2.User("user1").ID() != id {
+		t.Fatalf("user1 is %s, was %s", c2.User("user1").ID(), id)
+	}
+	bob := c2.User("user2")
+	connect(t, ctx, bob, "B")
+	if in := bob.Inbox(); len(in) != 1 || !in[0].Replayed || in[0].Content != "kept" {
+		t.Fatalf("inbox %+v", in)
+	}
+}

@@ -414,5 +414,5 @@ func (u *SimUser) OutboxEntry(cmid string) (OutboxEntry, bool) {
 func (u *SimUser) Frames() []client.Frame {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	return append([]client.Frame(nil), u.frames...)
+	return append([]client.Frame(nil), u.frames[max(0, len(u.frames)-FramesKept):]...)
 }

@@ -314,7 +314,7 @@ func (u *SimUser) handleError(base history.Event, f client.Frame) {
 func (u *SimUser) addFrame(gen int, f client.Frame) {
 	u.mu.Lock()
 	u.frames = append(u.frames, f)
-	if len(u.frames) > FramesKept {
+	if len(u.frames) >= 2*FramesKept { // trimmed in halves: amortised O(1)
 		u.frames = append(u.frames[:0:0], u.frames[len(u.frames)-FramesKept:]...)
 	}
 	var ws []*frameWaiter
