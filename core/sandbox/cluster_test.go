@@ -673,3 +673,45 @@ func TestDurableStoreReused(t *testing.T) {
 		t.Fatalf("inbox %+v", in)
 	}
 }
+
+func TestBusFaults(t *testing.T) {
+	t.Parallel()
+	c, ctx := setup(t, Options{})
+	alice, bob := c.User("user1"), c.User("user2")
+	connect(t, ctx, alice, "A")
+	connect(t, ctx, bob, "B")
+
+	// Latency: the message still arrives live, later.
+	c.SetBusFault(BusFault{Latency: 100 * time.Millisecond})
+	if !slices.Contains(c.Faults(), "bus latency 100ms") {
+		t.Fatalf("faults %v", c.Faults())
+	}
+	_, mid := sendAcked(t, ctx, alice, "user2", "slow")
+	f := waitMessage(t, ctx, bob, mid)
+	if f.Content != "slow" || bob.ConnID() != "user2#1" {
+		t.Fatalf("got %+v", f.OutFrame)
+	}
+
+	// Total loss: the message only reaches bob by replay.
+	c.SetBusFault(BusFault{DropRate: 1})
+	_, mid2 := sendAcked(t, ctx, alice, "user2", "lost on the bus")
+	c.SetBusFault(BusFault{})
+	if len(c.Faults()) != 0 {
+		t.Fatalf("faults %v", c.Faults())
+	}
+	if err := bob.Reconnect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitMessage(t, ctx, bob, mid2)
+	recv := historyOf(c, history.Receive, mid2)
+	if len(recv) != 1 || !recv[0].Replay || recv[0].Conn != "user2#2" {
+		t.Fatalf("receive events %+v", recv)
+	}
+	var details []string
+	for _, ev := range historyOf(c, history.Fault, "") {
+		details = append(details, ev.Detail)
+	}
+	if !slices.Equal(details, []string{"bus latency 100ms", "bus drop 100%", "bus_ok"}) {
+		t.Fatalf("fault events %v", details)
+	}
+}
