@@ -51,8 +51,18 @@ func (n *Node) HandleEvent(ev bus.Event) {
 }
 
 // BusRestored is called by the bus after an outage (or a late first
-// connect): what the bus lost is rebuilt from the store.
-func (n *Node) BusRestored() { n.scheduleCatchUp() }
+// connect): what the bus lost is rebuilt from the store, and delivery
+// states held meanwhile are published.
+func (n *Node) BusRestored() {
+	n.scheduleCatchUp()
+	n.bg.Add(1)
+	go func() {
+		defer n.bg.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		n.flushStates(ctx)
+	}()
+}
 
 // scheduleCatchUp runs catchUp in the background; calls that arrive while
 // one runs cause exactly one more run, so none is lost and none piles up.

@@ -57,6 +57,7 @@ type Node struct {
 	banned sync.Map // user id -> struct{}: this instance's view of banned users
 
 	presence presenceTable
+	states   heldStates
 	stopBg   context.CancelFunc
 
 	catchupRunning atomic.Bool

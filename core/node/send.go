@@ -80,7 +80,7 @@ func (n *Node) deliveryAck(ctx context.Context, s *Session, messageID string) {
 	}
 	n.metrics.MessagesDelivered.Inc()
 	n.hub.SendToUser(m.SenderID, chat.StateFrame(m.ID).Encode())
-	n.publish(ctx, bus.Event{Kind: bus.KindState, MessageID: m.ID, SenderID: m.SenderID, RecipientID: m.RecipientID})
+	n.publishState(ctx, bus.Event{Kind: bus.KindState, MessageID: m.ID, SenderID: m.SenderID, RecipientID: m.RecipientID})
 }
 
 func (n *Node) internalError(s *Session, msg string, err error, cmid, mid string) {
