@@ -1,7 +1,6 @@
 package scenario
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -11,9 +10,6 @@ import (
 	"strings"
 	"time"
 )
-
-// errSyntax marks parse errors whose message is complete.
-var errSyntax = errors.New("syntax")
 
 // maxScriptBytes bounds a scenario file.
 const maxScriptBytes = 4 << 20

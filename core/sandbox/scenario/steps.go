@@ -59,6 +59,9 @@ var frameTypes = []string{chat.TypeMessageAck, chat.TypeMessage, chat.TypeMessag
 var frameFields = []string{"messageId", "clientMessageId", "senderId", "recipientId", "content", "state",
 	"createdAt", "count", "code", "message"}
 
+// historyFrameFields are the fields "received N" can count by.
+var historyFrameFields = []string{"messageId", "clientMessageId", "senderId", "recipientId", "state", "count", "code", "message"}
+
 // stepDefs maps a line's first word to its parser.
 var stepDefs map[string]func(*lineParser) (Kind, action)
 
@@ -577,7 +580,12 @@ func parseExpectFrame(lp *lineParser, u string, raw, absent bool, count int) (Ki
 		return k, nil
 	}
 	st := &expectFrameStep{user: u, raw: raw, typ: t.Text, absent: absent, count: count}
-	st.match = lp.matchers(frameFields)
+	fields := frameFields
+	if count >= 0 {
+		// Counted from the history, which keeps no content or times.
+		fields = historyFrameFields
+	}
+	st.match = lp.matchers(fields)
 	st.within = lp.deadline(absent)
 	lp.end()
 	return k, st

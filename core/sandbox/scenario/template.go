@@ -104,16 +104,6 @@ func (t template) refs() []tmplPart {
 	return out
 }
 
-// literal reports whether the template holds no reference.
-func (t template) literal() bool {
-	for _, p := range t.parts {
-		if p.ref != "" {
-			return false
-		}
-	}
-	return true
-}
-
 // expand renders the template; resolve returns the value of a reference.
 func (t template) expand(resolve func(name, attr string) (string, error)) (string, error) {
 	var b strings.Builder

@@ -1,3 +1,0 @@
-package scenario
-
-type action any
