@@ -1,12 +1,98 @@
 package main
 
 import (
+	"context"
+	"flag"
 	"fmt"
 	"io"
+	"os"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/dmchat/dmchat/core/sandbox"
+	"github.com/dmchat/dmchat/tui"
 )
 
-// runTUI is not built yet.
+// tuiFlags are the flags of the terminal UI.
+type tuiFlags struct {
+	db        string
+	redisDown bool
+	users     int
+	logFile   string
+	scenario  string
+	noConnect bool
+}
+
+func parseTUIFlags(args []string, stderr io.Writer) (tuiFlags, error) {
+	var f tuiFlags
+	fs := flag.NewFlagSet("sandbox", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&f.db, "db", "mem", "store URI shared by the instances: mem, sqlite:PATH or postgres://...")
+	fs.BoolVar(&f.redisDown, "redis-down", false, "start with Redis stopped (press R to start it)")
+	fs.IntVar(&f.users, "users", 4, "create user1..userN and an admin (password "+sandbox.DefaultPassword+")")
+	fs.StringVar(&f.logFile, "log-file", "", "also write every log line as JSON to this file")
+	fs.StringVar(&f.scenario, "scenario", "", "open this scenario file in the scenario pane")
+	fs.BoolVar(&f.noConnect, "no-connect", false, "leave the users disconnected at start (default: user1 on A, user2 on B, ...)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: sandbox [--db URI] [--redis-down] [--users N] [--log-file PATH] [--scenario FILE]")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return f, err
+	}
+	if fs.NArg() > 0 {
+		fs.Usage()
+		return f, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if f.users < 0 {
+		return f, fmt.Errorf("--users must be 0 or more")
+	}
+	return f, nil
+}
+
+// runTUI starts the cluster and runs the terminal UI on it until q; the
+// cluster is shut down before it returns.
 func runTUI(args []string, stdout, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "sandbox: tui is not built yet")
-	return 2
+	f, err := parseTUIFlags(args, stderr)
+	if err != nil {
+		if err == flag.ErrHelp {
+			return 0
+		}
+		return 2
+	}
+	if f.scenario != "" {
+		if _, err := os.Stat(f.scenario); err != nil {
+			fmt.Fprintf(stderr, "sandbox: %v\n", err)
+			return 2
+		}
+	}
+	fmt.Fprintln(stderr, "sandbox: starting instances A and B…")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	c, err := sandbox.Start(ctx, sandbox.Options{
+		DBURI:     f.db,
+		RedisDown: f.redisDown,
+		Users:     f.users,
+		LogFile:   f.logFile,
+		LogLevel:  zapcore.DebugLevel,
+	})
+	cancel()
+	if err != nil {
+		fmt.Fprintf(stderr, "sandbox: %v\n", err)
+		return 1
+	}
+	m := tui.New(tui.Options{Cluster: c, AutoConnect: !f.noConnect, ScenarioFile: f.scenario})
+	opts := []tea.ProgramOption{tea.WithAltScreen(), tea.WithOutput(stdout)}
+	_, runErr := tea.NewProgram(m, opts...).Run()
+	closeErr := c.Close() // a no-op when the UI already closed it
+	switch {
+	case runErr != nil:
+		fmt.Fprintf(stderr, "sandbox: %v\n", runErr)
+		return 1
+	case closeErr != nil:
+		fmt.Fprintf(stderr, "sandbox: shutdown: %v\n", closeErr)
+		return 1
+	}
+	return 0
 }

@@ -1,0 +1,117 @@
+package tui
+
+import (
+	"github.com/charmbracelet/bubbles/key"
+)
+
+// KeyMap is every key binding of the program, in one place. The help bar
+// shows the focused pane's bindings and the global ones (ShortHelp); the
+// full map (?) shows FullHelp.
+type KeyMap struct {
+	// Global bindings work in every pane.
+	NextPane, PrevPane, Help, Quit key.Binding
+	Redis, InstanceA, InstanceB    key.Binding
+	BusFault                       key.Binding
+
+	// Navigation in lists.
+	Up, Down, PageUp, PageDown, Top, Bottom key.Binding
+
+	// User actions apply to the selected user (users and messages panes).
+	Send, Burst           key.Binding
+	ConnectA, ConnectB    key.Binding
+	Disconnect, Reconnect key.Binding
+	AutoAck, AckNow       key.Binding
+	DropAcks, LoseAcks    key.Binding
+	Ban, NewUser          key.Binding
+
+	// Log pane bindings.
+	Pause, Search, NextMatch, PrevMatch key.Binding
+	FilterInstance, FilterLevel         key.Binding
+	FilterLogger, FilterEvent           key.Binding
+	ClearFilters, Details               key.Binding
+
+	// Scenario bindings (when a scenario is open).
+	ScenarioRun, ScenarioStep key.Binding
+
+	// Prompt bindings.
+	Submit, Cancel, PickNext, PickPrev key.Binding
+}
+
+// DefaultKeyMap returns the program's bindings.
+func DefaultKeyMap() KeyMap {
+	b := func(keys []string, k, desc string) key.Binding {
+		return key.NewBinding(key.WithKeys(keys...), key.WithHelp(k, desc))
+	}
+	return KeyMap{
+		NextPane:  b([]string{"tab"}, "tab", "next pane"),
+		PrevPane:  b([]string{"shift+tab"}, "S-tab", "prev pane"),
+		Help:      b([]string{"?"}, "?", "all keys"),
+		Quit:      b([]string{"q", "ctrl+c"}, "q", "quit"),
+		Redis:     b([]string{"R"}, "R", "stop/start Redis"),
+		InstanceA: b([]string{"A"}, "A", "stop/start instance A"),
+		InstanceB: b([]string{"B"}, "B", "stop/start instance B"),
+		BusFault:  b([]string{"F"}, "F", "bus latency/drop"),
+
+		Up:       b([]string{"up", "k"}, "↑/k", "up"),
+		Down:     b([]string{"down", "j"}, "↓/j", "down"),
+		PageUp:   b([]string{"pgup", "ctrl+u"}, "pgup", "page up"),
+		PageDown: b([]string{"pgdown", "ctrl+d"}, "pgdn", "page down"),
+		Top:      b([]string{"home", "g"}, "g", "top"),
+		Bottom:   b([]string{"end", "G"}, "G", "bottom/follow"),
+
+		Send:       b([]string{"s"}, "s", "send DM"),
+		Burst:      b([]string{"n"}, "n", "burst of N DMs"),
+		ConnectA:   b([]string{"a"}, "a", "connect/move to A"),
+		ConnectB:   b([]string{"b"}, "b", "connect/move to B"),
+		Disconnect: b([]string{"d"}, "d", "disconnect"),
+		Reconnect:  b([]string{"r"}, "r", "reconnect"),
+		AutoAck:    b([]string{"t"}, "t", "auto-ack on/off"),
+		AckNow:     b([]string{"o"}, "o", "ack pending now"),
+		DropAcks:   b([]string{"D"}, "D", "drop next N delivery acks"),
+		LoseAcks:   b([]string{"L"}, "L", "lose next N MESSAGE_ACKs"),
+		Ban:        b([]string{"x"}, "x", "ban/unban (admin)"),
+		NewUser:    b([]string{"u"}, "u", "new user"),
+
+		Pause:          b([]string{" "}, "space", "pause/resume"),
+		Search:         b([]string{"/"}, "/", "search"),
+		NextMatch:      b([]string{"n"}, "n/N", "next/prev match"),
+		PrevMatch:      b([]string{"N"}, "N", "previous match"),
+		FilterInstance: b([]string{"i"}, "i", "instance filter"),
+		FilterLevel:    b([]string{"v"}, "v", "level filter"),
+		FilterLogger:   b([]string{"l"}, "l", "logger filter"),
+		FilterEvent:    b([]string{"e"}, "e", "event filter"),
+		ClearFilters:   b([]string{"c"}, "c", "clear filters"),
+		Details:        b([]string{"enter"}, "enter", "fields of line"),
+
+		ScenarioRun:  b([]string{"p"}, "p", "run/pause"),
+		ScenarioStep: b([]string{"."}, ".", "one step"),
+
+		Submit:   b([]string{"enter"}, "enter", "ok"),
+		Cancel:   b([]string{"esc"}, "esc", "cancel"),
+		PickNext: b([]string{"down", "ctrl+n"}, "↑/↓", "change choice"),
+		PickPrev: b([]string{"up", "ctrl+p"}, "↑", "previous choice"),
+	}
+}
+
+// ShortHelp is the global part of the help bar.
+func (k KeyMap) ShortHelp() []key.Binding {
+	return []key.Binding{k.NextPane, k.Redis, k.Help, k.Quit}
+}
+
+// FullHelp is every binding, grouped as the full key map shows them:
+// global and faults, users, logs, scenario.
+func (k KeyMap) FullHelp() [][]key.Binding {
+	return [][]key.Binding{
+		{k.NextPane, k.PrevPane, k.Help, k.Quit, k.Redis, k.InstanceA, k.InstanceB, k.BusFault},
+		{k.Up, k.Down, k.Send, k.Burst, k.ConnectA, k.ConnectB, k.Disconnect, k.Reconnect, k.AutoAck, k.AckNow,
+			k.DropAcks, k.LoseAcks, k.Ban, k.NewUser},
+		{k.Pause, k.Search, k.NextMatch, k.FilterInstance, k.FilterLevel, k.FilterLogger, k.FilterEvent,
+			k.ClearFilters, k.Details, k.Bottom},
+		{k.ScenarioRun, k.ScenarioStep},
+	}
+}
+
+// FullHelpTitles name FullHelp's groups, in order.
+func (k KeyMap) FullHelpTitles() []string {
+	return []string{"Global and faults", "Users (users and messages panes)", "Logs pane", "Scenario pane"}
+}

@@ -1,0 +1,144 @@
+package tui
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"go.uber.org/zap/zapcore"
+
+	"github.com/dmchat/dmchat/core/logging"
+)
+
+// sandboxInstance is the InstanceID of the sandbox's own log lines.
+const sandboxInstance = "sandbox"
+
+// logFilter selects log records: by instance ("" any), lowest level, logger
+// (case-insensitive substring, "" any) and event (case-insensitive
+// substring, "" any).
+type logFilter struct {
+	Instance string
+	MinLevel zapcore.Level
+	Logger   string
+	Event    string
+}
+
+// match reports whether r passes the filter.
+func (f logFilter) match(r logging.Record) bool {
+	if r.Level < f.MinLevel {
+		return false
+	}
+	if f.Instance != "" && r.InstanceID != f.Instance {
+		return false
+	}
+	if f.Logger != "" && !containsFold(r.Logger, f.Logger) {
+		return false
+	}
+	if f.Event != "" && !containsFold(r.Event, f.Event) {
+		return false
+	}
+	return true
+}
+
+// String describes the filter for the pane's header.
+func (f logFilter) String() string {
+	inst := f.Instance
+	if inst == "" {
+		inst = "all"
+	}
+	s := fmt.Sprintf("inst:%s level≥%s", inst, f.MinLevel.CapitalString())
+	if f.Logger != "" {
+		s += " logger:" + f.Logger
+	}
+	if f.Event != "" {
+		s += " event:" + f.Event
+	}
+	return s
+}
+
+// nextLevel cycles debug, info, warn, error.
+func nextLevel(l zapcore.Level) zapcore.Level {
+	if l >= zapcore.ErrorLevel {
+		return zapcore.DebugLevel
+	}
+	return l + 1
+}
+
+// containsFold reports whether sub is in s, ignoring case.
+func containsFold(s, sub string) bool {
+	return strings.Contains(strings.ToLower(s), strings.ToLower(sub))
+}
+
+// levelTag is a level's 3-letter tag.
+func levelTag(l zapcore.Level) string {
+	switch l {
+	case zapcore.DebugLevel:
+		return "DBG"
+	case zapcore.InfoLevel:
+		return "INF"
+	case zapcore.WarnLevel:
+		return "WRN"
+	case zapcore.ErrorLevel:
+		return "ERR"
+	default:
+		return strings.ToUpper(l.String())[:3]
+	}
+}
+
+// instanceTag is the instance column of a record.
+func instanceTag(r logging.Record) string {
+	switch r.InstanceID {
+	case "":
+		return "-"
+	case sandboxInstance:
+		return "sbx"
+	}
+	return r.InstanceID
+}
+
+// fieldKeys are r's field keys in order, instanceId left out.
+func fieldKeys(r logging.Record) []string {
+	keys := make([]string, 0, len(r.Fields))
+	for k := range r.Fields {
+		if k != "instanceId" {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// fieldValue formats one field value for display.
+func fieldValue(v any) string {
+	switch x := v.(type) {
+	case string:
+		if x == "" || strings.ContainsAny(x, " \t\"=") {
+			return fmt.Sprintf("%q", x)
+		}
+		return x
+	case time.Duration:
+		return x.String()
+	case time.Time:
+		return x.Format(time.RFC3339Nano)
+	default:
+		return fmt.Sprint(x)
+	}
+}
+
+// inlineFields are r's fields as "k=v k=v".
+func inlineFields(r logging.Record) string {
+	keys := fieldKeys(r)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + "=" + fieldValue(r.Fields[k])
+	}
+	return strings.Join(parts, " ")
+}
+
+// plainLine is r as one line of plain text: time, instance, level,
+// logger, event, fields.
+func plainLine(r logging.Record, loggerW int) string {
+	return fmt.Sprintf("%s %-3s %s %s %s %s", r.Time.Format("15:04:05.000"), instanceTag(r), levelTag(r.Level),
+		fit(r.Logger, loggerW), r.Event, inlineFields(r))
+}

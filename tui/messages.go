@@ -1,0 +1,193 @@
+package tui
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/dmchat/dmchat/core/sandbox"
+)
+
+// msgRow is one line of the messages pane: a received (inbox) or sent
+// (outbox) message.
+type msgRow struct {
+	at      time.Time
+	out     bool
+	peer    string
+	state   string
+	tags    []string
+	content string
+	detail  string
+}
+
+// messagesPane shows the selected user's inbox and outbox merged in time
+// order: direction, peer, state (PENDING, SENT, DELIVERED, FAILED for sends;
+// RECEIVED or DELIVERED once acked for receipts), replayed and duplicate
+// drops, and the content. When focused, a cursor picks a row whose ids are
+// shown on the last line.
+type messagesPane struct {
+	ctx    *Context
+	user   UserView
+	rows   []msgRow
+	cursor int
+	offset int
+	follow bool // the cursor sticks to the newest row
+}
+
+func newMessagesPane(ctx *Context) *messagesPane { return &messagesPane{ctx: ctx, follow: true} }
+
+// SetUser replaces the user shown; switching users resets the cursor.
+func (p *messagesPane) SetUser(u UserView) {
+	if u.Name != p.user.Name {
+		p.follow, p.offset = true, 0
+	}
+	p.user = u
+	p.rows = messageRows(u)
+	if p.follow || p.cursor >= len(p.rows) {
+		p.cursor = max(0, len(p.rows)-1)
+	}
+}
+
+// Keys are the pane's own bindings, for the help bar.
+func (p *messagesPane) Keys() []key.Binding {
+	k := p.ctx.Keys
+	return []key.Binding{k.Up, k.Down, k.Send, k.AckNow, k.DropAcks, k.LoseAcks}
+}
+
+// Update moves the cursor.
+func (p *messagesPane) Update(msg tea.Msg) tea.Cmd {
+	km, ok := msg.(tea.KeyMsg)
+	if !ok || len(p.rows) == 0 {
+		return nil
+	}
+	k := p.ctx.Keys
+	last := len(p.rows) - 1
+	switch {
+	case key.Matches(km, k.Up):
+		p.cursor--
+	case key.Matches(km, k.Down):
+		p.cursor++
+	case key.Matches(km, k.PageUp):
+		p.cursor -= 5
+	case key.Matches(km, k.PageDown):
+		p.cursor += 5
+	case key.Matches(km, k.Top):
+		p.cursor = 0
+	case key.Matches(km, k.Bottom):
+		p.cursor = last
+	}
+	p.cursor = max(0, min(last, p.cursor))
+	p.follow = p.cursor == last
+	return nil
+}
+
+// messageRows merges u's inbox and outbox by time.
+func messageRows(u UserView) []msgRow {
+	rows := make([]msgRow, 0, len(u.Inbox)+len(u.Outbox))
+	for _, e := range u.Inbox {
+		r := msgRow{at: e.ReceivedAt, peer: e.From, content: e.Content, state: "RECEIVED"}
+		if e.Acked {
+			r.state = "DELIVERED"
+		}
+		if e.Replayed {
+			r.tags = append(r.tags, "replayed")
+		}
+		if e.Duplicates > 0 {
+			r.tags = append(r.tags, fmt.Sprintf("dup dropped ×%d", e.Duplicates))
+		}
+		r.detail = fmt.Sprintf("received messageId %s from %s at %s", e.MessageID, e.From, e.At.Format("15:04:05.000"))
+		rows = append(rows, r)
+	}
+	for _, e := range u.Outbox {
+		r := msgRow{at: e.FirstSent, out: true, peer: e.To, content: e.Content, state: e.State}
+		if e.Attempts > 1 {
+			r.tags = append(r.tags, fmt.Sprintf("%d tries", e.Attempts))
+		}
+		if len(e.Errors) > 0 {
+			r.tags = append(r.tags, strings.Join(e.Errors, ","))
+		}
+		mid := e.MessageID
+		if mid == "" {
+			mid = "(none yet)"
+		}
+		r.detail = fmt.Sprintf("sent cmid %s, messageId %s, %d attempt(s)", e.ClientMessageID, mid, e.Attempts)
+		rows = append(rows, r)
+	}
+	sort.SliceStable(rows, func(i, j int) bool { return rows[i].at.Before(rows[j].at) })
+	return rows
+}
+
+// View renders the pane as a w x h box.
+func (p *messagesPane) View(w, h int, focused bool) string {
+	st := p.ctx.Styles
+	inner := w - 2
+	u := p.user
+	title := "Messages"
+	if u.Name != "" {
+		where := "offline"
+		if u.Connected {
+			where = "on " + u.Instance
+		}
+		title = fmt.Sprintf("%s %s · in %d · out %d", u.Name, where, len(u.Inbox), len(u.Outbox))
+		if u.Toggles != "" {
+			title += " · " + u.Toggles
+		}
+	}
+	rows := max(1, h-2)
+	showDetail := focused && len(p.rows) > 0 && rows > 2
+	if showDetail {
+		rows--
+	}
+	var lines []string
+	if len(p.rows) == 0 {
+		hint := "no messages yet: press s to send a DM"
+		if u.Name == "" {
+			hint = "select a user"
+		}
+		lines = append(lines, st.Dim.Render(" "+hint))
+	}
+	p.offset = scrollWindow(p.offset, p.cursor, len(p.rows), rows)
+	for i := p.offset; i < len(p.rows) && i < p.offset+rows; i++ {
+		line := p.rowView(p.rows[i])
+		if focused && i == p.cursor {
+			line = st.Selected.Render(fit(stripStyles(line), inner))
+		}
+		lines = append(lines, line)
+	}
+	if showDetail {
+		for len(lines) < rows {
+			lines = append(lines, "")
+		}
+		lines = append(lines, st.Dim.Render(" "+p.rows[p.cursor].detail))
+	}
+	return box(p.ctx, w, h, title, focused, lines)
+}
+
+// rowView is one row: time, direction and peer, state, tags, content.
+func (p *messagesPane) rowView(r msgRow) string {
+	st := p.ctx.Styles
+	dir := "← from "
+	if r.out {
+		dir = "→ to "
+	}
+	state := fmt.Sprintf("%-9s", r.state)
+	switch r.state {
+	case sandbox.OutPending, "RECEIVED":
+		state = st.Pending.Render(state)
+	case sandbox.OutSent:
+		state = st.Sent.Render(state)
+	case sandbox.OutDelivered:
+		state = st.Delivered.Render(state)
+	case sandbox.OutFailed:
+		state = st.Failed.Render(state)
+	}
+	s := " " + st.Dim.Render(r.at.Format("15:04:05")) + " " + dir + r.peer + " " + state + " "
+	if len(r.tags) > 0 {
+		s += st.Warn.Render("["+strings.Join(r.tags, ", ")+"]") + " "
+	}
+	return s + fmt.Sprintf("%q", r.content)
+}

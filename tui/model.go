@@ -1,0 +1,661 @@
+package tui
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/bubbles/help"
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+
+	"github.com/dmchat/dmchat/core/logging"
+	"github.com/dmchat/dmchat/core/sandbox"
+)
+
+// Defaults of Options.
+const (
+	// DefaultRefresh is the shortest time between two cluster snapshots.
+	DefaultRefresh = 100 * time.Millisecond
+	// DefaultTick is the period of the background refresh (figures that
+	// change without a signal, and the expiry of action results).
+	DefaultTick = time.Second
+	// flashFor is how long an action's result stays on screen.
+	flashFor = 10 * time.Second
+	// logBatch is the most log records taken from the subscription at once.
+	logBatch = 512
+)
+
+// Options configure New. The zero value shows nothing and does nothing: set
+// Cluster.
+type Options struct {
+	// Cluster is the sandbox driven and shown. The model closes it when the
+	// user quits. Nil renders only the snapshots fed to it (tests).
+	Cluster *sandbox.Cluster
+	// AutoConnect connects every simulated non-admin user at start,
+	// alternating between the instances (user1 to A, user2 to B, ...), so
+	// a DM across instances is one key away.
+	AutoConnect bool
+	// ScenarioFile, when set, is opened in the scenario pane at start.
+	ScenarioFile string
+	// Renderer renders the styles; nil means lipgloss's default renderer
+	// (tests pass one with a fixed colour profile).
+	Renderer *lipgloss.Renderer
+	// LogLines is how many log records the logs pane keeps; default
+	// DefaultLogLines.
+	LogLines int
+	// Refresh is the shortest time between two cluster snapshots; default
+	// DefaultRefresh.
+	Refresh time.Duration
+	// Now is the clock (action results expire by it); default time.Now.
+	Now func() time.Time
+}
+
+// pane identifies a focusable pane.
+type pane int
+
+const (
+	paneUsers pane = iota
+	paneMessages
+	paneLogs
+	paneScenario
+)
+
+// Messages of the program loop.
+type (
+	snapshotMsg struct{ snap Snapshot }
+	changedMsg  struct{}
+	logBatchMsg struct{ recs []logging.Record }
+	tickMsg     struct{}
+	closedMsg   struct{ err error }
+)
+
+// Model is the root of the program: it holds the panes and the focus,
+// routes keys to the prompt, the global bindings or the focused pane, and
+// data and ticks to every pane. It is a tea.Model; use it through a
+// tea.Program. Quitting (q) shuts the cluster down before the program ends.
+type Model struct {
+	opts Options
+	c    *sandbox.Cluster
+	ctx  *Context
+
+	// runCtx is cancelled when quitting: it ends the waits, ticks and
+	// actions the model started. acts counts the running actions.
+	runCtx context.Context
+	cancel context.CancelFunc
+	acts   *tracker
+	logCh  <-chan logging.Record
+	unsub  func()
+
+	status *statusBar
+	users  *usersPane
+	msgs   *messagesPane
+	logs   *logsPane
+	prompt *promptBar
+	scen   *scenarioPane
+	help   help.Model
+
+	focus    pane
+	showHelp bool
+	snap     Snapshot
+	haveSnap bool
+	progress map[milestone]bool
+
+	flash    string
+	flashErr bool
+	flashAt  time.Time
+
+	snapBusy, snapDirty bool
+
+	quitting bool
+	closeErr error
+}
+
+var _ tea.Model = (*Model)(nil)
+
+// New returns the root model for o.Cluster. With a cluster it subscribes to
+// its logs at once, so no line logged from now on is missed.
+func New(o Options) *Model {
+	if o.Refresh <= 0 {
+		o.Refresh = DefaultRefresh
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	ctx := &Context{Width: 80, Height: 24, Styles: NewStyles(o.Renderer), Keys: DefaultKeyMap()}
+	rctx, cancel := context.WithCancel(context.Background())
+	m := &Model{
+		opts: o, c: o.Cluster, ctx: ctx,
+		runCtx: rctx, cancel: cancel, acts: newTracker(), unsub: func() {},
+		status:   newStatusBar(ctx),
+		users:    newUsersPane(ctx),
+		msgs:     newMessagesPane(ctx),
+		logs:     newLogsPane(ctx, o.LogLines),
+		prompt:   newPromptBar(ctx),
+		progress: map[milestone]bool{},
+	}
+	m.help = help.New()
+	m.help.Styles.ShortKey = ctx.Styles.Key
+	m.help.Styles.ShortDesc = ctx.Styles.KeyDesc
+	m.help.Styles.ShortSeparator = ctx.Styles.HelpSep
+	m.help.Styles.Ellipsis = ctx.Styles.HelpSep
+	if m.c != nil {
+		ctx.Instances = m.c.InstanceNames()
+		m.logCh, m.unsub = m.c.Logs().Subscribe()
+		m.logs.Append(m.c.Logs().Snapshot())
+	}
+	if o.ScenarioFile != "" {
+		m.scen = newScenarioPane(ctx)
+	}
+	return m
+}
+
+// Init starts the background work: snapshots on change, log batches, the
+// tick, and the auto-connect and scenario when asked.
+func (m *Model) Init() tea.Cmd {
+	if m.c == nil {
+		return nil
+	}
+	cmds := []tea.Cmd{m.waitChanged(), m.waitLogs(), m.tick(), m.requestSnapshot()}
+	if m.opts.AutoConnect {
+		cmds = append(cmds, m.autoConnectCmd())
+	}
+	if m.scen != nil {
+		cmds = append(cmds, m.openScenario(m.opts.ScenarioFile))
+	}
+	return tea.Batch(cmds...)
+}
+
+// Err is the cluster's shutdown error, once the program ended.
+func (m *Model) Err() error { return m.closeErr }
+
+// waitChanged returns a command that waits for the cluster's change signal.
+func (m *Model) waitChanged() tea.Cmd {
+	ch, done := m.c.Changed(), m.runCtx.Done()
+	return func() tea.Msg {
+		select {
+		case <-ch:
+			return changedMsg{}
+		case <-done:
+			return nil
+		}
+	}
+}
+
+// waitLogs returns a command that waits for log records and takes what
+// has arrived, up to logBatch.
+func (m *Model) waitLogs() tea.Cmd {
+	ch := m.logCh
+	return func() tea.Msg {
+		r, ok := <-ch
+		if !ok {
+			return nil
+		}
+		recs := []logging.Record{r}
+		for len(recs) < logBatch {
+			select {
+			case r, ok := <-ch:
+				if !ok {
+					return logBatchMsg{recs}
+				}
+				recs = append(recs, r)
+			default:
+				return logBatchMsg{recs}
+			}
+		}
+		return logBatchMsg{recs}
+	}
+}
+
+// tick returns a command that sends tickMsg after DefaultTick.
+func (m *Model) tick() tea.Cmd { return m.after(DefaultTick, tickMsg{}) }
+
+// after returns a command that sends msg after d, or nothing when the
+// model quits first.
+func (m *Model) after(d time.Duration, msg tea.Msg) tea.Cmd {
+	done := m.runCtx.Done()
+	return func() tea.Msg {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			return msg
+		case <-done:
+			return nil
+		}
+	}
+}
+
+// requestSnapshot takes a snapshot now, or marks one due when one is being
+// taken.
+func (m *Model) requestSnapshot() tea.Cmd {
+	if m.c == nil || m.quitting {
+		return nil
+	}
+	if m.snapBusy {
+		m.snapDirty = true
+		return nil
+	}
+	m.snapBusy = true
+	return m.snapshot(0)
+}
+
+// snapshot returns a command that reads the cluster after delay.
+func (m *Model) snapshot(delay time.Duration) tea.Cmd {
+	c, ctx := m.c, m.runCtx
+	return func() tea.Msg {
+		if delay > 0 {
+			t := time.NewTimer(delay)
+			defer t.Stop()
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				return nil
+			}
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		return snapshotMsg{takeSnapshot(ctx, c)}
+	}
+}
+
+// Update handles one message.
+func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.ctx.Width, m.ctx.Height = msg.Width, msg.Height
+		return m, nil
+	case tea.KeyMsg:
+		return m, m.handleKey(msg)
+	case snapshotMsg:
+		m.setSnapshot(msg.snap)
+		m.snapBusy = false
+		if m.snapDirty && !m.quitting {
+			m.snapDirty = false
+			m.snapBusy = true
+			return m, m.snapshot(m.opts.Refresh)
+		}
+		return m, nil
+	case changedMsg:
+		return m, tea.Batch(m.waitChanged(), m.requestSnapshot())
+	case logBatchMsg:
+		m.logs.Append(msg.recs)
+		if m.c != nil {
+			m.logs.SetMissed(m.c.Logs().Missed())
+		}
+		return m, m.waitLogs()
+	case tickMsg:
+		if m.flash != "" && m.opts.Now().Sub(m.flashAt) > flashFor {
+			m.flash = ""
+		}
+		if m.quitting {
+			return m, nil
+		}
+		return m, tea.Batch(m.tick(), m.requestSnapshot())
+	case actionMsg:
+		if msg.err != nil {
+			m.setFlash(msg.err.Error(), true)
+		} else if msg.text != "" {
+			m.setFlash(msg.text, false)
+		}
+		if msg.mark != noMilestone {
+			m.progress[msg.mark] = true
+		}
+		return m, m.requestSnapshot()
+	case closedMsg:
+		m.closeErr = msg.err
+		return m, tea.Quit
+	}
+	if m.scen != nil {
+		if cmd, ok := m.scen.Handle(msg); ok {
+			return m, tea.Batch(cmd, m.requestSnapshot())
+		}
+	}
+	if m.prompt.Active() {
+		return m, m.prompt.Update(msg)
+	}
+	return m, nil
+}
+
+// setSnapshot hands a new snapshot to every pane.
+func (m *Model) setSnapshot(s Snapshot) {
+	s.merge(m.snap)
+	first := !m.haveSnap
+	m.snap, m.haveSnap = s, true
+	if names := s.instanceNames(); len(names) > 0 {
+		m.ctx.Instances = names
+	}
+	m.status.SetSnapshot(s)
+	m.users.SetUsers(s.Users)
+	if first {
+		for _, u := range s.Users {
+			if !u.Admin {
+				m.users.Select(u.Name)
+				break
+			}
+		}
+	}
+	m.msgs.SetUser(m.users.Selected())
+}
+
+// setFlash shows an action's result on the bottom line.
+func (m *Model) setFlash(s string, isErr bool) {
+	m.flash, m.flashErr, m.flashAt = s, isErr, m.opts.Now()
+}
+
+// startQuit shuts the cluster down in the background, then quits.
+func (m *Model) startQuit() tea.Cmd {
+	if m.quitting {
+		return nil
+	}
+	m.quitting = true
+	m.prompt.Close()
+	c, cancel, acts, unsub := m.c, m.cancel, m.acts, m.unsub
+	scen := m.scen
+	return func() tea.Msg {
+		cancel()
+		if scen != nil {
+			scen.Stop()
+		}
+		var err error
+		if c != nil {
+			err = c.Close()
+		}
+		acts.closeAndWait()
+		unsub()
+		return closedMsg{err}
+	}
+}
+
+// handleKey routes a key: the prompt, the full help, global bindings,
+// then the focused pane.
+func (m *Model) handleKey(km tea.KeyMsg) tea.Cmd {
+	k := m.ctx.Keys
+	if m.quitting {
+		return nil
+	}
+	if m.prompt.Active() {
+		if km.String() == "ctrl+c" {
+			return m.startQuit()
+		}
+		return m.prompt.Update(km)
+	}
+	if m.showHelp {
+		if key.Matches(km, k.Quit) {
+			return m.startQuit()
+		}
+		m.showHelp = false
+		return nil
+	}
+	switch {
+	case key.Matches(km, k.Quit):
+		return m.startQuit()
+	case key.Matches(km, k.Help):
+		m.showHelp = true
+		return nil
+	case key.Matches(km, k.NextPane):
+		m.focus = m.nextPane(+1)
+		return nil
+	case key.Matches(km, k.PrevPane):
+		m.focus = m.nextPane(-1)
+		return nil
+	case key.Matches(km, k.Redis):
+		return m.redisCmd()
+	case key.Matches(km, k.InstanceA):
+		return m.instanceCmd(0)
+	case key.Matches(km, k.InstanceB):
+		return m.instanceCmd(1)
+	case key.Matches(km, k.BusFault):
+		return m.openBusPrompt()
+	}
+	switch m.focus {
+	case paneUsers, paneMessages:
+		if cmd, ok := m.userKey(km); ok {
+			return cmd
+		}
+		if m.focus == paneUsers {
+			cmd := m.users.Update(km)
+			m.msgs.SetUser(m.users.Selected())
+			return cmd
+		}
+		return m.msgs.Update(km)
+	case paneLogs:
+		return m.logKey(km)
+	case paneScenario:
+		if m.scen != nil {
+			return m.scen.Update(km)
+		}
+	}
+	return nil
+}
+
+// nextPane is the pane dir steps from the focused one.
+func (m *Model) nextPane(dir int) pane {
+	n := 3
+	if m.scen != nil {
+		n = 4
+	}
+	return pane((int(m.focus) + dir + n) % n)
+}
+
+// userKey handles the user actions; ok is false for other keys.
+func (m *Model) userKey(km tea.KeyMsg) (tea.Cmd, bool) {
+	k := m.ctx.Keys
+	u := m.users.Selected()
+	isUserKey := key.Matches(km, k.Send, k.Burst, k.ConnectA, k.ConnectB, k.Disconnect, k.Reconnect, k.AutoAck,
+		k.AckNow, k.DropAcks, k.LoseAcks, k.Ban)
+	if key.Matches(km, k.NewUser) {
+		return m.openNewUserPrompt(), true
+	}
+	if !isUserKey {
+		return nil, false
+	}
+	if m.c == nil || u.Name == "" {
+		return nil, true
+	}
+	names := m.c.InstanceNames()
+	switch {
+	case key.Matches(km, k.Send):
+		return m.openSendPrompt(u), true
+	case key.Matches(km, k.Burst):
+		return m.prompt.Open(promptSpec{
+			Label: fmt.Sprintf("Burst from %s: how many random DMs?", u.Name), Text: true, Value: "20",
+			Submit: func(text, _ string) (string, tea.Cmd) {
+				n, bad := parseCount(text, 10000)
+				if bad != "" || n == 0 {
+					return "a number from 1 to 10000", nil
+				}
+				return "", m.burstCmd(u.Name, n)
+			},
+		}), true
+	case key.Matches(km, k.ConnectA):
+		return m.connectCmd(u.Name, names[0]), true
+	case key.Matches(km, k.ConnectB):
+		if len(names) < 2 {
+			return m.fail(fmt.Errorf("only one instance")), true
+		}
+		return m.connectCmd(u.Name, names[1]), true
+	case key.Matches(km, k.Disconnect):
+		return m.userCmd(u.Name, func(_ context.Context, su *sandbox.SimUser) (string, error) {
+			if !su.Connected() {
+				return su.Name() + " is not connected", nil
+			}
+			su.Disconnect()
+			return su.Name() + " disconnected (close 1000)", nil
+		}), true
+	case key.Matches(km, k.Reconnect):
+		return m.userCmd(u.Name, func(ctx context.Context, su *sandbox.SimUser) (string, error) {
+			if err := su.Reconnect(ctx); err != nil {
+				return "", err
+			}
+			return waitReady(ctx, su, su.Name()+" reconnected to "+su.Instance())
+		}), true
+	case key.Matches(km, k.AutoAck):
+		return m.userCmd(u.Name, func(_ context.Context, su *sandbox.SimUser) (string, error) {
+			su.SetAutoAck(!su.AutoAck())
+			if su.AutoAck() {
+				return su.Name() + ": auto-ack on", nil
+			}
+			return su.Name() + ": auto-ack off: deliveries wait for o (ack pending now)", nil
+		}), true
+	case key.Matches(km, k.AckNow):
+		return m.userCmd(u.Name, func(ctx context.Context, su *sandbox.SimUser) (string, error) {
+			if err := su.AckPending(ctx); err != nil {
+				return "", err
+			}
+			return su.Name() + ": pending deliveries acked", nil
+		}), true
+	case key.Matches(km, k.DropAcks):
+		return m.openCountPrompt(fmt.Sprintf("%s drops its next N DELIVERY_ACKs, N =", u.Name), func(n int) tea.Cmd {
+			return m.userCmd(u.Name, func(_ context.Context, su *sandbox.SimUser) (string, error) {
+				su.DropDeliveryAcks(n)
+				return fmt.Sprintf("%s will drop its next %d delivery acks (the server replays those messages)", su.Name(), n), nil
+			})
+		}), true
+	case key.Matches(km, k.LoseAcks):
+		return m.openCountPrompt(fmt.Sprintf("%s loses its next N MESSAGE_ACKs, N =", u.Name), func(n int) tea.Cmd {
+			return m.userCmd(u.Name, func(_ context.Context, su *sandbox.SimUser) (string, error) {
+				su.LoseMessageAcks(n)
+				return fmt.Sprintf("%s will lose its next %d MESSAGE_ACKs (and retry with the same clientMessageId)", su.Name(), n), nil
+			})
+		}), true
+	case key.Matches(km, k.Ban):
+		return m.openBanPrompt(u), true
+	}
+	return nil, true
+}
+
+// logKey handles a key for the logs pane: the prompts here, the rest in the
+// pane.
+func (m *Model) logKey(km tea.KeyMsg) tea.Cmd {
+	k := m.ctx.Keys
+	f := m.logs.Filter()
+	switch {
+	case key.Matches(km, k.Search):
+		return m.prompt.Open(promptSpec{Label: "Search logs:", Text: true, Value: m.logs.search,
+			Placeholder: "text in any line (n/N: next/prev match)",
+			Submit:      func(text, _ string) (string, tea.Cmd) { m.logs.SetSearch(text); return "", nil }})
+	case key.Matches(km, k.FilterLogger):
+		return m.prompt.Open(promptSpec{Label: "Logger filter:", Text: true, Value: f.Logger,
+			Placeholder: "part of a logger name, e.g. RedisBus (empty: any)",
+			Submit: func(text, _ string) (string, tea.Cmd) {
+				f.Logger = text
+				m.logs.SetFilter(f)
+				return "", nil
+			}})
+	case key.Matches(km, k.FilterEvent):
+		return m.prompt.Open(promptSpec{Label: "Event filter:", Text: true, Value: f.Event,
+			Placeholder: "part of an event name, e.g. bus_ (empty: any)",
+			Submit: func(text, _ string) (string, tea.Cmd) {
+				f.Event = text
+				m.logs.SetFilter(f)
+				return "", nil
+			}})
+	}
+	return m.logs.Update(km)
+}
+
+// openSendPrompt asks for a DM's recipient and text.
+func (m *Model) openSendPrompt(from UserView) tea.Cmd {
+	var choices []choice
+	pick := -1
+	for _, u := range m.snap.Users {
+		if u.Name == from.Name {
+			continue
+		}
+		where := "offline"
+		if u.Connected {
+			where = "on " + u.Instance
+		}
+		choices = append(choices, choice{Value: u.Name, Label: u.Name + " (" + where + ")"})
+		if pick < 0 && !u.Admin && u.Connected && u.Instance != from.Instance {
+			pick = len(choices) - 1
+		}
+	}
+	if len(choices) == 0 {
+		return m.fail(fmt.Errorf("no one to send to: press u to create a user"))
+	}
+	if pick < 0 {
+		pick = 0
+	}
+	label := fmt.Sprintf("DM from %s →", from.Name)
+	return m.prompt.Open(promptSpec{
+		Label: label, Choices: choices, Pick: pick, Text: true, TextLabel: "message:",
+		Placeholder: "type a message, enter sends",
+		Submit: func(text, to string) (string, tea.Cmd) {
+			if text == "" {
+				return "type a message first", nil
+			}
+			return "", m.sendCmd(from.Name, to, text)
+		},
+	})
+}
+
+// openBanPrompt asks through which instance the admin bans (or unbans).
+func (m *Model) openBanPrompt(u UserView) tea.Cmd {
+	verb := "Ban"
+	if u.Banned {
+		verb = "Unban"
+	}
+	var choices []choice
+	for _, n := range m.c.InstanceNames() {
+		choices = append(choices, choice{Value: n, Label: n})
+	}
+	return m.prompt.Open(promptSpec{
+		Label: fmt.Sprintf("%s %s through instance:", verb, u.Name), Choices: choices,
+		Submit: func(_, inst string) (string, tea.Cmd) { return "", m.banCmd(u.Name, inst, !u.Banned) },
+	})
+}
+
+// openNewUserPrompt asks for a new user's name and role.
+func (m *Model) openNewUserPrompt() tea.Cmd {
+	if m.c == nil {
+		return nil
+	}
+	return m.prompt.Open(promptSpec{
+		Label: "New", Choices: []choice{{"user", "user"}, {"admin", "admin"}}, Text: true, TextLabel: "name:",
+		Placeholder: "3 to 32 letters, digits, _ or -",
+		Submit: func(text, role string) (string, tea.Cmd) {
+			if text == "" || strings.ContainsAny(text, " \t") {
+				return "a name without blanks", nil
+			}
+			return "", m.newUserCmd(text, role == "admin")
+		},
+	})
+}
+
+// openCountPrompt asks for a count and runs do with it.
+func (m *Model) openCountPrompt(label string, do func(n int) tea.Cmd) tea.Cmd {
+	return m.prompt.Open(promptSpec{Label: label, Text: true, Value: "1", Placeholder: "0 cancels",
+		Submit: func(text, _ string) (string, tea.Cmd) {
+			n, bad := parseCount(text, 1000)
+			if bad != "" {
+				return bad, nil
+			}
+			return "", do(n)
+		}})
+}
+
+// openBusPrompt asks for the bus fault.
+func (m *Model) openBusPrompt() tea.Cmd {
+	if m.c == nil {
+		return nil
+	}
+	cur := m.c.BusFault()
+	val := ""
+	if cur != (sandbox.BusFault{}) {
+		val = fmt.Sprintf("%s %g", cur.Latency, cur.DropRate*100)
+	}
+	return m.prompt.Open(promptSpec{Label: "Bus fault, latency and drop %:", Text: true, Value: val,
+		Placeholder: `e.g. "50ms 10"; empty heals the bus`,
+		Submit: func(text, _ string) (string, tea.Cmd) {
+			f, bad := parseBusFault(text)
+			if bad != "" {
+				return bad, nil
+			}
+			return "", m.busCmd(f)
+		}})
+}

@@ -1,0 +1,149 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+)
+
+// usersPane lists every user: name, the simulated user's own socket
+// (instance and open or not), where the admin list sees them online, and
+// flags (admin, BANNED, toggles, last close code). Its cursor picks the user
+// the user actions apply to.
+type usersPane struct {
+	ctx    *Context
+	users  []UserView
+	cursor int
+	offset int
+}
+
+func newUsersPane(ctx *Context) *usersPane { return &usersPane{ctx: ctx} }
+
+// SetUsers replaces the list, keeping the cursor on the same user.
+func (p *usersPane) SetUsers(users []UserView) {
+	sel := p.Selected()
+	p.users = users
+	p.cursor = 0
+	for i, u := range users {
+		if u.Name == sel.Name {
+			p.cursor = i
+		}
+	}
+}
+
+// Selected returns the user under the cursor (zero when the list is
+// empty).
+func (p *usersPane) Selected() UserView {
+	if p.cursor < 0 || p.cursor >= len(p.users) {
+		return UserView{}
+	}
+	return p.users[p.cursor]
+}
+
+// Select moves the cursor to the user called name, if listed.
+func (p *usersPane) Select(name string) {
+	for i, u := range p.users {
+		if u.Name == name {
+			p.cursor = i
+		}
+	}
+}
+
+// Keys are the pane's own bindings, for the help bar.
+func (p *usersPane) Keys() []key.Binding {
+	k := p.ctx.Keys
+	return []key.Binding{k.Send, k.ConnectA, k.ConnectB, k.Ban, k.Burst, k.Disconnect, k.AutoAck}
+}
+
+// Update moves the cursor.
+func (p *usersPane) Update(msg tea.Msg) tea.Cmd {
+	km, ok := msg.(tea.KeyMsg)
+	if !ok {
+		return nil
+	}
+	k := p.ctx.Keys
+	switch {
+	case key.Matches(km, k.Up):
+		p.cursor = max(0, p.cursor-1)
+	case key.Matches(km, k.Down):
+		p.cursor = min(len(p.users)-1, p.cursor+1)
+	case key.Matches(km, k.Top):
+		p.cursor = 0
+	case key.Matches(km, k.Bottom):
+		p.cursor = len(p.users) - 1
+	}
+	p.cursor = max(0, p.cursor)
+	return nil
+}
+
+// View renders the pane as a w x h box.
+func (p *usersPane) View(w, h int, focused bool) string {
+	st := p.ctx.Styles
+	inner := w - 2
+	nameW := 6
+	for _, u := range p.users {
+		nameW = max(nameW, min(width(u.Name), 12))
+	}
+	row := func(cur, name, conn, online, flags string) string {
+		return cur + fit(name, nameW) + " " + fit(conn, 4) + " " + fit(online, 6) + " " + flags
+	}
+	lines := []string{st.Header.Render(fit(row("  ", "NAME", "SOCK", "ONLINE", "FLAGS"), inner))}
+	rows := max(1, h-3)
+	p.offset = scrollWindow(p.offset, p.cursor, len(p.users), rows)
+	for i := p.offset; i < len(p.users) && i < p.offset+rows; i++ {
+		u := p.users[i]
+		cur := "  "
+		if i == p.cursor {
+			cur = "▸ "
+		}
+		conn := "-"
+		switch {
+		case !u.Simulated:
+			conn = "store"
+		case u.Connected:
+			conn = u.Instance + " ●"
+		case u.Instance != "":
+			conn = u.Instance + " ○"
+		}
+		online := "-"
+		if len(u.OnlineOn) > 0 {
+			online = strings.Join(u.OnlineOn, ",")
+		}
+		line := row(cur, u.Name, conn, online, userFlags(u))
+		switch {
+		case i == p.cursor && focused:
+			line = st.Selected.Render(fit(line, inner))
+		case i == p.cursor:
+			line = st.Bold.Render(line)
+		case u.Banned:
+			line = st.Err.Render(line)
+		case !u.Connected:
+			line = st.Dim.Render(line)
+		}
+		lines = append(lines, line)
+	}
+	if len(p.users) == 0 {
+		lines = append(lines, st.Dim.Render("  no users yet: press u"))
+	}
+	return box(p.ctx, w, h, fmt.Sprintf("Users (%d)", len(p.users)), focused, lines)
+}
+
+// userFlags are a user's flags in short words.
+func userFlags(u UserView) string {
+	var f []string
+	if u.Banned {
+		f = append(f, "BANNED")
+	}
+	if u.Admin {
+		f = append(f, "admin")
+	}
+	if u.Toggles != "" {
+		f = append(f, u.Toggles)
+	}
+	if u.Simulated && !u.Connected && u.LastClose != 0 {
+		f = append(f, fmt.Sprintf("closed %d", u.LastClose))
+	}
+	return strings.Join(f, ", ")
+}
