@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"sync"
 
 	"github.com/dmchat/dmchat/core/chat"
@@ -17,6 +18,7 @@ type writeOp uint8
 const (
 	opSave    writeOp = iota + 1 // SaveMessage
 	opDeliver                    // MarkDelivered
+	opFunc                       // any other write, as a function (SQLite)
 )
 
 // writeReq is one SaveMessage or MarkDelivered waiting for a group commit.
@@ -25,10 +27,12 @@ const (
 // Requests are pooled, so their done channels are reused.
 type writeReq struct {
 	op writeOp
-	// Inputs: msg for opSave; id and recipientID for opDeliver.
+	// Inputs: msg for opSave; id and recipientID for opDeliver; fn for
+	// opFunc, run on the writer's connection inside the batch transaction.
 	msg         NewMessage
 	id          int64
 	recipientID string
+	fn          func(ctx context.Context, c *sql.Conn) error
 
 	// Outputs. changed is "created" for opSave.
 	out     chat.Message

@@ -55,9 +55,17 @@ func Open(ctx context.Context, uri string, opts Options) (Store, error) {
 	case uri == "mem":
 		return NewMemory(), nil
 	case strings.HasPrefix(uri, "sqlite:"):
-		return OpenSQLite(ctx, strings.TrimPrefix(uri, "sqlite:"), opts)
+		s, err := OpenSQLite(ctx, strings.TrimPrefix(uri, "sqlite:"), opts)
+		if err != nil {
+			return nil, err // not a typed nil in a non-nil Store
+		}
+		return s, nil
 	case strings.HasPrefix(uri, "postgres://"), strings.HasPrefix(uri, "postgresql://"):
-		return OpenPostgres(ctx, uri, opts)
+		s, err := OpenPostgres(ctx, uri, opts)
+		if err != nil {
+			return nil, err
+		}
+		return s, nil
 	}
 	scheme, _, found := strings.Cut(uri, ":")
 	if !found {

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -32,5 +33,26 @@ func TestOpenUnsupported(t *testing.T) {
 		if strings.Contains(err.Error(), "secret") {
 			t.Fatalf("error leaks the password: %v", err)
 		}
+	}
+}
+func TestOpenSQLiteURI(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "nested", "dir", "chat.db")
+	s, err := store.Open(context.Background(), "sqlite:"+path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, ok := s.(*store.SQLite); !ok {
+		t.Fatalf("Open(sqlite:) = %T", s)
+	}
+	if err := s.Ping(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestOpenSQLiteErrorIsNilStore(t *testing.T) {
+	s, err := store.Open(context.Background(), "sqlite:", store.Options{})
+	if err == nil || s != nil {
+		t.Fatalf("Open(sqlite:) = %v (%T), %v; want a nil Store and an error", s, s, err)
 	}
 }

@@ -1,0 +1,79 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"go.uber.org/zap"
+)
+
+// sqliteMigrations are the schema steps of the SQLite store, in order. The
+// database's PRAGMA user_version counts the steps applied; Open applies the
+// rest in one IMMEDIATE transaction, so two processes opening one new file
+// at once migrate it once. Never edit a step; append a new one.
+//
+// Times are INTEGER microseconds since the Unix epoch, UTC. messages.conv is
+// convKey(sender_id, recipient_id), so one index serves a conversation in
+// both directions.
+var sqliteMigrations = []string{
+	`CREATE TABLE users (
+		id            TEXT PRIMARY KEY,
+		username      TEXT NOT NULL UNIQUE,
+		password_hash BLOB NOT NULL,
+		role          TEXT NOT NULL,
+		banned        INTEGER NOT NULL DEFAULT 0,
+		created_at    INTEGER NOT NULL
+	);
+	CREATE TABLE messages (
+		id                INTEGER PRIMARY KEY AUTOINCREMENT,
+		sender_id         TEXT NOT NULL REFERENCES users(id),
+		recipient_id      TEXT NOT NULL REFERENCES users(id),
+		conv              TEXT NOT NULL,
+		client_message_id TEXT NOT NULL,
+		content           TEXT NOT NULL,
+		created_at        INTEGER NOT NULL,
+		delivered_at      INTEGER,
+		UNIQUE (sender_id, client_message_id)
+	);
+	CREATE INDEX messages_undelivered ON messages (recipient_id, id) WHERE delivered_at IS NULL;
+	CREATE INDEX messages_conv ON messages (conv, id);`,
+}
+
+// migrateSQLite brings the schema up to date on conn, which must not be in a
+// transaction.
+func migrateSQLite(ctx context.Context, conn *sql.Conn, log *zap.Logger) (err error) {
+	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		return fmt.Errorf("failed to begin migration: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			_, _ = conn.ExecContext(context.Background(), "ROLLBACK")
+		}
+	}()
+	var version int
+	if err := conn.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+		return fmt.Errorf("failed to read schema version: %w", err)
+	}
+	if version > len(sqliteMigrations) {
+		return fmt.Errorf("database schema version %d is newer than this program knows (%d)", version, len(sqliteMigrations))
+	}
+	for v := version; v < len(sqliteMigrations); v++ {
+		if _, err := conn.ExecContext(ctx, sqliteMigrations[v]); err != nil {
+			return fmt.Errorf("failed to apply schema version %d: %w", v+1, err)
+		}
+	}
+	if version < len(sqliteMigrations) {
+		// PRAGMA takes no parameters; the value is our own integer.
+		if _, err := conn.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", len(sqliteMigrations))); err != nil {
+			return fmt.Errorf("failed to set schema version: %w", err)
+		}
+	}
+	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
+		return fmt.Errorf("failed to commit migration: %w", err)
+	}
+	if version < len(sqliteMigrations) {
+		log.Info("store_migrated", zap.String("backend", "sqlite"), zap.Int("from", version), zap.Int("to", len(sqliteMigrations)))
+	}
+	return nil
+}
