@@ -1,0 +1,97 @@
+package bench
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"syscall"
+	"time"
+)
+
+// clockTick is the unit of utime and stime in /proc/PID/stat (USER_HZ,
+// 100 on every Linux this runs on).
+const clockTick = 10 * time.Millisecond
+
+// ProcCPU returns the CPU time (user + system, all threads) the process pid
+// has used so far, read from /proc/PID/stat. Its resolution is one clock
+// tick (10 ms), so measure over seconds.
+func ProcCPU(pid int) (time.Duration, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, fmt.Errorf("bench: failed to read process cpu: %w", err)
+	}
+	// The command name is in parentheses and may hold spaces: fields are
+	// counted after the last ')'.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, errors.New("bench: malformed /proc stat")
+	}
+	f := bytes.Fields(b[i+1:])
+	// f[0] is field 3 (state); utime and stime are fields 14 and 15.
+	if len(f) < 13 {
+		return 0, errors.New("bench: short /proc stat")
+	}
+	ut, err1 := strconv.ParseInt(string(f[11]), 10, 64)
+	st, err2 := strconv.ParseInt(string(f[12]), 10, 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, fmt.Errorf("bench: malformed /proc stat: %w", err)
+	}
+	return time.Duration(ut+st) * clockTick, nil
+}
+
+// ProcRSS returns the resident set size of process pid in bytes (VmRSS in
+// /proc/PID/status).
+func ProcRSS(pid int) (int64, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return 0, fmt.Errorf("bench: failed to read process status: %w", err)
+	}
+	for line := range bytes.SplitSeq(b, []byte("\n")) {
+		if v, ok := bytes.CutPrefix(line, []byte("VmRSS:")); ok {
+			f := bytes.Fields(v)
+			if len(f) == 0 {
+				break
+			}
+			kb, err := strconv.ParseInt(string(f[0]), 10, 64)
+			if err != nil {
+				return 0, fmt.Errorf("bench: malformed VmRSS: %w", err)
+			}
+			return kb << 10, nil
+		}
+	}
+	return 0, errors.New("bench: no VmRSS in /proc status")
+}
+
+// SelfCPU returns the CPU time (user + system) this process has used, with
+// microsecond resolution.
+func SelfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// RaiseFileLimit raises this process's open-file limit to want (soft and
+// hard; raising the hard limit needs privilege) or, failing that, the soft
+// limit to the hard limit. It returns the soft limit in force afterwards.
+func RaiseFileLimit(want uint64) uint64 {
+	var rl syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil {
+		return 0
+	}
+	if rl.Cur >= want {
+		return rl.Cur
+	}
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &syscall.Rlimit{Cur: want, Max: max(want, rl.Max)}); err == nil {
+		return want
+	}
+	if rl.Cur < rl.Max {
+		if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &syscall.Rlimit{Cur: rl.Max, Max: rl.Max}); err == nil {
+			return rl.Max
+		}
+	}
+	return rl.Cur
+}
