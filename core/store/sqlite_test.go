@@ -110,75 +110,10 @@ func idLess(a, b string) bool { return len(a) < len(b) || len(a) == len(b) && a 
 func TestSQLiteTwoStoresOneFile(t *testing.T) {
 	// Two Store values on one file behave like two processes: separate
 	// connections, coordinated only by SQLite's file locks.
-	path := filepath.Join(t.TempDir(), "shared.db")
-	ctx := context.Background()
-	s1, s2 := openSQLite(t, path), openSQLite(t, path)
-	a, err := s1.CreateUser(ctx, "alice", []byte("h"), chat.RoleUser)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := s2.CreateUser(ctx, "bob", []byte("h"), chat.RoleUser)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s1.CreateUser(ctx, "bob", []byte("h"), chat.RoleUser); !errors.Is(err, store.ErrUsernameTaken) {
-		t.Fatalf("username taken in the other store: %v", err)
-	}
-	const workers, each, shared = 8, 40, 10
-	var (
-		wg   sync.WaitGroup
-		mu   sync.Mutex
-		errs []error
-		ids  = map[string]string{} // clientMessageId -> id
-	)
-	record := func(cmid, id string, err error) {
-		mu.Lock()
-		defer mu.Unlock()
-		switch {
-		case err != nil:
-			errs = append(errs, err)
-		case ids[cmid] != "" && ids[cmid] != id:
-			errs = append(errs, fmt.Errorf("%s stored as %s and %s", cmid, ids[cmid], id))
-		default:
-			ids[cmid] = id
-		}
-	}
-	for w := range workers {
-		s := []*store.SQLite{s1, s2}[w%2]
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range each {
-				cmid := fmt.Sprintf("w%d-%d", w, i)
-				if i < shared { // the same keys through both stores
-					cmid = fmt.Sprintf("shared-%d", i)
-				}
-				m, _, err := s.SaveMessage(ctx, store.NewMessage{SenderID: a.ID, RecipientID: b.ID, ClientMessageID: cmid, Content: "x"})
-				record(cmid, m.ID, err)
-				if err == nil && i%3 == 0 {
-					_, _, err = s.MarkDelivered(ctx, m.ID, b.ID)
-					record(cmid, m.ID, err)
-				}
-				if _, err := s.UserByID(ctx, a.ID); err != nil {
-					record(cmid, m.ID, err)
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	if len(errs) > 0 {
-		t.Fatalf("%d errors, first: %v", len(errs), errs[0])
-	}
-	want := workers*(each-shared) + shared
-	if len(ids) != want {
-		t.Fatalf("%d distinct messages, want %d", len(ids), want)
-	}
-	for _, s := range []*store.SQLite{s1, s2} {
-		conv, err := s.Conversation(ctx, store.Page{UserA: a.ID, UserB: b.ID, Limit: 1000})
-		if err != nil || len(conv) != want {
-			t.Fatalf("conversation holds %d rows (%v), want %d", len(conv), err, want)
-		}
-	}
+	storetest.RunShared(t, func(t *testing.T) (store.Store, store.Store) {
+		path := filepath.Join(t.TempDir(), "shared.db")
+		return openSQLite(t, path), openSQLite(t, path)
+	})
 }
 
 // Environment of the child process in TestSQLiteSurvivesKill.

@@ -69,6 +69,112 @@ func Run(t *testing.T, open OpenFunc) {
 	}
 }
 
+// OpenPairFunc opens two stores on one fresh database, as two processes
+// would. Both should be closed by t.Cleanup.
+type OpenPairFunc func(t *testing.T) (store.Store, store.Store)
+
+// RunShared checks that two stores sharing one database (two processes on
+// one SQLite file, two instances on one PostgreSQL database) keep the
+// guarantees: concurrent writes through both succeed, a (sender,
+// clientMessageId) pair gets one row whichever store saves it, a message is
+// marked delivered once, and each store sees the other's writes.
+func RunShared(t *testing.T, open OpenPairFunc) {
+	t.Helper()
+	t.Run("Shared", func(t *testing.T) {
+		s1, s2 := open(t)
+		testShared(t, s1, s2)
+	})
+}
+
+func testShared(t *testing.T, s1, s2 store.Store) {
+	c := ctx(t)
+	a := mkUser(t, s1, "alice")
+	b := mkUser(t, s2, "bob")
+	if _, err := s1.CreateUser(c, "bob", []byte("h"), chat.RoleUser); !errors.Is(err, store.ErrUsernameTaken) {
+		t.Fatalf("username taken through the other store: %v", err)
+	}
+	if u, err := s1.UserByID(c, b.ID); err != nil || u.Username != "bob" {
+		t.Fatalf("user created through the other store: %+v, %v", u, err)
+	}
+	const workers, each, shared = 8, 40, 10
+	var (
+		wg      sync.WaitGroup
+		mu      sync.Mutex
+		errs    []error
+		idOf    = map[string]string{} // clientMessageId -> id
+		changes = map[string]int{}    // id -> MarkDelivered calls that changed it
+	)
+	record := func(cmid, id string, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case err != nil:
+			errs = append(errs, err)
+		case idOf[cmid] != "" && idOf[cmid] != id:
+			errs = append(errs, fmt.Errorf("%s stored as %s and %s", cmid, idOf[cmid], id))
+		default:
+			idOf[cmid] = id
+		}
+	}
+	for w := range workers {
+		s := []store.Store{s1, s2}[w%2]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				cmid := fmt.Sprintf("w%d-%d", w, i)
+				if i < shared { // the same keys through both stores at once
+					cmid = fmt.Sprintf("shared-%d", i)
+				}
+				m, _, err := s.SaveMessage(context.Background(), store.NewMessage{SenderID: a.ID, RecipientID: b.ID, ClientMessageID: cmid, Content: cmid})
+				record(cmid, m.ID, err)
+				if err != nil {
+					continue
+				}
+				if i < shared || i%3 == 0 { // shared ones are acked by every worker
+					d, changed, err := s.MarkDelivered(context.Background(), m.ID, b.ID)
+					record(cmid, d.ID, err)
+					if err == nil && !d.Delivered() {
+						record(cmid, d.ID, fmt.Errorf("MarkDelivered(%s) returned an undelivered row", m.ID))
+					}
+					if changed {
+						mu.Lock()
+						changes[m.ID]++
+						mu.Unlock()
+					}
+				}
+				if _, err := s.UserByID(context.Background(), a.ID); err != nil {
+					record(cmid, m.ID, err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if len(errs) > 0 {
+		t.Fatalf("%d errors, first: %v", len(errs), errs[0])
+	}
+	want := workers*(each-shared) + shared
+	if len(idOf) != want {
+		t.Fatalf("%d distinct messages, want %d", len(idOf), want)
+	}
+	for id, n := range changes {
+		if n != 1 {
+			t.Fatalf("message %s marked delivered by %d calls", id, n)
+		}
+	}
+	for _, s := range []store.Store{s1, s2} {
+		conv, err := s.Conversation(c, store.Page{UserA: a.ID, UserB: b.ID, Limit: 1000})
+		if err != nil || len(conv) != want {
+			t.Fatalf("conversation holds %d rows (%v), want %d", len(conv), err, want)
+		}
+		for _, m := range conv {
+			if idOf[m.ClientMessageID] != m.ID || m.Content != m.ClientMessageID {
+				t.Fatalf("row %+v; callers were told id %s", m, idOf[m.ClientMessageID])
+			}
+		}
+	}
+}
+
 // ctx returns a context that ends with the test (or after a minute).
 func ctx(t *testing.T) context.Context {
 	t.Helper()
@@ -344,6 +450,11 @@ func testSaveMessage(t *testing.T, s store.Store) {
 	other := send(t, s, b, a, "c-1", "from bob")
 	if other.ID == m.ID {
 		t.Fatal("same clientMessageId from two senders got one id")
+	}
+	// U+0000 is valid UTF-8, so valid in a message and its client id.
+	nul := send(t, s, a, b, "nul\x00id", "a\x00b")
+	if got, err := s.MessageByID(ctx(t), nul.ID); err != nil || got.Content != "a\x00b" || got.ClientMessageID != "nul\x00id" {
+		t.Fatalf("message with NUL bytes read back as %+v, %v", got, err)
 	}
 	big := string(bytes.Repeat([]byte("é"), chat.MaxContentBytes/2))
 	long := send(t, s, a, b, string(bytes.Repeat([]byte("k"), chat.MaxClientMessageIDLen)), big)
