@@ -69,7 +69,7 @@ as_pg() {
 	fi
 }
 
-ready() { "$BIN/pg_isready" -q -h 127.0.0.1 -p "$PGPORT" -t 2 >/dev/null 2>&1; }
+ready() { "$BIN/pg_isready" -q -h 127.0.0.1 -p "$PGPORT" -U postgres -d postgres -t 2 >/dev/null 2>&1; }
 
 if ready; then
 	log "PostgreSQL already running on 127.0.0.1:$PGPORT"
@@ -86,10 +86,21 @@ else
 		chown -R postgres: "$PGDIR"
 	fi
 	log "starting PostgreSQL on 127.0.0.1:$PGPORT"
-	# A stale postmaster.pid from a killed server is handled by pg_ctl.
-	as_pg "$BIN/pg_ctl" -D "$PGDIR" -l "$PGDIR/server.log" -w -t 60 \
-		-o "-c listen_addresses=127.0.0.1 -c port=$PGPORT -c unix_socket_directories=$PGDIR -c max_connections=500" \
-		start >&2 || { tail -n 30 "$PGDIR/server.log" >&2 || true; die "PostgreSQL did not start"; }
+	# After a killed server, its orphaned children keep the data directory
+	# locked until they notice and exit (a second or two): try again.
+	started=""
+	for attempt in $(seq 1 15); do
+		if as_pg "$BIN/pg_ctl" -D "$PGDIR" -l "$PGDIR/server.log" -w -t 60 \
+			-o "-c listen_addresses=127.0.0.1 -c port=$PGPORT -c unix_socket_directories=$PGDIR -c max_connections=500" \
+			start >&2; then
+			started=1
+			break
+		fi
+		ready && { started=1; break; }
+		log "PostgreSQL did not start (attempt $attempt); retrying"
+		sleep 1
+	done
+	[ -n "$started" ] || { tail -n 30 "$PGDIR/server.log" >&2 || true; die "PostgreSQL did not start"; }
 fi
 for _ in $(seq 1 60); do
 	ready && break
