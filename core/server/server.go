@@ -62,6 +62,7 @@ type Server struct {
 	accounts  *auth.Accounts
 	listener  net.Listener
 	http      *http.Server
+	pprof     *pprofServer // see pprof.go; nil unless Config.PprofAddr
 
 	serveDone    chan struct{}
 	shutdownOnce sync.Once
@@ -140,6 +141,11 @@ func (s *Server) Start(ctx context.Context) error {
 	if err := s.node.Start(ctx); err != nil {
 		return err
 	}
+	pp, err := startPprof(s.cfg.PprofAddr, s.log.Named("Server")) // see pprof.go
+	if err != nil {
+		return err
+	}
+	s.pprof = pp
 	if s.listener == nil {
 		l, err := net.Listen("tcp", ":"+strconv.Itoa(s.cfg.Port))
 		if err != nil {
@@ -190,6 +196,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		case <-ctx.Done():
 		}
 		<-httpDone
+		s.pprof.stop()
 		s.closeStore()
 		s.log.Named("Server").Info("stopped")
 		_ = s.log.Sync()
