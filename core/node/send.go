@@ -66,13 +66,20 @@ func (n *Node) deliver(m chat.Message) int {
 // deliveryAck is DELIVERY_ACK: mark DELIVERED once, tell the sender once.
 func (n *Node) deliveryAck(ctx context.Context, s *Session, messageID string) {
 	n.metrics.DeliveryAcks.Inc()
-	s.c.Acked(messageID)
+	// An acked id stays in the socket's pending set: a late push of the
+	// same message (its bus event arriving after a replay was acked, a
+	// catch-up or a sender's retry that read the row before this ack
+	// committed) must not reach this socket again, since its ack was not
+	// lost. The set grows by one id per message pushed on the socket.
 	m, changed, err := n.store.MarkDelivered(ctx, messageID, s.c.UserID())
 	switch {
 	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrNotRecipient):
 		s.sendError(chat.CodeForbidden, "not a message addressed to you", "", messageID)
 		return
 	case err != nil:
+		// Not recorded: let a catch-up push it here again, so the
+		// client acks it again.
+		s.c.Acked(messageID)
 		n.internalError(s, "delivery could not be recorded", err, "", messageID)
 		return
 	case !changed:
