@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -23,6 +24,7 @@ import (
 	"github.com/dmchat/dmchat/core/config"
 	"github.com/dmchat/dmchat/core/logging"
 	"github.com/dmchat/dmchat/core/logging/logtest"
+	"github.com/dmchat/dmchat/core/server"
 	"github.com/dmchat/dmchat/core/store"
 )
 
@@ -76,14 +78,73 @@ func newCluster(t *testing.T, kind string, redisDown bool) *cluster {
 // mutate, when given, has the last say on its configuration.
 func (c *cluster) instance(id string, mutate func(*config.Config)) *env {
 	c.t.Helper()
-	return setup(c.t, func(cfg *config.Config) {
+	return c.instanceWith(id, mutate, nil)
+}
+
+// instanceWith is instance with a last say on the server options.
+func (c *cluster) instanceWith(id string, mutate func(*config.Config), opts func(*server.Options)) *env {
+	c.t.Helper()
+	return setupWith(c.t, func(cfg *config.Config) {
 		cfg.InstanceID = id
 		cfg.RedisURL = "redis://" + c.addr + "/0"
 		cfg.RedisInitTimeout = 2 * time.Second
 		if mutate != nil {
 			mutate(cfg)
 		}
-	}, c.st)
+	}, c.st, opts)
+}
+
+// gateBus wraps a bus so a test can hold the events of one kind on their
+// way to the instance's handler: while armed, such an event is reported on
+// held and waits for release; handled reports it was then applied.
+type gateBus struct {
+	bus.Bus
+	kind     bus.Kind
+	armed    chan struct{} // closed: hold the next event of kind
+	held     chan bus.Event
+	release  chan struct{}
+	handled  chan struct{}
+	armOnce  sync.Once
+	heldOnce sync.Once
+}
+
+func newGateBus(b bus.Bus, kind bus.Kind) *gateBus {
+	return &gateBus{Bus: b, kind: kind, armed: make(chan struct{}), held: make(chan bus.Event, 1),
+		release: make(chan struct{}), handled: make(chan struct{})}
+}
+
+// arm makes the next event of the gate's kind from another instance wait.
+func (g *gateBus) arm() { g.armOnce.Do(func() { close(g.armed) }) }
+
+func (g *gateBus) Start(ctx context.Context, h bus.Handler) { g.Bus.Start(ctx, gateHandler{h, g}) }
+
+type gateHandler struct {
+	bus.Handler
+	g *gateBus
+}
+
+func (h gateHandler) HandleEvent(ev bus.Event) {
+	select {
+	case <-h.g.armed:
+	default:
+		h.Handler.HandleEvent(ev)
+		return
+	}
+	hold := false
+	if ev.Kind == h.g.kind {
+		h.g.heldOnce.Do(func() { hold = true })
+	}
+	if !hold {
+		h.Handler.HandleEvent(ev)
+		return
+	}
+	h.g.held <- ev
+	select {
+	case <-h.g.release:
+	case <-time.After(30 * time.Second): // never hang the bus for good
+	}
+	h.Handler.HandleEvent(ev)
+	close(h.g.handled)
 }
 
 // pair starts instances A and B and checks both buses are connected.
