@@ -57,8 +57,6 @@ type CheckOptions struct {
 	// Names maps user ids to names for readable output.
 	Names map[string]string
 	// BanGrace, OutageBanGrace and ConnectMargin: see the defaults.
-	// BanGrace is also how long the bus may take to tell a sender's socket
-	// on another instance that a message was DELIVERED.
 	BanGrace       time.Duration
 	OutageBanGrace time.Duration
 	ConnectMargin  time.Duration
@@ -354,13 +352,22 @@ func (ck *checker) lastReceive(mid, user string) *Event {
 	return last
 }
 
-// deliveredOnce: one MESSAGE_STATE per message per sender, except on
-// connections open at the same time (each open socket is told once).
+// deliveredOnce: one MESSAGE_STATE per message per connection; and on a
+// connection of the sender opened after the first MESSAGE_STATE, none that
+// a later DELIVERY_ACK of the message could have caused (a second marking).
+// A state that travelled late over the bus (held during an outage,
+// published when it ended) reaches a socket the sender opened meanwhile:
+// that repeats the one marking and is not counted.
 func (ck *checker) deliveredOnce() {
 	first := map[string]*Event{}   // messageId+user -> first StateChange
 	perConn := map[string]*Event{} // messageId+conn -> StateChange
+	lastAck := map[string]*Event{} // messageId -> latest DELIVERY_ACK
 	for i := range ck.ev {
 		e := &ck.ev[i]
+		if e.Kind == DeliveryAck {
+			lastAck[e.MessageID] = e
+			continue
+		}
 		if e.Kind != StateChange {
 			continue
 		}
@@ -376,15 +383,12 @@ func (ck *checker) deliveredOnce() {
 			first[k] = e
 			continue
 		}
-		// A second socket of the sender is told too, if it was open then;
-		// and a socket on another instance may be told by the bus a moment
-		// later than the first was told locally (a sender moving between).
-		if e.Instance != prev.Instance && e.Time.Sub(prev.Time) < ck.o.BanGrace {
-			continue
-		}
-		if c := ck.connects[e.Conn]; c != nil && c.Seq > prev.Seq {
-			ck.report(RuleDeliveredOnce, fmt.Sprintf("message %s: DELIVERED again on %s, a connection opened after the first MESSAGE_STATE",
-				e.MessageID, e.Conn), prev, c, e)
+		// A second socket of the sender is told too, if it was open then.
+		c := ck.connects[e.Conn]
+		ack := lastAck[e.MessageID]
+		if c != nil && c.Seq > prev.Seq && ack != nil && ack.Seq > prev.Seq {
+			ck.report(RuleDeliveredOnce, fmt.Sprintf("message %s: DELIVERED again on %s after a later DELIVERY_ACK, on a connection opened after the first MESSAGE_STATE",
+				e.MessageID, e.Conn), prev, ack, c, e)
 		}
 	}
 }

@@ -124,7 +124,7 @@ func logicalLines(src string) []numberedLine {
 		text := strings.TrimRight(phys[i], " \t\r")
 		for strings.HasSuffix(text, "\\") && i+1 < len(phys) {
 			i++
-			text = strings.TrimSuffix(text, "\\") + " " + strings.TrimRight(phys[i], " \t\r")
+			text = strings.TrimRight(strings.TrimSuffix(text, "\\"), " \t") + " " + strings.Trim(phys[i], " \t\r")
 		}
 		out = append(out, numberedLine{n: first, text: text})
 	}
