@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -13,10 +14,16 @@ import (
 	"github.com/dmchat/dmchat/core/store"
 )
 
-// benchParallelism is goroutines per GOMAXPROCS in the parallel benchmarks:
-// a server has many connections waiting for their acks at once, which is
-// what lets group commit fill its batches.
-const benchParallelism = 128
+// benchParallelism is goroutines per GOMAXPROCS in the parallel benchmarks
+// (128 unless DMCHAT_BENCH_PARALLELISM says otherwise): a server has many
+// connections waiting for their acks at once, which is what lets group
+// commit fill its batches.
+func benchParallelism() int {
+	if n, err := strconv.Atoi(os.Getenv("DMCHAT_BENCH_PARALLELISM")); err == nil && n > 0 {
+		return n
+	}
+	return 128
+}
 
 // benchStores lists the backends to benchmark: memory, SQLite on a file in
 // a temporary directory, and PostgreSQL when DMCHAT_TEST_POSTGRES is set.
@@ -83,7 +90,7 @@ func BenchmarkSaveMessageParallel(b *testing.B) {
 			users := benchUsers(b, s, 100)
 			content := string(make([]byte, 100))
 			var seq atomic.Int64
-			b.SetParallelism(benchParallelism)
+			b.SetParallelism(benchParallelism())
 			b.ReportAllocs()
 			b.ResetTimer()
 			start := time.Now()
@@ -126,7 +133,7 @@ func BenchmarkMarkDeliveredParallel(b *testing.B) {
 					targets[n] = target{m.ID, to.ID}
 				}
 			}
-			b.SetParallelism(benchParallelism)
+			b.SetParallelism(benchParallelism())
 			b.RunParallel(fill) // b.N messages, untimed below
 			seq.Store(0)
 			b.ReportAllocs()
@@ -157,7 +164,7 @@ func BenchmarkDMParallel(b *testing.B) {
 			users := benchUsers(b, s, 100)
 			content := string(make([]byte, 100))
 			var seq atomic.Int64
-			b.SetParallelism(benchParallelism)
+			b.SetParallelism(benchParallelism())
 			b.ReportAllocs()
 			b.ResetTimer()
 			start := time.Now()

@@ -22,8 +22,8 @@ type Options struct {
 	// Zero means 30 s.
 	WriteTimeout time.Duration
 	// ReadConns is the size of the reader pool (SQLite) or the whole
-	// connection pool (PostgreSQL). Zero means the driver's default for
-	// PostgreSQL and 8 for SQLite.
+	// connection pool (PostgreSQL). Zero means max(4, GOMAXPROCS) for
+	// SQLite and pgxpool's default (the same) for PostgreSQL.
 	ReadConns int
 }
 

@@ -12,6 +12,21 @@
 // Writes are group-committed: concurrent SaveMessage and MarkDelivered calls
 // are collected by one writer and committed in one transaction, and each call
 // returns only after that commit is durable.
+//
+// Semantics shared by every implementation (checked by the conformance suite
+// in package storetest):
+//   - user ids are "u" and 16 random hex digits; message ids are decimal
+//     integers that grow with insertion order (compare them as numbers);
+//   - a string that is not a message id in that exact form (e.g. "abc",
+//     "007") names no message: MessageByID and MarkDelivered return
+//     ErrNotFound, and as Undelivered's afterID or Page.BeforeID it matches
+//     nothing (an empty result, not an error);
+//   - SaveMessage returns ErrNotFound if the sender or recipient is not a
+//     user (SQL stores: foreign keys);
+//   - a non-positive limit is an error;
+//   - timestamps are UTC with microsecond precision, and a value read back
+//     equals the value returned when it was written;
+//   - ListUsers orders usernames bytewise.
 package store
 
 import (
