@@ -95,3 +95,31 @@ func RaiseFileLimit(want uint64) uint64 {
 	}
 	return rl.Cur
 }
+
+// MachineBusy returns the CPU time all processes of this machine have
+// used so far (every core, user and system, not idle or iowait), from
+// /proc/stat. Compared with the server's and the tool's own CPU over the
+// same interval it shows the load of everything else on the machine.
+func MachineBusy() (time.Duration, error) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, fmt.Errorf("bench: failed to read /proc/stat: %w", err)
+	}
+	line, _, _ := bytes.Cut(b, []byte("\n"))
+	f := bytes.Fields(line)
+	if len(f) < 8 || string(f[0]) != "cpu" {
+		return 0, errors.New("bench: malformed /proc/stat")
+	}
+	var busy int64
+	for i, v := range f[1:] {
+		n, err := strconv.ParseInt(string(v), 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("bench: malformed /proc/stat: %w", err)
+		}
+		if i == 3 || i == 4 || i >= 8 { // idle, iowait; guest time is already in user
+			continue
+		}
+		busy += n
+	}
+	return time.Duration(busy) * clockTick, nil
+}

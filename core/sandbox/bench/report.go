@@ -190,6 +190,8 @@ func (r *Report) finish(o Options) {
 		for _, s := range p.Steps {
 			if s.ToolLimited {
 				r.Notes = append(r.Notes, fmt.Sprintf("%s at %d/s: the load tool was (part of) the bottleneck: %s", p.Name, s.Offered, s.Note))
+			} else if s.Note != "" {
+				r.Notes = append(r.Notes, fmt.Sprintf("%s at %d/s: %s", p.Name, s.Offered, s.Note))
 			}
 		}
 	}
@@ -294,7 +296,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 		fmt.Fprintf(bw, "\n%s: %d pairs, %.0f s per step, %d-byte content; latencies from when each send was due (ms)\n",
 			p.Name, p.Pairs, s.StepS, s.Content)
 		tw := tabwriter.NewWriter(bw, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "offered/s\tachieved/s\tack p50\tp99\tp99.9\tdelivered p50\tp99\tp99.9\tcycle p99\tsend lag p99\terrors\tserver CPU\tµs/DM\ttool CPU\t")
+		fmt.Fprintln(tw, "offered/s\tachieved/s\tack p50\tp99\tp99.9\tdelivered p50\tp99\tp99.9\tcycle p99\tsend lag p99\terrors\tserver CPU\tµs/DM\ttool CPU\tother CPU\t")
 		for _, st := range p.Steps {
 			errs := strconv.FormatInt(st.Errors, 10)
 			if st.Completed < st.Planned {
@@ -304,9 +306,9 @@ func (r *Report) WriteTable(w io.Writer) error {
 			if st.ToolLimited {
 				mark = " *"
 			}
-			fmt.Fprintf(tw, "%d\t%.0f%s\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%s\t%.0f%%\t%.1f\t%.0f%%\t\n",
+			fmt.Fprintf(tw, "%d\t%.0f%s\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%s\t%.0f%%\t%.1f\t%.0f%%\t%.0f%%\t\n",
 				st.Offered, st.Achieved, mark, st.Ack.P50, st.Ack.P99, st.Ack.P999, st.Deliver.P50, st.Deliver.P99, st.Deliver.P999,
-				st.Cycle.P99, st.SendLag.P99, errs, st.ServerCPU, st.CPUPerDM, st.ToolCPU)
+				st.Cycle.P99, st.SendLag.P99, errs, st.ServerCPU, st.CPUPerDM, st.ToolCPU, st.OtherCPU)
 		}
 		_ = tw.Flush()
 		fmt.Fprintf(bw, "highest rate with send→delivered p99 < 20 ms: %d/s; highest achieved: %.0f/s", p.MaxUnder20ms, p.MaxAchieved)

@@ -129,6 +129,8 @@ func Serve(ctx context.Context, o ServerOptions, in io.Reader, out io.Writer) (e
 		}
 		defer os.RemoveAll(dir)
 		o.Dir = dir
+	} else if err := os.MkdirAll(o.Dir, 0o755); err != nil {
+		return fmt.Errorf("bench: failed to create directory: %w", err)
 	}
 	if o.DB == "" {
 		o.DB = "sqlite:" + filepath.Join(o.Dir, "bench.db")
