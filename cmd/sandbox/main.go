@@ -13,9 +13,17 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/redis/go-redis/v9"
+	"go.uber.org/zap"
+
+	"github.com/dmchat/dmchat/core/bus"
 )
 
 func main() {
+	// go-redis logs through a process-wide logger and would write over the
+	// terminal UI; the bus reports its own state as structured events.
+	redis.SetLogger(bus.NewGoRedisLogger(zap.NewNop()))
 	os.Exit(dispatch(os.Args[1:], os.Stdout, os.Stderr))
 }
 
