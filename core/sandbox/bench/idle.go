@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -38,6 +39,20 @@ func (e *env) runIdle(ctx context.Context) (*IdleResult, error) {
 	o := e.o
 	n := o.IdleSockets
 	res := &IdleResult{Sockets: n}
+	// Each side needs one descriptor per socket plus a few of its own;
+	// where the hard limit cannot be raised (no CAP_SYS_RESOURCE), the run
+	// is cut to what fits and says so.
+	limit := RaiseFileLimit(1 << 18)
+	if sl := e.srv.Info().FileLimit; sl > 0 {
+		limit = min(limit, sl)
+	}
+	if limit > 0 && uint64(n)+200 > limit {
+		n = int(limit) - 200
+		res.Sockets = n
+		res.Note = fmt.Sprintf("cut from %d to %d sockets: the open-file limit is %d here and cannot be raised (no CAP_SYS_RESOURCE)",
+			o.IdleSockets, n, limit)
+		e.logf("idle: %s", res.Note)
+	}
 	e.logf("idle: setting up %d users", n)
 	users, err := setupUsers(ctx, e.apis, e.runID+"i", n, func(d int) { e.logf("idle: %d/%d users ready", d, n) })
 	if err != nil {
@@ -139,7 +154,7 @@ func (e *env) runIdle(ctx context.Context) (*IdleResult, error) {
 		// The stats call itself may run a GC; the idle window starts after.
 		res.IdleCPU = 100 * float64(s2.CPU-s1.CPU) / float64(idleWall)
 		if !e.srv.Separate() {
-			res.Note = "server shares the tool's process: memory and CPU include the tool's sockets"
+			res.Note = strings.TrimPrefix(res.Note+"; server shares the tool's process: memory and CPU include the tool's sockets", "; ")
 		}
 	}
 	e.logf("idle: %d sockets: RSS %.1f KiB/socket, heap %.1f KiB/socket, stacks %.1f KiB/socket, %.1f goroutines/socket, idle CPU %.2f%%",

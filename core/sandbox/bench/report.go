@@ -165,7 +165,9 @@ func (r *Report) finish(o Options) {
 	if i := r.Idle; i != nil {
 		if i.Measured {
 			note := fmt.Sprintf("heap %.1f KiB + stacks %.1f KiB per socket", i.HeapPerSocket/1024, i.StackPerSocket/1024)
-			if i.Sockets < 20000 {
+			if i.Note != "" {
+				note += "; " + i.Note
+			} else if i.Sockets < 20000 {
 				note += fmt.Sprintf("; measured at %d sockets, extrapolated per socket (full: --workload idle --n 20000)", i.Sockets)
 			}
 			check("idle", fmt.Sprintf("server RSS per idle socket (%d sockets)", i.Sockets), "≤ 16 KiB",
