@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"sync"
+	"time"
 
 	"github.com/dmchat/dmchat/core/chat"
 )
@@ -11,6 +12,20 @@ import (
 // defaultMaxBatch is the most writes one group commit takes when
 // Options.MaxBatch is zero.
 const defaultMaxBatch = 512
+
+// lingerMax is how long the writer waits for the callers it just woke to
+// come back, when the batch it has is less than half the last one.
+//
+// Why: under load every caller of a batch is woken at once and most of them
+// submit again within a few hundred microseconds (a socket's next frame).
+// Taking only what is queued at that instant gives a tiny batch that pays a
+// whole commit and fsync, then a big one, and so on. Waiting briefly for the
+// callers of the last batch makes every commit carry them all: measured with
+// "sandbox bench --workload pairs" on 2 cores, SQLite synchronous=FULL, the
+// send→delivered p99 at 7,500 DMs/s fell from ~100 ms to ~35 ms and the
+// highest sustained rate rose from ~7,500 to ~10,000 DMs/s. At low load the
+// condition is rarely true, and the wait never exceeds lingerMax.
+const lingerMax = 500 * time.Microsecond
 
 // writeOp is the kind of a queued write.
 type writeOp uint8
@@ -66,12 +81,18 @@ type committer struct {
 	queue    chan *writeReq
 	run      batchFunc
 	maxBatch int
+	linger   time.Duration // see lingerMax
 	stopped  chan struct{}
 	pool     sync.Pool // of *writeReq
 }
 
 // newCommitter starts the writer goroutine; stop ends it.
 func newCommitter(maxBatch int, run batchFunc) *committer {
+	return newCommitterLinger(maxBatch, lingerMax, run)
+}
+
+// newCommitterLinger is newCommitter with the linger given (tests).
+func newCommitterLinger(maxBatch int, linger time.Duration, run batchFunc) *committer {
 	if maxBatch <= 0 {
 		maxBatch = defaultMaxBatch
 	}
@@ -79,6 +100,7 @@ func newCommitter(maxBatch int, run batchFunc) *committer {
 		queue:    make(chan *writeReq, maxBatch),
 		run:      run,
 		maxBatch: maxBatch,
+		linger:   linger,
 		stopped:  make(chan struct{}),
 	}
 	c.pool.New = func() any { return &writeReq{done: make(chan struct{}, 1)} }
@@ -117,6 +139,7 @@ func (c *committer) submit(ctx context.Context, r *writeReq) error {
 func (c *committer) loop() {
 	defer close(c.stopped)
 	batch := make([]*writeReq, 0, c.maxBatch)
+	prev := 0
 	for {
 		r, ok := <-c.queue
 		if !ok {
@@ -137,6 +160,25 @@ func (c *committer) loop() {
 				break fill
 			}
 		}
+		// Linger: see lingerMax.
+		if len(batch) < prev/2 && open {
+			t := time.NewTimer(c.linger)
+		linger:
+			for len(batch) < prev && len(batch) < c.maxBatch {
+				select {
+				case r, ok := <-c.queue:
+					if !ok {
+						open = false
+						break linger
+					}
+					batch = append(batch, r)
+				case <-t.C:
+					break linger
+				}
+			}
+			t.Stop()
+		}
+		prev = len(batch)
 		c.run(batch)
 		for i, r := range batch {
 			r.done <- struct{}{}

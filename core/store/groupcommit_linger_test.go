@@ -1,0 +1,79 @@
+package store
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+)
+
+// TestCommitterLingersForTheLastBatchsCallers: after a batch of 8, requests
+// that trickle in one by one are gathered into one batch instead of being
+// committed one at a time. The linger is long here so the test does not
+// depend on timing.
+func TestCommitterLingersForTheLastBatchsCallers(t *testing.T) {
+	release := make(chan struct{})
+	first := make(chan struct{}, 1)
+	var (
+		mu    sync.Mutex
+		sizes []int
+	)
+	c := newCommitterLinger(16, 10*time.Second, func(batch []*writeReq) {
+		select {
+		case first <- struct{}{}:
+			<-release // hold the first batch so the next 8 queue up
+		default:
+		}
+		mu.Lock()
+		sizes = append(sizes, len(batch))
+		mu.Unlock()
+	})
+	defer c.stop()
+	submit := func(wg *sync.WaitGroup) {
+		defer wg.Done()
+		r := c.get()
+		if err := c.submit(context.Background(), r); err != nil {
+			t.Error(err)
+		}
+		c.put(r)
+	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go submit(&wg)
+	<-first
+	for range 8 {
+		wg.Add(1)
+		go submit(&wg)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for len(c.queue) < 8 {
+		if time.Now().After(deadline) {
+			t.Fatal("requests did not queue up")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	close(release)
+	wg.Wait() // batches [1, 8] committed
+
+	// Now 8 more arrive one after another, each submitted only once the
+	// previous one is queued: without the linger each would be its own batch.
+	var trickle sync.WaitGroup
+	for i := range 8 {
+		trickle.Add(1)
+		go submit(&trickle)
+		deadline := time.Now().Add(5 * time.Second)
+		for len(c.queue) > 0 && i > 0 {
+			// the writer took it into the batch it is gathering
+			if time.Now().After(deadline) {
+				t.Fatal("the writer did not take the request")
+			}
+			time.Sleep(100 * time.Microsecond)
+		}
+	}
+	trickle.Wait()
+	mu.Lock()
+	defer mu.Unlock()
+	if len(sizes) != 3 || sizes[0] != 1 || sizes[1] != 8 || sizes[2] != 8 {
+		t.Fatalf("batch sizes %v, want [1 8 8]", sizes)
+	}
+}
