@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/dmchat/dmchat/core/chat"
 )
@@ -21,14 +22,19 @@ type Client struct {
 	hub    *Hub
 	q      *queue
 
-	// mu guards pending, replaying and holdback.
+	// mu guards pushed, replaying, holdback and the states fields.
 	mu sync.Mutex
-	// pending holds the ids of messages pushed on this socket whose
-	// DELIVERY_ACK has not come: the dedupe that keeps a message from being
-	// pushed twice on one connection.
-	pending   map[string]struct{}
-	replaying bool
-	holdback  []heldMessage
+	// pushed holds the ids of messages pushed on this socket, true once the
+	// socket acked them. It is the dedupe that keeps a message from reaching
+	// one connection twice: a late push (a bus event after a replayed copy
+	// was acked, a catch-up, a sender's retry) skips ids found here.
+	pushed map[string]bool
+	// statesNow and statesOld are the MESSAGE_STATE ids sent here lately
+	// (see stateSeen); statesSince is when statesNow was started.
+	statesNow, statesOld map[string]struct{}
+	statesSince          time.Time
+	replaying            bool
+	holdback             []heldMessage
 
 	closeOnce sync.Once
 	closed    chan struct{}
@@ -89,7 +95,7 @@ func (c *Client) slow() {
 // EndReplay releases them.
 func (c *Client) deliver(m chat.Message, frame []byte) bool {
 	c.mu.Lock()
-	if _, dup := c.pending[m.ID]; dup {
+	if _, dup := c.pushed[m.ID]; dup {
 		c.mu.Unlock()
 		return false
 	}
@@ -98,7 +104,7 @@ func (c *Client) deliver(m chat.Message, frame []byte) bool {
 		c.mu.Unlock()
 		return false
 	}
-	c.pending[m.ID] = struct{}{}
+	c.pushed[m.ID] = false
 	c.mu.Unlock()
 	return c.Send(frame)
 }
@@ -113,9 +119,9 @@ func (c *Client) Replay(ctx context.Context, msgs []chat.Message) (int, error) {
 			return n, err
 		}
 		c.mu.Lock()
-		_, dup := c.pending[m.ID]
+		_, dup := c.pushed[m.ID]
 		if !dup {
-			c.pending[m.ID] = struct{}{}
+			c.pushed[m.ID] = false
 		}
 		c.mu.Unlock()
 		if dup {
@@ -146,10 +152,10 @@ func (c *Client) EndReplay(count int) {
 	frames := make([][]byte, 0, len(held)+1)
 	frames = append(frames, chat.ReplayDoneFrame(count).Encode())
 	for _, h := range held {
-		if _, dup := c.pending[h.m.ID]; dup {
+		if _, dup := c.pushed[h.m.ID]; dup {
 			continue
 		}
-		c.pending[h.m.ID] = struct{}{}
+		c.pushed[h.m.ID] = false
 		frames = append(frames, h.frame)
 	}
 	c.mu.Unlock()
@@ -158,22 +164,35 @@ func (c *Client) EndReplay(count int) {
 	}
 }
 
-// Acked removes messageID from the pending set and reports whether it was
-// pushed on this socket (such acks are never rate limited).
-func (c *Client) Acked(messageID string) bool {
+// Pushed reports whether messageID was pushed on this socket (acked or
+// not): acks of such messages are never rate limited.
+func (c *Client) Pushed(messageID string) bool {
 	c.mu.Lock()
-	_, ok := c.pending[messageID]
-	delete(c.pending, messageID)
+	_, ok := c.pushed[messageID]
 	c.mu.Unlock()
 	return ok
 }
 
-// IsPending reports whether messageID was pushed here and not yet acked.
-func (c *Client) IsPending(messageID string) bool {
+// MarkAcked records the socket's DELIVERY_ACK for messageID and reports
+// whether it is the first one for a message pushed here; repeats need no
+// store work.
+func (c *Client) MarkAcked(messageID string) (first bool) {
 	c.mu.Lock()
-	_, ok := c.pending[messageID]
+	defer c.mu.Unlock()
+	acked, ok := c.pushed[messageID]
+	if !ok || acked {
+		return !ok // an id never pushed here is the store's to judge
+	}
+	c.pushed[messageID] = true
+	return true
+}
+
+// Forget removes messageID, so it may be pushed here again (its ack could
+// not be recorded).
+func (c *Client) Forget(messageID string) {
+	c.mu.Lock()
+	delete(c.pushed, messageID)
 	c.mu.Unlock()
-	return ok
 }
 
 // Close queues nothing more, closes the socket with code and reason, and

@@ -50,14 +50,14 @@ func New(opts Options) *Hub {
 // deliveries: call Register, and run Run in its own goroutine.
 func (h *Hub) NewClient(userID string, role chat.Role, conn Conn) *Client {
 	return &Client{
-		id:      h.nextID.Add(1),
-		userID:  userID,
-		role:    role,
-		conn:    conn,
-		hub:     h,
-		q:       newQueue(),
-		pending: make(map[string]struct{}),
-		closed:  make(chan struct{}),
+		id:     h.nextID.Add(1),
+		userID: userID,
+		role:   role,
+		conn:   conn,
+		hub:    h,
+		q:      newQueue(),
+		pushed: make(map[string]bool),
+		closed: make(chan struct{}),
 	}
 }
 

@@ -57,7 +57,7 @@ func BenchmarkDeliverMessage(b *testing.B) {
 					b.Fatalf("delivered to %d sockets, want %d", got, sockets)
 				}
 				for _, c := range clients {
-					c.Acked(m.ID)
+					c.Forget(m.ID) // keep the set small, as acks do in practice
 				}
 			}
 			b.StopTimer()

@@ -114,14 +114,21 @@ func TestDeliverNeverTwiceWhilePending(t *testing.T) {
 	if n := h.DeliverMessage(msg(1, "bob")); n != 0 {
 		t.Fatalf("repeat while pending reached %d sockets, want 0", n)
 	}
-	if !c.Acked("1") {
-		t.Fatal("Acked: message 1 should have been pending")
+	if !c.MarkAcked("1") {
+		t.Fatal("MarkAcked: the first ack of a pushed message must count")
 	}
-	if c.Acked("1") {
-		t.Fatal("Acked twice reported pending")
+	if c.MarkAcked("1") {
+		t.Fatal("MarkAcked: a repeat ack counted again")
 	}
+	if n := h.DeliverMessage(msg(1, "bob")); n != 0 {
+		t.Fatalf("after its ack, a late push reached %d sockets, want 0", n)
+	}
+	if !c.Pushed("1") || c.Pushed("2") {
+		t.Fatal("Pushed is wrong")
+	}
+	c.Forget("1") // the ack could not be recorded
 	if n := h.DeliverMessage(msg(1, "bob")); n != 1 {
-		t.Fatalf("after ack, delivery reached %d sockets, want 1", n)
+		t.Fatalf("after Forget, delivery reached %d sockets, want 1", n)
 	}
 	frames := fc.waitFrames(t, 2)
 	for _, f := range frames {
@@ -242,5 +249,24 @@ func TestCloseAll(t *testing.T) {
 	h.CloseAll(chat.CloseGoingAway, "shutdown")
 	if a.waitClosed(t) != chat.CloseGoingAway || b.waitClosed(t) != chat.CloseGoingAway || h.Count() != 0 {
 		t.Fatal("CloseAll did not close every socket with 1001")
+	}
+}
+
+func TestStateReachesEachSocketOnce(t *testing.T) {
+	h, connect := setup(t, Options{})
+	_, a := connect("alice")
+	_, b := connect("alice")
+	if n := h.SendState("alice", "9"); n != 2 {
+		t.Fatalf("told %d sockets, want 2", n)
+	}
+	if n := h.SendState("alice", "9"); n != 0 {
+		t.Fatalf("a republished state reached %d sockets, want 0", n)
+	}
+	h.SendState("alice", "10")
+	for _, fc := range []*fakeConn{a, b} {
+		got := fc.waitFrames(t, 2)
+		if got[0].MessageID != "9" || got[1].MessageID != "10" || got[0].Type != chat.TypeMessageState {
+			t.Fatalf("frames %+v", got)
+		}
 	}
 }

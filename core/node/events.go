@@ -32,7 +32,7 @@ func (n *Node) HandleEvent(ev bus.Event) {
 				zap.Int("sockets", k))
 		}
 	case bus.KindState:
-		n.hub.SendToUser(ev.SenderID, chat.StateFrame(ev.MessageID).Encode())
+		n.hub.SendState(ev.SenderID, ev.MessageID)
 	case bus.KindKick:
 		switch ev.Action {
 		case ActionBan:
@@ -45,6 +45,7 @@ func (n *Node) HandleEvent(ev bus.Event) {
 		}
 	case bus.KindResync:
 		n.scheduleCatchUp()
+		n.republishStates()
 	case bus.KindPresence:
 		n.presence.set(ev.OriginInstanceID, ev.UserIDs, time.Now())
 	}
@@ -60,7 +61,7 @@ func (n *Node) BusRestored() {
 		defer n.bg.Done()
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		n.flushStates(ctx)
+		n.flushStates(ctx, time.Now())
 	}()
 }
 

@@ -66,11 +66,12 @@ func (n *Node) deliver(m chat.Message) int {
 // deliveryAck is DELIVERY_ACK: mark DELIVERED once, tell the sender once.
 func (n *Node) deliveryAck(ctx context.Context, s *Session, messageID string) {
 	n.metrics.DeliveryAcks.Inc()
-	// An acked id stays in the socket's pending set: a late push of the
-	// same message (its bus event arriving after a replay was acked, a
-	// catch-up or a sender's retry that read the row before this ack
-	// committed) must not reach this socket again, since its ack was not
-	// lost. The set grows by one id per message pushed on the socket.
+	// The id stays in the socket's pushed set: a late push of the same
+	// message must not reach this socket again, since its ack was not lost.
+	// A repeat ack from this socket changes nothing and costs no store work.
+	if !s.c.MarkAcked(messageID) {
+		return
+	}
 	m, changed, err := n.store.MarkDelivered(ctx, messageID, s.c.UserID())
 	switch {
 	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrNotRecipient):
@@ -79,14 +80,14 @@ func (n *Node) deliveryAck(ctx context.Context, s *Session, messageID string) {
 	case err != nil:
 		// Not recorded: let a catch-up push it here again, so the
 		// client acks it again.
-		s.c.Acked(messageID)
+		s.c.Forget(messageID)
 		n.internalError(s, "delivery could not be recorded", err, "", messageID)
 		return
 	case !changed:
 		return
 	}
 	n.metrics.MessagesDelivered.Inc()
-	n.hub.SendToUser(m.SenderID, chat.StateFrame(m.ID).Encode())
+	n.hub.SendState(m.SenderID, m.ID)
 	n.publishState(ctx, bus.Event{Kind: bus.KindState, MessageID: m.ID, SenderID: m.SenderID, RecipientID: m.RecipientID})
 }
 

@@ -122,7 +122,7 @@ func (s *Session) HandleFrame(ctx context.Context, data []byte) {
 		return // the kick is on its way; frames read meanwhile are void
 	}
 	f, err := chat.DecodeFrame(data)
-	exempt := err == nil && f.Type == chat.TypeDeliveryAck && s.c.IsPending(f.MessageID)
+	exempt := err == nil && f.Type == chat.TypeDeliveryAck && s.c.Pushed(f.MessageID)
 	if !exempt && !s.limiter.Allow() {
 		s.n.metrics.Errors.WithLabelValues(chat.CodeRateLimited).Inc()
 		s.c.SendError(chat.CodeRateLimited, "rate limit exceeded; frame dropped", f.ClientMessageID, "")

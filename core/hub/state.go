@@ -1,0 +1,57 @@
+package hub
+
+import (
+	"time"
+
+	"github.com/dmchat/dmchat/core/chat"
+)
+
+// stateMemory is how long a socket remembers the MESSAGE_STATEs it was
+// sent, so that a state republished after a bus outage reaches it once.
+// Two generations of ids are kept, each covering stateMemory.
+const stateMemory = time.Minute
+
+// stateSeen records a MESSAGE_STATE for messageID and reports whether this
+// socket already had one. The caller holds c.mu.
+func (c *Client) stateSeen(messageID string, now time.Time) bool {
+	if _, ok := c.statesNow[messageID]; ok {
+		return true
+	}
+	if _, ok := c.statesOld[messageID]; ok {
+		return true
+	}
+	if c.statesNow == nil || now.Sub(c.statesSince) > stateMemory {
+		c.statesOld, c.statesNow, c.statesSince = c.statesNow, make(map[string]struct{}), now
+	}
+	c.statesNow[messageID] = struct{}{}
+	return false
+}
+
+// SendState queues MESSAGE_STATE DELIVERED for messageID unless this socket
+// was already told.
+func (c *Client) SendState(messageID string, frame []byte) bool {
+	c.mu.Lock()
+	seen := c.stateSeen(messageID, time.Now())
+	c.mu.Unlock()
+	if seen {
+		return false
+	}
+	return c.Send(frame)
+}
+
+// SendState tells every socket of senderID here that messageID was
+// delivered, once per socket, and returns how many were told.
+func (h *Hub) SendState(senderID, messageID string) int {
+	clients := h.Clients(senderID)
+	if len(clients) == 0 {
+		return 0
+	}
+	frame := chat.StateFrame(messageID).Encode()
+	n := 0
+	for _, c := range clients {
+		if c.SendState(messageID, frame) {
+			n++
+		}
+	}
+	return n
+}
