@@ -48,9 +48,17 @@
 //	workload users=50 rate=40 duration=30s outages=2 outage=3s drop-acks=0.05 lose-acks=0.02 reconnects=0.01
 //	xfail "bug: ..." STEP            # a step known to fail: reported, not counted
 //
+// "connect", "reconnect" and "move" wait for REPLAY_DONE; a banned user's
+// refusal (ERROR BANNED, close 4003) does not fail them, so that
+// expectations can check it. "send" waits for the MESSAGE_ACK (retries
+// included). A failed expectation or wait is reported and the run goes on;
+// a failed action stops it (the remaining steps are SKIP).
+//
 // A frame expectation matches frames received on the user's current socket
 // (since the last connect, reconnect or move) that no earlier expectation
-// matched; "received N" counts every frame of every socket. A log
+// matched, and "no frame" looks only at frames no earlier expectation
+// matched; "received N" counts, from the history, every frame of every
+// socket of the user (so it cannot match content or createdAt). A log
 // expectation matches a record of that instance whose logger is the name or
 // a child of it ("Server" matches "Server.http"), each record matched once;
 // "expect no log" looks at every record since the run started and for the
