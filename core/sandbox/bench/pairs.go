@@ -44,6 +44,9 @@ type StepResult struct {
 	// OtherCPU is what every other process of the machine used meanwhile
 	// (percent of one core): a busy neighbour makes every figure worse.
 	OtherCPU float64 `json:"otherCpuPct"`
+	// RedisCPU is the redis-server the tool started (cross-instance), not
+	// counted in ServerCPU, CPUPerDM or OtherCPU.
+	RedisCPU float64 `json:"redisCpuPct,omitempty"`
 	// CPUPerDM is µs of server-process CPU per completed DM (0 when not
 	// measurable).
 	CPUPerDM float64 `json:"serverCpuUsPerDm"`
@@ -228,6 +231,11 @@ func (e *env) pairsStep(ctx context.Context, r *pairsRun, rate int, base int64, 
 	}
 	tool0 := SelfCPU()
 	busy0, _ := MachineBusy()
+	redisPID := e.srv.Info().RedisPID
+	var redis0 time.Duration
+	if redisPID > 0 {
+		redis0, _ = ProcCPU(redisPID)
+	}
 	st.t0 = time.Now().Add(20 * time.Millisecond)
 	r.cur.Store(st)
 
@@ -252,6 +260,10 @@ func (e *env) pairsStep(ctx context.Context, r *pairsRun, rate int, base int64, 
 	stopProgress()
 	tool1 := SelfCPU()
 	busy1, _ := MachineBusy()
+	var redis1 time.Duration
+	if redisPID > 0 {
+		redis1, _ = ProcCPU(redisPID)
+	}
 	s1, _, err := e.srv.Stats(ctx, false)
 	if err != nil {
 		return StepResult{}, err
@@ -283,8 +295,9 @@ func (e *env) pairsStep(ctx context.Context, r *pairsRun, rate int, base int64, 
 		if !e.srv.Separate() {
 			res.Note = "server shares the tool's process: CPU figures include the tool"
 		}
+		res.RedisCPU = 100 * float64(redis1-redis0) / float64(wall)
 		if e.srv.Separate() && busy1 > busy0 {
-			res.OtherCPU = max(0, 100*float64(busy1-busy0)/float64(wall)-res.ServerCPU-res.ToolCPU)
+			res.OtherCPU = max(0, 100*float64(busy1-busy0)/float64(wall)-res.ServerCPU-res.ToolCPU-res.RedisCPU)
 		}
 	}
 	res.Sustained = res.Achieved >= 0.95*float64(rate) && res.Completed >= m && res.Errors == 0 && res.Sent >= m

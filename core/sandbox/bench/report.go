@@ -318,6 +318,13 @@ func (r *Report) WriteTable(w io.Writer) error {
 			fmt.Fprint(bw, "  (* the load tool limited that step: see notes)")
 		}
 		fmt.Fprintln(bw)
+		if slices.ContainsFunc(p.Steps, func(s StepResult) bool { return s.RedisCPU > 0 }) {
+			fmt.Fprint(bw, "redis-server CPU per step (not in server CPU):")
+			for _, st := range p.Steps {
+				fmt.Fprintf(bw, " %d/s: %.0f%%", st.Offered, st.RedisCPU)
+			}
+			fmt.Fprintln(bw)
+		}
 	}
 	if i := r.Idle; i != nil {
 		fmt.Fprintf(bw, "\nidle: %d sockets opened in %.1f s (%.0f/s)", i.Sockets, i.ConnectS, i.ConnectRate)
