@@ -152,7 +152,7 @@ func (m *Model) sendCmd(from, to, text string) tea.Cmd {
 		if err != nil {
 			return "", err
 		}
-		return fmt.Sprintf("%s → %s: sent %q (clientMessageId %s); watch its state in the messages pane", from, to, text, cmid), nil
+		return fmt.Sprintf("%s → %s: sent %q (clientMessageId %s)", from, to, text, cmid), nil
 	})
 }
 

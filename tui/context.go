@@ -19,6 +19,8 @@ type Context struct {
 	Keys KeyMap
 	// Instances are the cluster's instance names, in order.
 	Instances []string
+	// UserNames maps user ids to names, so log lines can name users.
+	UserNames map[string]string
 }
 
 // InstanceStyle returns the colour of instance name: by its position in

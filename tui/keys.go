@@ -67,8 +67,8 @@ func DefaultKeyMap() KeyMap {
 		Reconnect:  b([]string{"r"}, "r", "reconnect"),
 		AutoAck:    b([]string{"t"}, "t", "auto-ack on/off"),
 		AckNow:     b([]string{"o"}, "o", "ack pending now"),
-		DropAcks:   b([]string{"D"}, "D", "drop next N delivery acks"),
-		LoseAcks:   b([]string{"L"}, "L", "lose next N MESSAGE_ACKs"),
+		DropAcks:   b([]string{"D"}, "D", "drop N delivery acks"),
+		LoseAcks:   b([]string{"L"}, "L", "lose N MESSAGE_ACKs"),
 		Ban:        b([]string{"x"}, "x", "ban/unban (admin)"),
 		NewUser:    b([]string{"u"}, "u", "new user"),
 
@@ -93,9 +93,21 @@ func DefaultKeyMap() KeyMap {
 	}
 }
 
+// pair is one help entry for two bindings, e.g. "a/b connect to A/B".
+func pair(a, b key.Binding, desc string) key.Binding {
+	return key.NewBinding(key.WithKeys(append(a.Keys(), b.Keys()...)...),
+		key.WithHelp(a.Help().Key+"/"+b.Help().Key, desc))
+}
+
+// short is b with a shorter description, for the help bar.
+func short(b key.Binding, desc string) key.Binding {
+	b.SetHelp(b.Help().Key, desc)
+	return b
+}
+
 // ShortHelp is the global part of the help bar.
 func (k KeyMap) ShortHelp() []key.Binding {
-	return []key.Binding{k.NextPane, k.Redis, k.Help, k.Quit}
+	return []key.Binding{short(k.NextPane, "pane"), short(k.Redis, "Redis"), pair(k.InstanceA, k.InstanceB, "stop A/B"), short(k.Help, "keys"), k.Quit}
 }
 
 // FullHelp is every binding, grouped as the full key map shows them:
@@ -113,5 +125,5 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 
 // FullHelpTitles name FullHelp's groups, in order.
 func (k KeyMap) FullHelpTitles() []string {
-	return []string{"Global and faults", "Users (users and messages panes)", "Logs pane", "Scenario pane"}
+	return []string{"Global and faults", "Users (users, messages panes)", "Logs pane", "Scenario pane"}
 }

@@ -126,19 +126,23 @@ func fieldValue(v any) string {
 	}
 }
 
-// inlineFields are r's fields as "k=v k=v".
-func inlineFields(r logging.Record) string {
+// inlineFields are r's fields as "k=v k=v"; a value that is a known
+// user id is followed by the user's name, e.g. "recipientId=u12ab(user2)".
+func inlineFields(r logging.Record, names map[string]string) string {
 	keys := fieldKeys(r)
 	parts := make([]string, len(keys))
 	for i, k := range keys {
 		parts[i] = k + "=" + fieldValue(r.Fields[k])
+		if s, ok := r.Fields[k].(string); ok && names[s] != "" {
+			parts[i] += "(" + names[s] + ")"
+		}
 	}
 	return strings.Join(parts, " ")
 }
 
 // plainLine is r as one line of plain text: time, instance, level,
 // logger, event, fields.
-func plainLine(r logging.Record, loggerW int) string {
+func plainLine(r logging.Record, loggerW int, names map[string]string) string {
 	return fmt.Sprintf("%s %-3s %s %s %s %s", r.Time.Format("15:04:05.000"), instanceTag(r), levelTag(r.Level),
-		fit(r.Logger, loggerW), r.Event, inlineFields(r))
+		fit(r.Logger, loggerW), r.Event, inlineFields(r, names))
 }

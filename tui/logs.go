@@ -148,7 +148,7 @@ func (p *logsPane) jump(dir, from int) {
 		return
 	}
 	for i := from + dir; i >= 0 && i < len(p.idx); i += dir {
-		if containsFold(plainLine(p.recs[p.idx[i]], p.loggerW), p.search) {
+		if containsFold(plainLine(p.recs[p.idx[i]], p.loggerW, p.ctx.UserNames), p.search) {
 			p.cursor = i
 			p.follow = false
 			return
@@ -159,7 +159,8 @@ func (p *logsPane) jump(dir, from int) {
 // Keys are the pane's own bindings, for the help bar.
 func (p *logsPane) Keys() []key.Binding {
 	k := p.ctx.Keys
-	return []key.Binding{k.Pause, k.Search, k.FilterInstance, k.FilterLevel, k.FilterLogger, k.FilterEvent, k.Details, k.ClearFilters}
+	return []key.Binding{short(k.Pause, "pause"), k.Search, short(k.FilterInstance, "instance"), short(k.FilterLevel, "level"),
+		short(k.FilterLogger, "logger"), short(k.FilterEvent, "event"), short(k.Details, "fields"), short(k.ClearFilters, "clear")}
 }
 
 // Update handles the pane's keys (the prompts for search, logger and event
@@ -233,7 +234,7 @@ func (p *logsPane) View(w, h int, focused bool) string {
 	var detail []string
 	if p.detail {
 		detail = p.detailLines(inner)
-		dh := min(len(detail), max(3, body/2))
+		dh := min(len(detail), max(3, body-3, body/2))
 		if dh < len(detail) {
 			detail = append(detail[:dh-1], st.Dim.Render(" …"))
 		}
@@ -268,9 +269,9 @@ func (p *logsPane) View(w, h int, focused bool) string {
 		var line string
 		switch {
 		case (focused || p.detail) && i == p.cursor:
-			line = st.Selected.Render(fit(" "+plainLine(r, p.loggerW), inner))
-		case p.search != "" && containsFold(plainLine(r, p.loggerW), p.search):
-			line = highlight(" "+plainLine(r, p.loggerW), p.search, st.Match)
+			line = st.Selected.Render(fit("▸"+plainLine(r, p.loggerW, p.ctx.UserNames), inner))
+		case p.search != "" && containsFold(plainLine(r, p.loggerW, p.ctx.UserNames), p.search):
+			line = highlight("•"+plainLine(r, p.loggerW, p.ctx.UserNames), p.search, st.Match)
 		default:
 			line = " " + p.styledLine(r)
 		}
@@ -303,7 +304,7 @@ func (p *logsPane) styledLine(r logging.Record) string {
 		inst.Render(fmt.Sprintf("%-3s", instanceTag(r))) + " " +
 		lvl.Render(levelTag(r.Level)) + " " +
 		st.Dim.Render(fit(r.Logger, p.loggerW)) + " " +
-		lvl.Render(r.Event) + " " + inlineFields(r)
+		lvl.Render(r.Event) + " " + inlineFields(r, p.ctx.UserNames)
 }
 
 // detailLines are every field of the record under the cursor.
@@ -313,19 +314,20 @@ func (p *logsPane) detailLines(inner int) []string {
 	if !ok {
 		return []string{st.Header.Render(fit(" fields", inner)), st.Dim.Render(" no line selected")}
 	}
-	out := []string{st.Header.Render(fit(fmt.Sprintf(" fields of %s %s %s", r.Time.Format("15:04:05.000"), r.Logger, r.Event), inner))}
+	out := []string{st.Header.Render(fit(fmt.Sprintf(" fields of %s %s %s %s (enter closes)", instanceTag(r), r.Level.CapitalString(), r.Logger, r.Event), inner))}
 	add := func(k, v string) { out = append(out, " "+st.Bold.Render(k)+": "+v) }
-	add("time", r.Time.Format("2006-01-02 15:04:05.000000"))
-	add("level", r.Level.String())
-	add("logger", r.Logger)
-	add("event", r.Event)
 	keys := fieldKeys(r)
 	if _, ok := r.Fields["instanceId"]; ok {
 		keys = append([]string{"instanceId"}, keys...)
 	}
 	for _, k := range keys {
-		add(k, fieldValue(r.Fields[k]))
+		v := fieldValue(r.Fields[k])
+		if s, ok := r.Fields[k].(string); ok && p.ctx.UserNames[s] != "" {
+			v += " (" + p.ctx.UserNames[s] + ")"
+		}
+		add(k, v)
 	}
+	add("time", r.Time.Format("2006-01-02 15:04:05.000000 MST"))
 	return out
 }
 

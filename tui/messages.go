@@ -55,7 +55,8 @@ func (p *messagesPane) SetUser(u UserView) {
 // Keys are the pane's own bindings, for the help bar.
 func (p *messagesPane) Keys() []key.Binding {
 	k := p.ctx.Keys
-	return []key.Binding{k.Up, k.Down, k.Send, k.AckNow, k.DropAcks, k.LoseAcks}
+	return []key.Binding{pair(k.Up, k.Down, "pick message"), k.Send, short(k.AckNow, "ack now"), short(k.AutoAck, "auto-ack"),
+		pair(k.DropAcks, k.LoseAcks, "drop/lose acks")}
 }
 
 // Update moves the cursor.
@@ -154,7 +155,7 @@ func (p *messagesPane) View(w, h int, focused bool) string {
 	for i := p.offset; i < len(p.rows) && i < p.offset+rows; i++ {
 		line := p.rowView(p.rows[i])
 		if focused && i == p.cursor {
-			line = st.Selected.Render(fit(stripStyles(line), inner))
+			line = st.Selected.Render(fit("▸"+stripStyles(line)[1:], inner))
 		}
 		lines = append(lines, line)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/charmbracelet/bubbles/help"
@@ -111,6 +112,11 @@ type Model struct {
 
 	quitting bool
 	closeErr error
+
+	// shutdownOnce guards shutdownErr; Shutdown may run on any goroutine
+	// and touches only fields fixed by New.
+	shutdownOnce sync.Once
+	shutdownErr  error
 }
 
 var _ tea.Model = (*Model)(nil)
@@ -168,7 +174,7 @@ func (m *Model) Init() tea.Cmd {
 	return tea.Batch(cmds...)
 }
 
-// Err is the cluster's shutdown error, once the program ended.
+// Err is the cluster's shutdown error once the program ended through q.
 func (m *Model) Err() error { return m.closeErr }
 
 // waitChanged returns a command that waits for the cluster's change signal.
@@ -269,6 +275,15 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.ctx.Width, m.ctx.Height = msg.Width, msg.Height
 		return m, nil
 	case tea.KeyMsg:
+		if msg.Type == tea.KeyRunes && len(msg.Runes) > 1 && !msg.Paste && !m.prompt.Typing() {
+			// Keys typed faster than one read arrive together: take them
+			// one by one.
+			var cmds []tea.Cmd
+			for _, r := range msg.Runes {
+				cmds = append(cmds, m.handleKey(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}}))
+			}
+			return m, tea.Batch(cmds...)
+		}
 		return m, m.handleKey(msg)
 	case snapshotMsg:
 		m.setSnapshot(msg.snap)
@@ -328,6 +343,12 @@ func (m *Model) setSnapshot(s Snapshot) {
 	if names := s.instanceNames(); len(names) > 0 {
 		m.ctx.Instances = names
 	}
+	if m.ctx.UserNames == nil {
+		m.ctx.UserNames = map[string]string{}
+	}
+	for _, u := range s.Users {
+		m.ctx.UserNames[u.ID] = u.Name
+	}
 	m.status.SetSnapshot(s)
 	m.users.SetUsers(s.Users)
 	if first {
@@ -353,21 +374,27 @@ func (m *Model) startQuit() tea.Cmd {
 	}
 	m.quitting = true
 	m.prompt.Close()
-	c, cancel, acts, unsub := m.c, m.cancel, m.acts, m.unsub
-	scen := m.scen
-	return func() tea.Msg {
-		cancel()
-		if scen != nil {
-			scen.Stop()
+	return func() tea.Msg { return closedMsg{m.Shutdown()} }
+}
+
+// Shutdown ends everything the model started: its waits, ticks and
+// actions, a running scenario, the log subscription, and the cluster
+// (Close). Quitting with q calls it; call it after the program ended some
+// other way (a signal, tea.Quit from outside). Safe to call more than once
+// and from any goroutine; later calls return the first result.
+func (m *Model) Shutdown() error {
+	m.shutdownOnce.Do(func() {
+		m.cancel()
+		if m.scen != nil {
+			m.scen.Stop()
 		}
-		var err error
-		if c != nil {
-			err = c.Close()
+		if m.c != nil {
+			m.shutdownErr = m.c.Close()
 		}
-		acts.closeAndWait()
-		unsub()
-		return closedMsg{err}
-	}
+		m.acts.closeAndWait()
+		m.unsub()
+	})
+	return m.shutdownErr
 }
 
 // handleKey routes a key: the prompt, the full help, global bindings,
@@ -462,8 +489,11 @@ func (m *Model) userKey(km tea.KeyMsg) (tea.Cmd, bool) {
 		return m.openSendPrompt(u), true
 	case key.Matches(km, k.Burst):
 		return m.prompt.Open(promptSpec{
-			Label: fmt.Sprintf("Burst from %s: how many random DMs?", u.Name), Text: true, Value: "20",
+			Label: fmt.Sprintf("Burst from %s: how many random DMs?", u.Name), Text: true, Placeholder: "20",
 			Submit: func(text, _ string) (string, tea.Cmd) {
+				if text == "" {
+					text = "20"
+				}
 				n, bad := parseCount(text, 10000)
 				if bad != "" || n == 0 {
 					return "a number from 1 to 10000", nil
@@ -562,7 +592,13 @@ func (m *Model) logKey(km tea.KeyMsg) tea.Cmd {
 func (m *Model) openSendPrompt(from UserView) tea.Cmd {
 	var choices []choice
 	pick := -1
-	for _, u := range m.snap.Users {
+	live := m.liveUsers()
+	for _, u := range live {
+		if u.Name == from.Name {
+			from = u
+		}
+	}
+	for _, u := range live {
 		if u.Name == from.Name {
 			continue
 		}
@@ -592,6 +628,22 @@ func (m *Model) openSendPrompt(from UserView) tea.Cmd {
 			return "", m.sendCmd(from.Name, to, text)
 		},
 	})
+}
+
+// liveUsers are the snapshot's users with their connection state read
+// from the cluster now: the snapshot may be a moment old (a connect that
+// just finished), and a prompt's default choice depends on it.
+func (m *Model) liveUsers() []UserView {
+	users := append([]UserView(nil), m.snap.Users...)
+	if m.c == nil {
+		return users
+	}
+	for i, u := range users {
+		if su := m.c.User(u.Name); su != nil {
+			users[i].Connected, users[i].Instance = su.Connected(), su.Instance()
+		}
+	}
+	return users
 }
 
 // openBanPrompt asks through which instance the admin bans (or unbans).
@@ -629,8 +681,11 @@ func (m *Model) openNewUserPrompt() tea.Cmd {
 
 // openCountPrompt asks for a count and runs do with it.
 func (m *Model) openCountPrompt(label string, do func(n int) tea.Cmd) tea.Cmd {
-	return m.prompt.Open(promptSpec{Label: label, Text: true, Value: "1", Placeholder: "0 cancels",
+	return m.prompt.Open(promptSpec{Label: label, Text: true, Placeholder: "1 (0 cancels)",
 		Submit: func(text, _ string) (string, tea.Cmd) {
+			if text == "" {
+				text = "1"
+			}
 			n, bad := parseCount(text, 1000)
 			if bad != "" {
 				return bad, nil

@@ -3,6 +3,7 @@ package tui
 import (
 	"strings"
 
+	"github.com/charmbracelet/bubbles/cursor"
 	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
@@ -47,6 +48,8 @@ type promptBar struct {
 func newPromptBar(ctx *Context) *promptBar {
 	in := textinput.New()
 	in.Prompt = ""
+	// A steady cursor: no blink timers, nothing left running at exit.
+	in.Cursor.SetMode(cursor.CursorStatic)
 	in.CharLimit = 4096
 	return &promptBar{ctx: ctx, input: in}
 }
@@ -71,6 +74,9 @@ func (p *promptBar) Open(s promptSpec) tea.Cmd {
 
 // Active reports whether a prompt is open.
 func (p *promptBar) Active() bool { return p.spec != nil }
+
+// Typing reports whether an open prompt takes text.
+func (p *promptBar) Typing() bool { return p.spec != nil && p.spec.Text }
 
 // Close closes the prompt without submitting.
 func (p *promptBar) Close() {
@@ -126,7 +132,7 @@ func (p *promptBar) Update(msg tea.Msg) tea.Cmd {
 		case n > 0 && !p.spec.Text && km.Type == tea.KeyRunes && len(km.Runes) == 1:
 			// A choice's first letter picks it.
 			for i, c := range p.spec.Choices {
-				if strings.EqualFold(c.Value[:1], string(km.Runes)) {
+				if c.Value != "" && strings.EqualFold(c.Value[:1], string(km.Runes)) {
 					p.pick = i
 				}
 			}

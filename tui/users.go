@@ -54,7 +54,8 @@ func (p *usersPane) Select(name string) {
 // Keys are the pane's own bindings, for the help bar.
 func (p *usersPane) Keys() []key.Binding {
 	k := p.ctx.Keys
-	return []key.Binding{k.Send, k.ConnectA, k.ConnectB, k.Ban, k.Burst, k.Disconnect, k.AutoAck}
+	return []key.Binding{k.Send, pair(k.ConnectA, k.ConnectB, "connect A/B"), short(k.Ban, "ban"), short(k.Burst, "burst"),
+		k.Disconnect, k.Reconnect, short(k.AutoAck, "auto-ack"), pair(k.DropAcks, k.LoseAcks, "drop/lose acks"), k.NewUser}
 }
 
 // Update moves the cursor.
@@ -101,7 +102,7 @@ func (p *usersPane) View(w, h int, focused bool) string {
 		conn := "-"
 		switch {
 		case !u.Simulated:
-			conn = "store"
+			conn = "-"
 		case u.Connected:
 			conn = u.Instance + " ●"
 		case u.Instance != "":
@@ -130,6 +131,31 @@ func (p *usersPane) View(w, h int, focused bool) string {
 	return box(p.ctx, w, h, fmt.Sprintf("Users (%d)", len(p.users)), focused, lines)
 }
 
+// shortToggles words a user's toggles (SimUser.Toggles) briefly, e.g.
+// "auto-ack off, drops next 2 acks" as "no-ack, drop 2"; the messages
+// pane's title shows them in full.
+func shortToggles(s string) string {
+	parts := strings.Split(s, ", ")
+	for i, p := range parts {
+		var n int
+		switch {
+		case p == "auto-ack off":
+			parts[i] = "no-ack"
+		case scan(p, "drops next %d acks", &n):
+			parts[i] = fmt.Sprintf("drop %d", n)
+		case scan(p, "loses next %d MESSAGE_ACKs", &n):
+			parts[i] = fmt.Sprintf("lose %d", n)
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// scan reports whether s is format with one integer filled in.
+func scan(s, format string, n *int) bool {
+	k, err := fmt.Sscanf(s, format, n)
+	return err == nil && k == 1 && fmt.Sprintf(format, *n) == s
+}
+
 // userFlags are a user's flags in short words.
 func userFlags(u UserView) string {
 	var f []string
@@ -139,8 +165,11 @@ func userFlags(u UserView) string {
 	if u.Admin {
 		f = append(f, "admin")
 	}
+	if !u.Simulated {
+		f = append(f, "store only")
+	}
 	if u.Toggles != "" {
-		f = append(f, u.Toggles)
+		f = append(f, shortToggles(u.Toggles))
 	}
 	if u.Simulated && !u.Connected && u.LastClose != 0 {
 		f = append(f, fmt.Sprintf("closed %d", u.LastClose))

@@ -2,9 +2,11 @@ package tui
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 
 	"github.com/dmchat/dmchat/core/sandbox"
@@ -25,7 +27,7 @@ func (m *Model) View() string {
 			st.Bold.Render("Shutting down the instances and Redis…"))
 	}
 	if w < minWidth || h < minHeight {
-		return fit(fmt.Sprintf("The terminal is %dx%d; the sandbox needs at least %dx%d.", w, h, minWidth, minHeight), w) +
+		return fit(fmt.Sprintf("Terminal %dx%d: need %dx%d or more.", w, h, minWidth, minHeight), w) +
 			"\n" + fit("q quits.", w)
 	}
 	top := m.status.View(w)
@@ -85,13 +87,13 @@ func (m *Model) hint() string {
 				break
 			}
 		}
-		return fmt.Sprintf("Send your first DM: press s, type hello, press enter: %s (on %s) DMs %s.", sel.Name, sel.Instance, to)
+		return fmt.Sprintf("First DM: press s, type hello, press enter: %s (on %s) DMs %s.", sel.Name, sel.Instance, to)
 	case !m.progress[bannedUser]:
-		return "DM sent! Now pick a user with ↑/↓ and press x to ban them through A or B (the admin acts)."
+		return "Sent! Now ↓ to pick a user, x to ban them (the admin acts through A or B)."
 	case !m.progress[stoppedRedis]:
-		return "Banned. Now press R to stop Redis and watch the logs pane say bus_lost."
+		return "Banned! Now press R to stop Redis and watch the logs pane say bus_lost."
 	case !m.snap.RedisUp:
-		return "Redis is down: DMs on one instance still work. R starts it again; tab to the logs, ? for every key."
+		return "Redis down: DMs within one instance still work. R restarts it · ? every key"
 	}
 	return "tab moves between panes · ? shows every key · q quits"
 }
@@ -139,10 +141,22 @@ func (m *Model) helpBarView(w int) string {
 				keys = m.scen.Keys()
 			}
 		}
-		keys = append(keys, m.ctx.Keys.ShortHelp()...)
 	}
-	m.help.Width = w - 1
-	return fit(" "+m.help.ShortHelpView(keys), w)
+	global := ""
+	if !m.prompt.Active() && !m.showHelp {
+		g := m.ctx.Keys.ShortHelp()
+		if w < 100 {
+			g = slices.DeleteFunc(g, func(b key.Binding) bool { return key.Matches(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{'A'}}, b) })
+		}
+		m.help.Width = 0
+		global = m.help.ShortHelpView(g)
+	}
+	m.help.Width = max(10, w-2-width(global)-3)
+	left := " " + m.help.ShortHelpView(keys)
+	if global == "" {
+		return fit(left, w)
+	}
+	return joinRight(left, m.ctx.Styles.HelpSep.Render("│ ")+global, w)
 }
 
 // fullHelpView is the full key map (?) with how to join from outside.

@@ -85,7 +85,7 @@ func runTUI(args []string, stdout, stderr io.Writer) int {
 	m := tui.New(tui.Options{Cluster: c, AutoConnect: !f.noConnect, ScenarioFile: f.scenario})
 	opts := []tea.ProgramOption{tea.WithAltScreen(), tea.WithOutput(stdout)}
 	_, runErr := tea.NewProgram(m, opts...).Run()
-	closeErr := c.Close() // a no-op when the UI already closed it
+	closeErr := m.Shutdown() // already done when the user quit with q
 	switch {
 	case runErr != nil:
 		fmt.Fprintf(stderr, "sandbox: %v\n", runErr)
