@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"runtime"
 	"slices"
@@ -279,7 +280,7 @@ func (e *env) pairsStep(ctx context.Context, r *pairsRun, rate int, base int64, 
 	}
 	st.mu.Lock()
 	if len(st.codes) > 0 {
-		res.Codes = st.codes
+		res.Codes = maps.Clone(st.codes) // a late reader may still add to st.codes
 	}
 	st.mu.Unlock()
 	both := min(res.Acked, res.Delivered)

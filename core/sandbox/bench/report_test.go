@@ -1,0 +1,77 @@
+package bench
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestFinishChecksEachTarget(t *testing.T) {
+	r := &Report{
+		Settings: Settings{Redis: "miniredis", WSRate: 1e6, WSBurst: 1e6, BcryptCost: 4},
+		Pairs: &PairsResult{Name: "pairs, one instance", MaxAchieved: 21000, Steps: []StepResult{
+			{Offered: 10000, Planned: 100, Completed: 100, Sustained: true, Deliver: Summary{P99: 8}, CPUPerDM: 55},
+			{Offered: 20000, Planned: 200, Completed: 200, Sustained: true, Deliver: Summary{P99: 30}, ToolLimited: true, Note: "CPU saturated"},
+		}},
+		Cross:  &PairsResult{Name: "pairs, cross-instance", MaxAchieved: 9000},
+		Idle:   &IdleResult{Sockets: 2000, Measured: true, RSSPerSocket: 12 * 1024},
+		Replay: &ReplayResult{Pending: 10000, Runs: []float64{0.5, 0.4, 2}, MedianS: 0.5, Replayed: 10000, Count: 10000},
+	}
+	r.finish(Options{})
+	want := map[string]string{
+		"DMs/s delivered and acked, one instance":         StatusMet,
+		"send→delivered p99 at 10000/s":                   StatusMet,
+		"server CPU per full DM cycle":                    StatusNotMet,
+		"DMs/s cross-instance (two instances, Redis bus)": StatusNotMet,
+		"server RSS per idle socket (2000 sockets)":       StatusMet,
+		"10000 pending messages to REPLAY_DONE":           StatusMet,
+	}
+	if len(r.Targets) != len(want) {
+		t.Fatalf("%d checks, want %d: %+v", len(r.Targets), len(want), r.Targets)
+	}
+	for _, c := range r.Targets {
+		if want[c.Figure] != c.Status {
+			t.Errorf("%s: %s (%s), want %s", c.Figure, c.Status, c.Measured, want[c.Figure])
+		}
+	}
+	notes := strings.Join(r.Notes, "\n")
+	for _, s := range []string{"20000/s: the load tool was", "WS_RATE", "bcrypt cost 4"} {
+		if !strings.Contains(notes, s) {
+			t.Errorf("notes lack %q:\n%s", s, notes)
+		}
+	}
+	for _, c := range r.Targets {
+		if strings.HasPrefix(c.Figure, "DMs/s cross") && !strings.Contains(c.Note, "not a real redis-server") {
+			t.Errorf("cross over miniredis not flagged: %q", c.Note)
+		}
+	}
+}
+
+func TestFinishWithoutMeasurements(t *testing.T) {
+	r := &Report{Pairs: &PairsResult{Steps: []StepResult{{Offered: 5000}}}, Idle: &IdleResult{Sockets: 10}}
+	r.finish(Options{})
+	statuses := map[string]string{}
+	for _, c := range r.Targets {
+		statuses[c.Figure] = c.Status
+	}
+	if statuses["send→delivered p99 at 10000/s"] != StatusNotMeasured || statuses["server CPU per full DM cycle"] != StatusNotMeasured {
+		t.Fatalf("unmeasured figures: %v", statuses)
+	}
+	if statuses["server RSS per idle socket"] != StatusNotMeasured {
+		t.Fatalf("idle without server stats: %v", statuses)
+	}
+}
+
+func TestToolVerdict(t *testing.T) {
+	quiet := StepResult{ServerCPU: 60, ToolCPU: 20, SendLag: Summary{P99: 1}, Deliver: Summary{P99: 3}}
+	if limited, _ := toolVerdict(quiet, true, ""); limited {
+		t.Error("a quiet step was called tool-limited")
+	}
+	late := StepResult{ServerCPU: 30, ToolCPU: 20, SendLag: Summary{P99: 12}, Deliver: Summary{P99: 20}}
+	if limited, note := toolVerdict(late, true, ""); !limited || !strings.Contains(note, "fell behind") {
+		t.Errorf("a late tool was not flagged: %v %q", limited, note)
+	}
+	stalled := StepResult{ServerCPU: 30, ToolCPU: 20, SendLag: Summary{P99: 12}, Deliver: Summary{P99: 3000}}
+	if limited, _ := toolVerdict(stalled, true, ""); limited {
+		t.Error("a stalled server was blamed on the tool's small lateness")
+	}
+}
