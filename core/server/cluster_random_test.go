@@ -118,8 +118,8 @@ type simMsg struct{ to, content string }
 // simConn is what one connection saw.
 type simConn struct {
 	inst   string
-	msgs   map[string]int // messageId -> MESSAGE frames
-	states map[string]int // messageId -> MESSAGE_STATE frames
+	msgs   map[string]int  // messageId -> MESSAGE frames
+	states map[string]int  // messageId -> MESSAGE_STATE frames
 	acks   map[string]bool // messageId -> DELIVERY_ACK sent
 	trace  []string        // M<id> received, A<id> acked, RD replay done
 }
