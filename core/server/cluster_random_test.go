@@ -71,8 +71,11 @@ func TestClusterRandomized(t *testing.T) {
 	}
 	seed := seedFromEnv(t)
 	t.Logf("DMCHAT_SEED=%d", seed)
-	s := newSim(t, seed, "mem")
-	s.run()
+	for _, kind := range storeKinds {
+		t.Run(kind, func(t *testing.T) {
+			newSim(t, seed, kind).run()
+		})
+	}
 }
 
 // sim is the randomized test's world. Fields set before run are read-only
