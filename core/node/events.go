@@ -53,16 +53,10 @@ func (n *Node) HandleEvent(ev bus.Event) {
 
 // BusRestored is called by the bus after an outage (or a late first
 // connect): what the bus lost is rebuilt from the store, and delivery
-// states held meanwhile are published.
+// states held meanwhile, or published just before, are published again.
 func (n *Node) BusRestored() {
 	n.scheduleCatchUp()
-	n.bg.Add(1)
-	go func() {
-		defer n.bg.Done()
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		n.flushStates(ctx, time.Now())
-	}()
+	n.republishStates()
 }
 
 // scheduleCatchUp runs catchUp in the background; calls that arrive while

@@ -57,7 +57,7 @@ type Node struct {
 	banned sync.Map // user id -> struct{}: this instance's view of banned users
 
 	presence presenceTable
-	states   heldStates
+	states   stateLog
 	stopBg   context.CancelFunc
 
 	catchupRunning atomic.Bool
@@ -167,6 +167,27 @@ func (n *Node) Store() store.Store { return n.store }
 func (n *Node) isBanned(userID string) bool {
 	_, ok := n.banned.Load(userID)
 	return ok
+}
+
+// bannedNow decides a connecting user's ban. The stored flag (user was
+// just read) wins over this instance's cache, which can lag behind an
+// unban made on another instance until its bus event arrives; when the two
+// disagree the store is read again, because the cache can also be ahead (a
+// ban applied after user was read).
+func (n *Node) bannedNow(ctx context.Context, user chat.User) bool {
+	if user.Banned {
+		n.setBanned(user.ID, true)
+		return true
+	}
+	if !n.isBanned(user.ID) {
+		return false
+	}
+	u, err := n.store.UserByID(ctx, user.ID)
+	if err != nil {
+		return true // cannot tell: keep the safer answer
+	}
+	n.setBanned(user.ID, u.Banned)
+	return u.Banned
 }
 
 func (n *Node) setBanned(userID string, banned bool) {

@@ -50,7 +50,7 @@ func (n *Node) Attach(ctx context.Context, user chat.User, expires time.Time, co
 	}()
 	s := &Session{n: n, c: c, limiter: rate.NewLimiter(rate.Limit(n.opts.Rate), n.opts.Burst)}
 	n.known.Store(user.ID, struct{}{})
-	if user.Banned || n.isBanned(user.ID) {
+	if n.bannedNow(ctx, user) {
 		c.CloseAfter(chat.ErrorFrame(chat.CodeBanned, "you are banned", "", "").Encode(), chat.CloseBanned, "banned")
 		return s, ErrBanned
 	}
@@ -67,7 +67,7 @@ func (n *Node) Attach(ctx context.Context, user chat.User, expires time.Time, co
 	n.hub.Register(c)
 	// A ban applied between the store check and Register found no socket
 	// to kick; the banned set is updated before kicking, so look again.
-	if n.isBanned(user.ID) {
+	if n.isBanned(user.ID) && n.bannedNow(ctx, user) {
 		n.kickLocal(user.ID)
 		return s, ErrBanned
 	}

@@ -8,86 +8,100 @@ import (
 	"github.com/dmchat/dmchat/core/bus"
 )
 
-// maxHeldStates bounds the MESSAGE_STATE events kept while the bus is down.
-// Past it the oldest are dropped: the sender still sees DELIVERED in its
-// history, only the live notice is lost.
-const maxHeldStates = 10000
+// Bounds of the state log: at most maxHeldStates unpublished states, and
+// the last maxRecentStates published ones, kept for resyncWindow.
+const (
+	maxHeldStates   = 10000
+	maxRecentStates = 10000
+	resyncWindow    = 10 * time.Second
+)
 
-// resyncWindow is how long states published after an outage are kept for
-// instances that re-subscribe later than this one and announce it with a
-// resync event.
-const resyncWindow = 10 * time.Second
-
-// heldStates are delivery states that could not be published. Messages
-// need no such queue (every instance re-reads undelivered messages from the
-// store after an outage), but a state leaves no trace in the store that the
-// sender's instance could look for, so it is kept here and published when
-// the bus returns; sockets drop repeats (hub.Client.SendState), so
-// publishing one again is harmless. mu guards the fields.
-type heldStates struct {
-	mu        sync.Mutex
-	events    []bus.Event // not yet published
-	recent    []bus.Event // published at flushedAt, after an outage
-	flushedAt time.Time
+// stateLog keeps delivery states for the bus's bad moments. Messages need
+// nothing like it (every instance re-reads undelivered messages from the
+// store after an outage), but a state leaves no trace in the store that
+// the sender's instance could look for. So states that could not be
+// published are held until the bus returns, and states published lately
+// are published again when an instance announces a resync: it may have
+// been unsubscribed when they first went out. Sockets drop repeats
+// (hub.Client.SendState), so publishing one twice is harmless.
+//
+// mu guards every field.
+type stateLog struct {
+	mu     sync.Mutex
+	held   []bus.Event
+	recent []timedEvent // ring of published states, oldest at next
+	next   int
 }
 
-func (h *heldStates) add(ev bus.Event) {
-	h.mu.Lock()
-	if len(h.events) >= maxHeldStates {
-		h.events = h.events[1:]
+type timedEvent struct {
+	ev bus.Event
+	at time.Time
+}
+
+func (l *stateLog) hold(ev bus.Event) {
+	l.mu.Lock()
+	if len(l.held) >= maxHeldStates {
+		l.held = l.held[1:]
 	}
-	h.events = append(h.events, ev)
-	h.mu.Unlock()
+	l.held = append(l.held, ev)
+	l.mu.Unlock()
 }
 
-// take returns the held states and keeps them as recent.
-func (h *heldStates) take(now time.Time) []bus.Event {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	out := h.events
-	h.events = nil
-	if len(out) > 0 {
-		h.recent, h.flushedAt = out, now
+func (l *stateLog) published(ev bus.Event, now time.Time) {
+	l.mu.Lock()
+	if len(l.recent) < maxRecentStates {
+		l.recent = append(l.recent, timedEvent{ev, now})
+	} else {
+		l.recent[l.next] = timedEvent{ev, now}
+		l.next = (l.next + 1) % maxRecentStates
+	}
+	l.mu.Unlock()
+}
+
+// takeHeld returns the unpublished states and forgets them.
+func (l *stateLog) takeHeld() []bus.Event {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := l.held
+	l.held = nil
+	return out
+}
+
+// since returns the states published within resyncWindow of now.
+func (l *stateLog) since(now time.Time) []bus.Event {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []bus.Event
+	for _, te := range l.recent {
+		if now.Sub(te.at) <= resyncWindow {
+			out = append(out, te.ev)
+		}
 	}
 	return out
 }
 
-// recentSince returns the states flushed within resyncWindow of now.
-func (h *heldStates) recentSince(now time.Time) []bus.Event {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if now.Sub(h.flushedAt) > resyncWindow {
-		h.recent = nil
-	}
-	return h.recent
-}
-
-// publishState publishes a delivery state, holding it for later if the bus
-// is down.
+// publishState publishes a delivery state, holding it if the bus is down.
 func (n *Node) publishState(ctx context.Context, ev bus.Event) {
 	if n.bus.State() != bus.StateConnected {
-		n.states.add(ev)
+		n.states.hold(ev)
 		return
 	}
 	if err := n.bus.Publish(ctx, ev); err != nil {
 		n.metrics.BusPublishFailures.Inc()
-		n.states.add(ev)
+		n.states.hold(ev)
+		return
 	}
+	n.states.published(ev, time.Now())
 }
 
-// flushStates publishes the held states; those that fail again are held.
-func (n *Node) flushStates(ctx context.Context, now time.Time) {
-	for _, ev := range n.states.take(now) {
-		n.publishState(ctx, ev)
-	}
-}
-
-// republishStates publishes again, in the background, the states flushed
-// lately: an instance that announced a resync may have re-subscribed after
-// they were first published.
+// republishStates publishes, in the background, the held states and
+// those published lately (see stateLog).
 func (n *Node) republishStates() {
-	evs := n.states.recentSince(time.Now())
-	if len(evs) == 0 || n.closing.Load() {
+	if n.closing.Load() {
+		return
+	}
+	evs := append(n.states.since(time.Now()), n.states.takeHeld()...)
+	if len(evs) == 0 {
 		return
 	}
 	n.bg.Add(1)

@@ -330,7 +330,11 @@ func (c *Cluster) Close() error {
 			wg.Go(func() {
 				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 				defer cancel()
-				if err := c.instances[name].stop(ctx); err != nil && !errors.Is(err, ErrInstanceStopped) {
+				inst := c.instances[name]
+				if inst == nil {
+					return // Start failed before this instance existed
+				}
+				if err := inst.stop(ctx); err != nil && !errors.Is(err, ErrInstanceStopped) {
 					errs[i] = err
 				}
 			})
