@@ -40,3 +40,25 @@ func TestClusterStateHeldThroughOutage(t *testing.T) {
 	}
 	barrier(t, u1) // exactly one
 }
+
+// Banned is stored state: after an unban on A that B could not hear (Redis
+// down), B admits the user from the store instead of its stale cache.
+func TestClusterUnbanUnheardByOtherInstance(t *testing.T) {
+	c := newCluster(t, "memory", false)
+	a, b := c.pair(nil)
+	u2ID, u2Tok := a.user("user2")
+	u2, _ := b.dial(u2Tok)
+	if err := a.api.Ban(ctxT(t), a.admin, u2ID); err != nil {
+		t.Fatal(err)
+	}
+	expectError(t, u2, chat.CodeBanned)
+	expectClose(t, u2, chat.CloseBanned)
+
+	c.redisDown()
+	waitBus(t, a, bus.StateLost, waitFor)
+	if err := a.api.Unban(ctxT(t), a.admin, u2ID); err != nil {
+		t.Fatal(err)
+	}
+	again, _ := b.dial(u2Tok) // fails the test on ERROR BANNED
+	barrier(t, again)
+}
