@@ -108,7 +108,11 @@ type flow struct {
 	sc *screen
 }
 
-func setupFlow(t *testing.T) *flow {
+func setupFlow(t *testing.T) *flow { t.Helper(); return setupFlowWith(t, Options{}) }
+
+// setupFlowWith is setupFlow with model options (Cluster, AutoConnect and
+// Renderer are set here).
+func setupFlowWith(t *testing.T, o Options) *flow {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), flowWait)
 	defer cancel()
@@ -117,7 +121,8 @@ func setupFlow(t *testing.T) *flow {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = c.Close() })
-	m := New(Options{Cluster: c, AutoConnect: true, Renderer: asciiRenderer()})
+	o.Cluster, o.AutoConnect, o.Renderer = c, true, asciiRenderer()
+	m := New(o)
 	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(120, 40))
 	t.Cleanup(func() {
 		// A test that failed before q: end the program and what it started.
@@ -126,7 +131,15 @@ func setupFlow(t *testing.T) *flow {
 		_ = m.Shutdown()
 	})
 	f := &flow{t: t, c: c, m: m, tm: tm, sc: &screen{r: tm.Output()}}
-	f.sc.waitFor(t, 0, "connected user1→A, user2→B, user3→A, user4→B")
+	f.eventually("the users to connect", func() bool {
+		for _, u := range c.Users() {
+			if !u.IsAdmin() && !u.Connected() {
+				return false
+			}
+		}
+		return true
+	})
+	f.sc.waitFor(t, 0, "user1  A ●", "user4  B ●") // the screen shows it: keys act on it
 	return f
 }
 

@@ -30,8 +30,9 @@ type KeyMap struct {
 	FilterLogger, FilterEvent           key.Binding
 	ClearFilters, Details               key.Binding
 
-	// Scenario bindings (when a scenario is open).
-	ScenarioRun, ScenarioStep key.Binding
+	// Scenario bindings: OpenScenario is global, the others work in the
+	// scenario pane.
+	OpenScenario, ScenarioRun, ScenarioStep key.Binding
 
 	// Prompt bindings.
 	Submit, Cancel, PickNext, PickPrev key.Binding
@@ -83,7 +84,8 @@ func DefaultKeyMap() KeyMap {
 		ClearFilters:   b([]string{"c"}, "c", "clear filters"),
 		Details:        b([]string{"enter"}, "enter", "fields of line"),
 
-		ScenarioRun:  b([]string{"p"}, "p", "run/pause"),
+		OpenScenario: b([]string{"O"}, "O", "open a scenario file"),
+		ScenarioRun:  b([]string{"p"}, "p", "run/pause/continue"),
 		ScenarioStep: b([]string{"."}, ".", "one step"),
 
 		Submit:   b([]string{"enter"}, "enter", "ok"),
@@ -119,7 +121,7 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 			k.DropAcks, k.LoseAcks, k.Ban, k.NewUser},
 		{k.Pause, k.Search, k.NextMatch, k.FilterInstance, k.FilterLevel, k.FilterLogger, k.FilterEvent,
 			k.ClearFilters, k.Details, k.Bottom},
-		{k.ScenarioRun, k.ScenarioStep},
+		{k.OpenScenario, k.ScenarioRun, k.ScenarioStep},
 	}
 }
 

@@ -3,6 +3,8 @@ package tui
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -169,7 +171,7 @@ func (m *Model) Init() tea.Cmd {
 		cmds = append(cmds, m.autoConnectCmd())
 	}
 	if m.scen != nil {
-		cmds = append(cmds, m.openScenario(m.opts.ScenarioFile))
+		cmds = append(cmds, loadScenario(m.opts.ScenarioFile))
 	}
 	return tea.Batch(cmds...)
 }
@@ -323,11 +325,34 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case closedMsg:
 		m.closeErr = msg.err
 		return m, tea.Quit
-	}
-	if m.scen != nil {
-		if cmd, ok := m.scen.Handle(msg); ok {
-			return m, tea.Batch(cmd, m.requestSnapshot())
+	case scenarioLoadedMsg:
+		if m.quitting {
+			return m, nil
 		}
+		if m.scen == nil {
+			m.scen = newScenarioPane(m.ctx)
+		}
+		m.scen.SetScript(msg.path, msg.script, msg.err)
+		m.focus = paneScenario
+		if msg.err != nil {
+			m.setFlash("cannot run "+msg.path+": see the scenario pane", true)
+		} else {
+			m.setFlash(fmt.Sprintf("opened %s: %d steps; p runs it, . runs one step", msg.path, len(msg.script.Steps)), false)
+		}
+		return m, nil
+	case scenarioEventMsg:
+		if m.scen == nil || m.quitting {
+			return m, nil
+		}
+		cmd := m.scen.Event(msg, m.runCtx.Done())
+		if r := m.scen.report; r != nil && msg.run == m.scen.run && cmd == nil {
+			if r.Passed() {
+				m.setFlash(fmt.Sprintf("scenario %s passed", filepath.Base(m.scen.path)), false)
+			} else {
+				m.setFlash(fmt.Sprintf("scenario %s failed: %d failure(s); pick a step for its detail", filepath.Base(m.scen.path), r.Failures()), true)
+			}
+		}
+		return m, cmd
 	}
 	if m.prompt.Active() {
 		return m, m.prompt.Update(msg)
@@ -437,6 +462,8 @@ func (m *Model) handleKey(km tea.KeyMsg) tea.Cmd {
 		return m.instanceCmd(1)
 	case key.Matches(km, k.BusFault):
 		return m.openBusPrompt()
+	case key.Matches(km, k.OpenScenario):
+		return m.openScenarioPrompt()
 	}
 	switch m.focus {
 	case paneUsers, paneMessages:
@@ -453,10 +480,38 @@ func (m *Model) handleKey(km tea.KeyMsg) tea.Cmd {
 		return m.logKey(km)
 	case paneScenario:
 		if m.scen != nil {
+			if cmd, ok := m.scen.Control(km, m.c, m.runCtx.Done()); ok {
+				return cmd
+			}
 			return m.scen.Update(km)
 		}
 	}
 	return nil
+}
+
+// openScenarioPrompt asks for a scenario file to open.
+func (m *Model) openScenarioPrompt() tea.Cmd {
+	if m.c == nil {
+		return nil
+	}
+	val := m.opts.ScenarioFile
+	if m.scen != nil && m.scen.path != "" {
+		val = m.scen.path
+	}
+	if m.scen != nil && m.scen.Running() {
+		return m.fail(fmt.Errorf("a scenario is running: let it end first"))
+	}
+	return m.prompt.Open(promptSpec{Label: "Open scenario file:", Text: true, Value: val,
+		Placeholder: "scenarios/000_two_instances.scn",
+		Submit: func(text, _ string) (string, tea.Cmd) {
+			if text == "" {
+				return "a file name", nil
+			}
+			if _, err := os.Stat(text); err != nil {
+				return err.Error(), nil
+			}
+			return "", loadScenario(text)
+		}})
 }
 
 // nextPane is the pane dir steps from the focused one.

@@ -1,32 +1,417 @@
 package tui
 
 import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/dmchat/dmchat/core/sandbox"
+	"github.com/dmchat/dmchat/core/sandbox/scenario"
 )
 
-// scenarioPane shows a scenario file and runs it step by step.
+// Messages of the scenario pane.
+type (
+	// scenarioLoadedMsg carries a parsed scenario file, or why it failed.
+	scenarioLoadedMsg struct {
+		path   string
+		script *scenario.Script
+		err    error
+	}
+	// scenarioEventMsg is one event of a run: a step about to run, a
+	// step's result, or the report at the end.
+	scenarioEventMsg struct {
+		run *scenarioRun
+		ev  scenarioEvent
+	}
+)
+
+// scenarioEvent is what a run reports to the pane.
+type scenarioEvent struct {
+	next   int // index of the step about to run, or -1
+	result *scenario.StepResult
+	report *scenario.Report
+	err    error
+}
+
+// scenarioRun is one run of a script on the TUI's cluster, paced by the
+// pane: the runner's BeforeStep hook waits while the run is paused, and
+// "step" lets exactly one step through.
+type scenarioRun struct {
+	script *scenario.Script
+	events chan scenarioEvent
+	cancel context.CancelFunc
+	done   chan struct{}
+	wake   chan struct{} // cap 1
+
+	// mu guards allow: -1 lets every step through, n >= 0 lets n more.
+	mu    sync.Mutex
+	allow int
+}
+
+// startScenarioRun starts sc on c, paused when paused is true.
+func startScenarioRun(c *sandbox.Cluster, sc *scenario.Script, paused bool, steps int) *scenarioRun {
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &scenarioRun{script: sc, events: make(chan scenarioEvent, 64), cancel: cancel,
+		done: make(chan struct{}), wake: make(chan struct{}, 1), allow: -1}
+	if paused {
+		r.allow = steps
+	}
+	send := func(ev scenarioEvent) {
+		select {
+		case r.events <- ev:
+		case <-ctx.Done():
+		}
+	}
+	index := map[*scenario.Step]int{}
+	for i, s := range sc.Steps {
+		index[s] = i
+	}
+	hooks := scenario.Hooks{
+		BeforeStep: func(ctx context.Context, s *scenario.Step) bool {
+			send(scenarioEvent{next: index[s]})
+			return r.gate(ctx)
+		},
+		AfterStep: func(res scenario.StepResult) {
+			send(scenarioEvent{next: -1, result: &res})
+		},
+	}
+	go func() {
+		defer close(r.done)
+		rep, err := scenario.Run(ctx, sc, scenario.RunOptions{Cluster: c, Hooks: hooks})
+		send(scenarioEvent{next: -1, report: rep, err: err})
+	}()
+	return r
+}
+
+// gate waits until the run may take its next step; false when stopped.
+func (r *scenarioRun) gate(ctx context.Context) bool {
+	for {
+		r.mu.Lock()
+		if r.allow != 0 {
+			if r.allow > 0 {
+				r.allow--
+			}
+			r.mu.Unlock()
+			return true
+		}
+		r.mu.Unlock()
+		select {
+		case <-r.wake:
+		case <-ctx.Done():
+			return false
+		}
+	}
+}
+
+// set changes how many steps may run (-1: all) and wakes the runner.
+func (r *scenarioRun) set(allow int) {
+	r.mu.Lock()
+	r.allow = allow
+	r.mu.Unlock()
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+// paused reports whether the run waits for the pane.
+func (r *scenarioRun) paused() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.allow == 0
+}
+
+// stop cancels the run and waits for it to end.
+func (r *scenarioRun) stop() {
+	r.cancel()
+	<-r.done
+}
+
+// wait returns a command that delivers the run's next event.
+func (r *scenarioRun) wait(done <-chan struct{}) tea.Cmd {
+	return func() tea.Msg {
+		select {
+		case ev := <-r.events:
+			return scenarioEventMsg{run: r, ev: ev}
+		case <-done:
+			return nil
+		}
+	}
+}
+
+// scenarioPane shows a scenario file's steps with their status as it runs
+// on the TUI's cluster, step by step (pause, one step, continue).
 type scenarioPane struct {
-	ctx *Context
+	ctx     *Context
+	path    string
+	script  *scenario.Script
+	err     error
+	run     *scenarioRun
+	results map[int]scenario.StepResult
+	current int // the step running or next to run, -1 when none
+	report  *scenario.Report
+	cursor  int
+	offset  int
+	follow  bool
 }
 
-func newScenarioPane(ctx *Context) *scenarioPane { return &scenarioPane{ctx: ctx} }
+func newScenarioPane(ctx *Context) *scenarioPane {
+	return &scenarioPane{ctx: ctx, current: -1, follow: true}
+}
 
-// Handle takes the scenario's own messages; ok is false for others.
-func (p *scenarioPane) Handle(msg tea.Msg) (tea.Cmd, bool) { return nil, false }
+// load reads and parses a scenario file (in a command).
+func loadScenario(path string) tea.Cmd {
+	return func() tea.Msg {
+		f, err := os.Open(path)
+		if err != nil {
+			return scenarioLoadedMsg{path: path, err: err}
+		}
+		defer f.Close()
+		sc, err := scenario.Parse(path, f)
+		return scenarioLoadedMsg{path: path, script: sc, err: err}
+	}
+}
 
-// Update handles the pane's keys.
-func (p *scenarioPane) Update(msg tea.Msg) tea.Cmd { return nil }
+// SetScript shows a freshly loaded script (or its parse errors).
+func (p *scenarioPane) SetScript(path string, sc *scenario.Script, err error) {
+	p.Stop()
+	p.path, p.script, p.err = path, sc, err
+	p.results = map[int]scenario.StepResult{}
+	p.current, p.report, p.cursor, p.offset, p.follow = -1, nil, 0, 0, true
+}
 
-// Keys are the pane's own bindings.
-func (p *scenarioPane) Keys() []key.Binding { return nil }
+// Running reports whether a run is under way (paused or not).
+func (p *scenarioPane) Running() bool { return p.run != nil && p.report == nil }
 
-// Stop ends a running scenario.
-func (p *scenarioPane) Stop() {}
+// Stop ends a run under way and waits for it. Safe from any goroutine once
+// the program has stopped delivering messages to the pane.
+func (p *scenarioPane) Stop() {
+	if r := p.run; r != nil {
+		r.stop()
+	}
+}
 
-// View renders the pane.
+// start begins a new run: paused with steps allowed, or running.
+func (p *scenarioPane) start(c *sandbox.Cluster, paused bool, steps int, done <-chan struct{}) tea.Cmd {
+	if p.script == nil || c == nil {
+		return nil
+	}
+	p.Stop()
+	p.results = map[int]scenario.StepResult{}
+	p.current, p.report, p.follow = 0, nil, true
+	p.run = startScenarioRun(c, p.script, paused, steps)
+	return p.run.wait(done)
+}
+
+// Control handles the run keys: p runs, pauses and continues; . runs one
+// step. It returns the command to wait for the run's events, if a run
+// started.
+func (p *scenarioPane) Control(km tea.KeyMsg, c *sandbox.Cluster, done <-chan struct{}) (tea.Cmd, bool) {
+	k := p.ctx.Keys
+	switch {
+	case key.Matches(km, k.ScenarioRun):
+		switch {
+		case !p.Running():
+			return p.start(c, false, 0, done), true
+		case p.run.paused():
+			p.run.set(-1)
+		default:
+			p.run.set(0)
+		}
+		return nil, true
+	case key.Matches(km, k.ScenarioStep):
+		if !p.Running() {
+			return p.start(c, true, 1, done), true
+		}
+		p.run.set(1)
+		return nil, true
+	}
+	return nil, false
+}
+
+// Event applies one event of the current run and returns the command to
+// wait for the next one.
+func (p *scenarioPane) Event(msg scenarioEventMsg, done <-chan struct{}) tea.Cmd {
+	if msg.run != p.run {
+		return nil // a run that was replaced
+	}
+	ev := msg.ev
+	switch {
+	case ev.report != nil || ev.err != nil:
+		p.report = ev.report
+		if p.report == nil {
+			p.report = &scenario.Report{Err: ev.err.Error()}
+		}
+		p.current = -1
+		return nil
+	case ev.result != nil:
+		p.results[ev.result.Index] = *ev.result
+	case ev.next >= 0:
+		p.current = ev.next
+	}
+	if p.follow && p.current >= 0 {
+		p.cursor = p.current
+	}
+	return p.run.wait(done)
+}
+
+// Keys are the pane's own bindings, for the help bar.
+func (p *scenarioPane) Keys() []key.Binding {
+	k := p.ctx.Keys
+	return []key.Binding{k.ScenarioRun, k.ScenarioStep, pair(k.Up, k.Down, "pick step"), k.OpenScenario}
+}
+
+// Update moves the cursor.
+func (p *scenarioPane) Update(msg tea.Msg) tea.Cmd {
+	km, ok := msg.(tea.KeyMsg)
+	if !ok || p.script == nil || len(p.script.Steps) == 0 {
+		return nil
+	}
+	k := p.ctx.Keys
+	last := len(p.script.Steps) - 1
+	switch {
+	case key.Matches(km, k.Up):
+		p.cursor--
+	case key.Matches(km, k.Down):
+		p.cursor++
+	case key.Matches(km, k.PageUp):
+		p.cursor -= 10
+	case key.Matches(km, k.PageDown):
+		p.cursor += 10
+	case key.Matches(km, k.Top):
+		p.cursor = 0
+	case key.Matches(km, k.Bottom):
+		p.cursor = last
+	default:
+		return nil
+	}
+	p.cursor = max(0, min(last, p.cursor))
+	p.follow = p.cursor == p.current
+	return nil
+}
+
+// statusGlyph marks a step's status.
+func statusGlyph(s scenario.Status) string {
+	switch s {
+	case scenario.Pass:
+		return "✓"
+	case scenario.Fail:
+		return "✗"
+	case scenario.Skip:
+		return "-"
+	case scenario.XFail:
+		return "x"
+	case scenario.XPass:
+		return "!"
+	}
+	return "?"
+}
+
+// View renders the pane as a w x h box.
 func (p *scenarioPane) View(w, h int, focused bool) string {
-	return box(p.ctx, w, h, "Scenario", focused, nil)
+	st := p.ctx.Styles
+	inner := w - 2
+	title := "Scenario"
+	if p.path != "" {
+		title += " " + filepath.Base(p.path)
+	}
+	var lines []string
+	switch {
+	case p.path == "":
+		lines = append(lines, st.Dim.Render(" loading…"))
+		return box(p.ctx, w, h, title, focused, lines)
+	case p.err != nil:
+		lines = append(lines, st.Err.Render(" cannot run this file:"))
+		msg := strings.ReplaceAll(p.err.Error(), p.path, filepath.Base(p.path))
+		for _, l := range strings.Split(msg, "\n") {
+			lines = append(lines, " "+l)
+		}
+		return box(p.ctx, w, h, title, focused, lines)
+	}
+	steps := p.script.Steps
+	pass, fail := 0, 0
+	for _, r := range p.results {
+		switch r.Status {
+		case scenario.Pass, scenario.XFail:
+			pass++
+		case scenario.Fail, scenario.XPass:
+			fail++
+		}
+	}
+	state := "ready (p run, . step)"
+	switch {
+	case p.report != nil && p.report.Passed():
+		state = st.OK.Render("PASS") + " (p again)"
+	case p.report != nil:
+		state = st.Err.Render(fmt.Sprintf("FAIL %d", p.report.Failures())) + " (p again)"
+	case p.Running() && p.run.paused():
+		state = st.Warn.Render("PAUSED") + " (. step, p go)"
+	case p.Running():
+		state = st.OK.Render("running") + " (p pause)"
+	}
+	head := fmt.Sprintf(" %d/%d done ✓%d ✗%d", len(p.results), len(steps), pass, fail)
+	lines = append(lines, joinRight(head, state+" ", inner))
+
+	body := max(1, h-4)
+	p.offset = scrollWindow(p.offset, p.cursor, len(steps), body)
+	for i := p.offset; i < len(steps) && i < p.offset+body; i++ {
+		s := steps[i]
+		mark := " "
+		if r, ok := p.results[i]; ok {
+			mark = statusGlyph(r.Status)
+		} else if i == p.current {
+			mark = "▶"
+		}
+		text := fmt.Sprintf("%s %4d %s", mark, s.Line, s.Text)
+		switch r := p.results[i]; {
+		case focused && i == p.cursor:
+			text = st.Selected.Render(fit("▸"+text, inner))
+		case r.Status == scenario.Fail || r.Status == scenario.XPass:
+			text = " " + st.Err.Render(text)
+		case r.Status == scenario.Pass || r.Status == scenario.XFail:
+			text = " " + st.OK.Render(text)
+		case i == p.current:
+			text = " " + st.Bold.Render(text)
+		default:
+			text = " " + st.Dim.Render(text)
+		}
+		lines = append(lines, text)
+	}
+	for len(lines) < body+1 {
+		lines = append(lines, "")
+	}
+	lines = append(lines, " "+st.Header.Render(fit(p.detail(), inner-2)))
+	return box(p.ctx, w, h, title, focused, lines)
 }
 
-func (m *Model) openScenario(path string) tea.Cmd { return nil }
+// detail is the line under the steps: the selected step's result, or the
+// checker's verdict at the end.
+func (p *scenarioPane) detail() string {
+	if p.script == nil || len(p.script.Steps) == 0 {
+		return "no steps"
+	}
+	if p.report != nil && p.cursor == len(p.script.Steps)-1 {
+		if p.report.Err != "" {
+			return p.report.Err
+		}
+		return p.report.CheckLine()
+	}
+	s := p.script.Steps[p.cursor]
+	gate := ""
+	if s.Gate >= 0 && s.Gate < len(p.script.Gates) {
+		g := p.script.Gates[s.Gate]
+		gate = fmt.Sprintf("step %s %q · ", g.ID, g.Description)
+	}
+	if r, ok := p.results[p.cursor]; ok {
+		d := strings.ReplaceAll(r.Detail, "\n", " ")
+		return fmt.Sprintf("%s%s %s (%s) %s", gate, r.Status, s.Kind, r.Duration.Round(100*time.Microsecond), d)
+	}
+	return fmt.Sprintf("%sline %d %s, not run yet", gate, s.Line, s.Kind)
+}

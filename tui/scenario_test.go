@@ -1,0 +1,116 @@
+package tui
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/charmbracelet/x/exp/golden"
+
+	"github.com/dmchat/dmchat/core/sandbox/scenario"
+)
+
+// smallScenario runs on the TUI's cluster: a DM from A to B.
+const smallScenario = `# a DM from A to B
+step 1 "two users"
+user alice on A
+user bob on B
+connect alice
+connect bob
+step 2 "DM A to B"
+send alice to bob "hi from the scenario" as m1
+expect bob frame MESSAGE messageId=$m1
+expect state m1 DELIVERED
+`
+
+func writeScenario(t *testing.T, src string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "small.scn")
+	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestGoldenScenarioPane(t *testing.T) {
+	sc, err := scenario.ParseString("small.scn", smallScenario)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name    string
+		focused bool
+		prep    func(p *scenarioPane)
+	}{
+		{"ready", false, nil},
+		{"paused_after_two", true, func(p *scenarioPane) {
+			p.results[0] = scenario.StepResult{Index: 0, Status: scenario.Pass, Detail: "id u1", Duration: 3 * time.Millisecond}
+			p.results[1] = scenario.StepResult{Index: 1, Status: scenario.Fail, Detail: "expected something", Duration: time.Second}
+			p.current, p.cursor = 2, 1
+		}},
+		{"parse_error", false, func(p *scenarioPane) {
+			p.SetScript("bad.scn", nil, &scenario.ParseError{File: "bad.scn", Line: 3, Msg: `unknown step "sned"`})
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := newScenarioPane(testContext(100, 30))
+			p.SetScript("small.scn", sc, nil)
+			if tc.prep != nil {
+				tc.prep(p)
+			}
+			golden.RequireEqual(t, viewOf(t, p.View(60, 12, tc.focused), 60, 12))
+		})
+	}
+}
+
+func TestFlowScenarioStepByStep(t *testing.T) {
+	path := writeScenario(t, smallScenario)
+	f := setupFlowWith(t, Options{ScenarioFile: path})
+	mark := f.sc.mark()
+	f.sc.waitFor(t, 0, "Scenario small.scn", "0/7 done")
+
+	f.keys(".") // one step, then paused
+	f.sc.waitFor(t, mark, "1/7 done ✓1 ✗0", "PAUSED")
+	if f.c.User("alice") == nil {
+		t.Fatal("the first step did not create alice")
+	}
+	if f.c.User("bob") != nil {
+		t.Fatal("a paused scenario ran its second step")
+	}
+	f.keys(".")
+	f.sc.waitFor(t, mark, "2/7 done ✓2 ✗0")
+
+	f.keys("p") // continue to the end
+	f.sc.waitFor(t, mark, "7/7 done ✓7 ✗0", "scenario small.scn passed")
+	f.eventually("bob to hold the scenario's DM", func() bool { return f.inboxHas("bob", "hi from the scenario") })
+
+	// Quitting in the middle of a paused second run leaves nothing behind
+	// (TestMain checks for goroutines).
+	mark = f.sc.mark()
+	f.keys(".")
+	f.sc.waitFor(t, mark, "PAUSED")
+	f.quit()
+}
+
+func TestFlowScenarioParseErrorAndOpen(t *testing.T) {
+	bad := writeScenario(t, "user alice on A\nsned alice to bob \"x\"\n")
+	f := setupFlowWith(t, Options{ScenarioFile: bad})
+	f.sc.waitFor(t, 0, "cannot run this file", ":2:")
+
+	// O opens another file.
+	good := filepath.Join(filepath.Dir(bad), "good.scn")
+	if err := os.WriteFile(good, []byte(smallScenario), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mark := f.sc.mark()
+	f.keys("O")
+	f.sc.waitFor(t, mark, "Open scenario file:")
+	for range len(bad) {
+		f.keys("backspace")
+	}
+	f.typeText(good)
+	f.keys("enter")
+	f.sc.waitFor(t, mark, "opened "+good, "Scenario good.scn", "0/7 done")
+	f.quit()
+}
