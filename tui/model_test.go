@@ -326,3 +326,16 @@ func TestFitAndScroll(t *testing.T) {
 		t.Errorf("scrollWindow up = %d, want 2", got)
 	}
 }
+
+func TestPromptTextThatSpellsAKey(t *testing.T) {
+	p := newPromptBar(testContext(100, 30))
+	got, pick := "", ""
+	p.Open(promptSpec{Label: "DM", Text: true, Choices: []choice{{"a", "a"}, {"b", "b"}},
+		Submit: func(text, c string) (string, tea.Cmd) { got, pick = text, c; return "", nil }})
+	for _, m := range []tea.KeyMsg{keyMsg("going"), keyMsg(" "), {Type: tea.KeyRunes, Runes: []rune("down")}, keyMsg("j"), keyMsg("enter")} {
+		p.Update(m)
+	}
+	if got != "going downj" || pick != "a" {
+		t.Fatalf("submitted %q to %q, want \"going downj\" to a", got, pick)
+	}
+}

@@ -105,7 +105,10 @@ func (p *promptBar) Update(msg tea.Msg) tea.Cmd {
 	}
 	k := p.ctx.Keys
 	km, isKey := msg.(tea.KeyMsg)
-	if isKey {
+	// Typed text is text: runes typed fast arrive together and may spell
+	// a key's name ("down").
+	typed := isKey && p.spec.Text && (km.Type == tea.KeyRunes || km.Type == tea.KeySpace)
+	if isKey && !typed {
 		n := len(p.spec.Choices)
 		switch {
 		case key.Matches(km, k.Cancel):
@@ -142,6 +145,16 @@ func (p *promptBar) Update(msg tea.Msg) tea.Cmd {
 	}
 	if !p.spec.Text {
 		return nil
+	}
+	if typed && len(km.Runes) > 1 && !km.Paste {
+		// One rune at a time, so textinput does not read "down" as a key.
+		var cmds []tea.Cmd
+		for _, r := range km.Runes {
+			var cmd tea.Cmd
+			p.input, cmd = p.input.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}})
+			cmds = append(cmds, cmd)
+		}
+		return tea.Batch(cmds...)
 	}
 	var cmd tea.Cmd
 	p.input, cmd = p.input.Update(msg)

@@ -80,12 +80,15 @@ func (m *Model) hint() string {
 		if !sel.Connected {
 			return fmt.Sprintf("Press a to connect %s to A (or b for B), then s to send a DM.", sel.Name)
 		}
-		to := "someone"
+		to, toName := "someone", "someone"
 		for _, u := range m.snap.Users {
 			if u.Name != sel.Name && !u.Admin && u.Connected && u.Instance != sel.Instance {
-				to = fmt.Sprintf("%s (on %s)", u.Name, u.Instance)
+				to, toName = fmt.Sprintf("%s (on %s)", u.Name, u.Instance), u.Name
 				break
 			}
+		}
+		if !m.snap.RedisUp {
+			return fmt.Sprintf("Redis down: press s, type hello, enter (%s→%s), then R: watch it cross.", sel.Name, toName)
 		}
 		return fmt.Sprintf("First DM: press s, type hello, press enter: %s (on %s) DMs %s.", sel.Name, sel.Instance, to)
 	case !m.progress[bannedUser]:

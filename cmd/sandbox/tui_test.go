@@ -1,0 +1,48 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+func TestTUIFlags(t *testing.T) {
+	var errb bytes.Buffer
+	f, err := parseTUIFlags(nil, &errb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f != (tuiFlags{db: "mem", users: 4}) {
+		t.Errorf("defaults %+v", f)
+	}
+	f, err = parseTUIFlags([]string{"--db", "sqlite:/tmp/x.db", "--redis-down", "--users", "2", "--log-file", "l.json",
+		"--scenario", "s.scn", "--no-connect"}, &errb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := tuiFlags{db: "sqlite:/tmp/x.db", redisDown: true, users: 2, logFile: "l.json", scenario: "s.scn", noConnect: true}
+	if f != want {
+		t.Errorf("parsed %+v, want %+v", f, want)
+	}
+	for _, bad := range [][]string{{"--users", "-1"}, {"--nope"}, {"extra"}} {
+		if _, err := parseTUIFlags(bad, &errb); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
+func TestRunTUIRefusesBadArguments(t *testing.T) {
+	for _, args := range [][]string{{"--users", "x"}, {"--scenario", "/no/such/file.scn"}} {
+		var out, errb bytes.Buffer
+		if code := runTUI(args, &out, &errb); code != 2 {
+			t.Errorf("%q: exit %d, want 2", args, code)
+		}
+		if errb.Len() == 0 || out.Len() != 0 {
+			t.Errorf("%q: stdout %q, stderr %q", args, out.String(), errb.String())
+		}
+	}
+	var out, errb bytes.Buffer
+	if code := runTUI([]string{"-h"}, &out, &errb); code != 0 || !strings.Contains(errb.String(), "--redis-down") {
+		t.Errorf("-h: exit %d, stderr %q", code, errb.String())
+	}
+}
