@@ -69,9 +69,7 @@ func (n *Node) scheduleCatchUp() {
 	if !n.catchupRunning.CompareAndSwap(false, true) {
 		return
 	}
-	n.bg.Add(1)
-	go func() {
-		defer n.bg.Done()
+	started := n.spawn(func() {
 		for n.catchupAgain.Swap(false) && !n.closing.Load() {
 			n.catchUp()
 		}
@@ -81,7 +79,10 @@ func (n *Node) scheduleCatchUp() {
 		if n.catchupAgain.Load() {
 			n.scheduleCatchUp()
 		}
-	}()
+	})
+	if !started {
+		n.catchupRunning.Store(false)
+	}
 }
 
 // catchUp applies bans made during an outage and pushes every undelivered

@@ -63,8 +63,11 @@ type Node struct {
 	catchupRunning atomic.Bool
 	catchupAgain   atomic.Bool
 	bg             sync.WaitGroup
-	closing        atomic.Bool
-	shutdownOnce   sync.Once
+	// bgMu orders spawn against Shutdown: once closing is set under it, no
+	// goroutine is added to bg, so bg.Wait never races an Add.
+	bgMu         sync.Mutex
+	closing      atomic.Bool
+	shutdownOnce sync.Once
 }
 
 // ErrBanned is returned by Attach for a banned user.
@@ -120,19 +123,33 @@ func (n *Node) Start(ctx context.Context) error {
 	n.bus.Start(ctx, n)
 	bgCtx, cancel := context.WithCancel(context.Background())
 	n.stopBg = cancel
+	n.spawn(func() { n.announcePresence(bgCtx) })
+	return nil
+}
+
+// spawn runs fn in a goroutine that Shutdown waits for, unless the node is
+// shutting down; it reports whether fn was started.
+func (n *Node) spawn(fn func()) bool {
+	n.bgMu.Lock()
+	defer n.bgMu.Unlock()
+	if n.closing.Load() {
+		return false
+	}
 	n.bg.Add(1)
 	go func() {
 		defer n.bg.Done()
-		n.announcePresence(bgCtx)
+		fn()
 	}()
-	return nil
+	return true
 }
 
 // Shutdown closes every socket with 1001 and stops the bus. It does not
 // close the store, which the caller owns. Idempotent.
 func (n *Node) Shutdown(ctx context.Context) error {
 	n.shutdownOnce.Do(func() {
+		n.bgMu.Lock()
 		n.closing.Store(true)
+		n.bgMu.Unlock()
 		if n.stopBg != nil {
 			n.stopBg()
 		}

@@ -13,6 +13,8 @@ import (
 	"github.com/dmchat/dmchat/core/hub"
 )
 
+var errShuttingDown = errors.New("node: shutting down")
+
 // Flood policy: this many over-limit frames within floodWindow close the
 // connection with 1008.
 const (
@@ -43,20 +45,15 @@ type Session struct {
 // calls Close when it ends.
 func (n *Node) Attach(ctx context.Context, user chat.User, expires time.Time, conn hub.Conn) (*Session, error) {
 	c := n.hub.NewClient(user.ID, user.Role, conn)
-	n.bg.Add(1)
-	go func() {
-		defer n.bg.Done()
-		c.Run()
-	}()
 	s := &Session{n: n, c: c, limiter: rate.NewLimiter(rate.Limit(n.opts.Rate), n.opts.Burst)}
+	if !n.spawn(c.Run) {
+		c.Close(chat.CloseGoingAway, "server shutting down")
+		return s, errShuttingDown
+	}
 	n.known.Store(user.ID, struct{}{})
 	if n.bannedNow(ctx, user) {
 		c.CloseAfter(chat.ErrorFrame(chat.CodeBanned, "you are banned", "", "").Encode(), chat.CloseBanned, "banned")
 		return s, ErrBanned
-	}
-	if n.closing.Load() {
-		c.Close(chat.CloseGoingAway, "server shutting down")
-		return s, errors.New("node: shutting down")
 	}
 	if !expires.IsZero() {
 		s.expiry = time.AfterFunc(time.Until(expires), func() {

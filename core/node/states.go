@@ -104,13 +104,11 @@ func (n *Node) republishStates() {
 	if len(evs) == 0 {
 		return
 	}
-	n.bg.Add(1)
-	go func() {
-		defer n.bg.Done()
+	n.spawn(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		for _, ev := range evs {
 			n.publishState(ctx, ev)
 		}
-	}()
+	})
 }
