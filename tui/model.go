@@ -78,7 +78,11 @@ type (
 // Model is the root of the program: it holds the panes and the focus,
 // routes keys to the prompt, the global bindings or the focused pane, and
 // data and ticks to every pane. It is a tea.Model; use it through a
-// tea.Program. Quitting (q) shuts the cluster down before the program ends.
+// tea.Program: Init, Update and View run on the program's goroutine only,
+// and every call into the cluster that may block runs in a command.
+// Quitting (q) shuts the cluster down (Shutdown) before the program ends;
+// Shutdown and Err are the methods safe to call from other goroutines once
+// the program has ended.
 type Model struct {
 	opts Options
 	c    *sandbox.Cluster
