@@ -26,7 +26,7 @@ sandbox:
 test: lint unit scenarios
 
 unit:
-	@eval "$$(bash .ci/services.sh)" && \
+	@services=$$(bash .ci/services.sh) && eval "$$services" && \
 	  DMCHAT_REQUIRE_SERVICES=1 $(GO) test -race -count=1 -timeout 20m ./...
 
 scenarios:
