@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"unicode/utf8"
 )
 
 // Frame types, client to server.
@@ -81,9 +80,9 @@ func DecodeFrame(data []byte) (InFrame, error) {
 		case f.Content == "":
 			return f, bad("missing field content")
 		case len(f.Content) > MaxContentBytes:
+			// encoding/json has already replaced invalid UTF-8 with U+FFFD, so
+			// content is valid UTF-8 here and only its size is checked.
 			return f, &FrameError{Code: CodeTooLarge, Message: "content longer than 4096 bytes", ClientMessageID: f.ClientMessageID}
-		case !utf8.ValidString(f.Content):
-			return f, bad("content is not valid UTF-8")
 		}
 	case TypeDeliveryAck:
 		if f.MessageID == "" {

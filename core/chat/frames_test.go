@@ -52,7 +52,7 @@ func TestDecodeFrame(t *testing.T) {
 	}
 }
 
-func TestInvalidUTF8IsBadFrame(t *testing.T) {
+func TestInvalidUTF8IsReplacedNotRefused(t *testing.T) {
 	in := []byte(`{"type":"MESSAGE_SEND","clientMessageId":"c1","recipientId":"u2","content":"` + "\xff\xfe" + `"}`)
 	// encoding/json replaces invalid bytes with U+FFFD, so the content that
 	// reaches us is valid UTF-8: accepting it is correct.

@@ -44,8 +44,9 @@ func (n *Node) HandleEvent(ev bus.Event) {
 			n.setBanned(ev.TargetUserID, false)
 		}
 	case bus.KindResync:
-		n.scheduleCatchUp()
-		n.republishStates()
+		// Another instance is back after an outage: what it missed may have
+		// been meant for our sockets, or come from them.
+		n.resync()
 	case bus.KindPresence:
 		n.presence.set(ev.OriginInstanceID, ev.UserIDs, time.Now())
 	}
@@ -54,7 +55,11 @@ func (n *Node) HandleEvent(ev bus.Event) {
 // BusRestored is called by the bus after an outage (or a late first
 // connect): what the bus lost is rebuilt from the store, and delivery
 // states held meanwhile, or published just before, are published again.
-func (n *Node) BusRestored() {
+func (n *Node) BusRestored() { n.resync() }
+
+// resync rebuilds from the store what the bus may have lost and publishes
+// delivery states again; used after our own outage and another's.
+func (n *Node) resync() {
 	n.scheduleCatchUp()
 	n.republishStates()
 }

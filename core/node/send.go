@@ -42,8 +42,8 @@ func (n *Node) send(ctx context.Context, s *Session, f chat.InFrame) {
 	if m.Delivered() {
 		return // a retry of a message already delivered: the ack is all
 	}
-	// A retry of an undelivered message is pushed again: sockets where it
-	// is still pending skip it, and a crash between store and push is healed.
+	// A retry of an undelivered message is pushed again: sockets it was
+	// already pushed to skip it, and a crash between store and push is healed.
 	n.deliver(m)
 	n.publish(ctx, bus.Event{Kind: bus.KindMessage, MessageID: m.ID, SenderID: m.SenderID,
 		RecipientID: m.RecipientID, ClientMessageID: m.ClientMessageID, Content: m.Content,

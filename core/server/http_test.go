@@ -266,3 +266,33 @@ func TestAuthRoutesAreRateLimitedPerAddress(t *testing.T) {
 		t.Fatalf("40 logins: last %v, want 429 RATE_LIMITED", last)
 	}
 }
+
+func TestCORSForTheConfiguredOriginOnly(t *testing.T) {
+	e := setup(t, func(c *config.Config) { c.CORSOrigin = "http://app.test" }, nil)
+	for _, tc := range []struct {
+		origin, method string
+		allowed        bool
+	}{
+		{"http://app.test", "OPTIONS", true},
+		{"http://app.test", "GET", true},
+		{"http://evil.test", "OPTIONS", false},
+		{"", "GET", false},
+	} {
+		req, _ := http.NewRequestWithContext(ctxT(t), tc.method, e.api.BaseURL+"/healthz", nil)
+		if tc.origin != "" {
+			req.Header.Set("Origin", tc.origin)
+		}
+		resp, err := e.api.HTTP.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		got := resp.Header.Get("Access-Control-Allow-Origin")
+		if tc.allowed != (got == tc.origin) || (tc.allowed && resp.Header.Get("Access-Control-Allow-Credentials") != "true") {
+			t.Errorf("%s from %q: Allow-Origin %q", tc.method, tc.origin, got)
+		}
+		if tc.allowed && tc.method == "OPTIONS" && resp.StatusCode != http.StatusNoContent {
+			t.Errorf("preflight status %d", resp.StatusCode)
+		}
+	}
+}
