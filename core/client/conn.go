@@ -155,8 +155,11 @@ func Dial(ctx context.Context, wsURL string, o DialOptions) (*Conn, *http.Respon
 // readLoop is the one reader goroutine. It ends when a read fails, which
 // happens when the server closes, the connection drops, or Close is called.
 func (c *Conn) readLoop() {
-	defer close(c.done)
+	// Deferred calls run last-first: done closes before frames, so whoever
+	// sees frames end (Next returning the CloseError) also sees Done and
+	// CloseStatus report the close.
 	defer close(c.frames)
+	defer close(c.done)
 	discard := false
 	for {
 		typ, data, err := c.ws.Read(context.Background())
