@@ -200,9 +200,12 @@ func (c *Client) Forget(messageID string) {
 func (c *Client) Close(code int, reason string) {
 	c.closeOnce.Do(func() {
 		c.closeCode.Store(int32(code))
+		// Unregister before Done closes, so whoever sees Done also sees the
+		// client gone; Register checks the queue, closed first, so a
+		// concurrent Register cannot add it back.
 		c.q.close()
-		close(c.closed)
 		c.hub.unregister(c)
+		close(c.closed)
 		go func() {
 			// Closing waits for the peer's close frame; never hold up the caller.
 			_ = c.conn.Close(code, reason)

@@ -65,11 +65,9 @@ func (h *Hub) NewClient(userID string, role chat.Role, conn Conn) *Client {
 // already closed is not added.
 func (h *Hub) Register(c *Client) {
 	h.mu.Lock()
-	select {
-	case <-c.closed:
+	if c.q.isClosed() {
 		h.mu.Unlock()
 		return
-	default:
 	}
 	set := h.users[c.userID]
 	if set == nil {

@@ -118,6 +118,12 @@ func (q *queue) waitBelow(ctx context.Context, limit int, done <-chan struct{}) 
 	}
 }
 
+func (q *queue) isClosed() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.closed
+}
+
 func (q *queue) close() {
 	q.mu.Lock()
 	q.closed = true

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -29,8 +30,10 @@ func TestCommitterLingersForTheLastBatchsCallers(t *testing.T) {
 		mu.Unlock()
 	})
 	defer c.stop()
+	var started atomic.Int32
 	submit := func(wg *sync.WaitGroup) {
 		defer wg.Done()
+		started.Add(1)
 		r := c.get()
 		if err := c.submit(context.Background(), r); err != nil {
 			t.Error(err)
@@ -58,16 +61,19 @@ func TestCommitterLingersForTheLastBatchsCallers(t *testing.T) {
 	// Now 8 more arrive one after another, each submitted only once the
 	// previous one is queued: without the linger each would be its own batch.
 	var trickle sync.WaitGroup
-	for i := range 8 {
+	// At most two are ever queued at once, fewer than half the last batch,
+	// so the writer must linger to gather all eight.
+	base := started.Load()
+	for i := range int32(8) {
 		trickle.Add(1)
 		go submit(&trickle)
 		deadline := time.Now().Add(5 * time.Second)
-		for len(c.queue) > 0 && i > 0 {
-			// the writer took it into the batch it is gathering
+		for started.Load() < base+i+1 || len(c.queue) > 0 {
+			// submitted, and taken into the batch being gathered
 			if time.Now().After(deadline) {
 				t.Fatal("the writer did not take the request")
 			}
-			time.Sleep(100 * time.Microsecond)
+			time.Sleep(100 * time.Microsecond) // polling interval
 		}
 	}
 	trickle.Wait()
