@@ -1,21 +1,27 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/coder/websocket"
 	"go.uber.org/zap"
 
 	"github.com/dmchat/dmchat/core/chat"
-	"github.com/dmchat/dmchat/core/hub"
+	"github.com/dmchat/dmchat/core/node"
 )
 
 // serveWS authenticates before the upgrade (401 JSON), checks the Origin in
-// production (403), then hands the socket to the node and reads frames
-// until it closes.
+// production (403), then hands the socket to the node and starts its read
+// loop.
+//
+// The handler's goroutine returns once the socket is attached: the
+// replay it ran grew its stack, and a read loop in a fresh goroutine keeps
+// an idle socket's stack small.
 func (a *API) serveWS(w http.ResponseWriter, r *http.Request) {
 	p, ok := a.authenticate(w, r)
 	if !ok {
@@ -25,7 +31,8 @@ func (a *API) serveWS(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusForbidden, chat.CodeForbidden, "origin not allowed")
 		return
 	}
-	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+	cw := &corkingWriter{ResponseWriter: w}
+	c, err := websocket.Accept(cw, r, &websocket.AcceptOptions{
 		// The Origin policy is ours (above): development accepts any.
 		InsecureSkipVerify: true,
 		CompressionMode:    websocket.CompressionDisabled,
@@ -34,23 +41,35 @@ func (a *API) serveWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.sockets.Add(1)
-	defer a.sockets.Done()
 	c.SetReadLimit(chat.MaxFrameBytes)
 
-	ctx := context.Background()
-	sess, err := a.node.Attach(ctx, p.user, p.claims.ExpiresAt, wsConn{c})
+	sess, err := a.node.Attach(context.Background(), p.user, p.claims.ExpiresAt, wsConn{c: c, cork: cw.conn})
 	if err != nil {
 		// Banned or shutting down: the node queued the closing frames; keep
 		// reading so the close handshake completes.
 		drain(c)
+		a.sockets.Done()
 		return
 	}
+	go a.readLoop(c, sess, p.user.ID)
+}
+
+// frameBufs recycles the buffers frames are read into: a frame is decoded
+// (copied out) before its buffer goes back.
+var frameBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// maxPooledFrameBuf keeps a rare large frame's buffer out of the pool.
+const maxPooledFrameBuf = 16 << 10
+
+// readLoop feeds the session every frame until the socket closes.
+func (a *API) readLoop(c *websocket.Conn, sess *node.Session, userID string) {
+	defer a.sockets.Done()
+	ctx := context.Background()
 	for {
-		typ, data, err := c.Read(ctx)
-		if err != nil {
+		if err := a.readFrame(ctx, c, sess); err != nil {
 			code := websocket.CloseStatus(err)
 			if code == websocket.StatusMessageTooBig {
-				a.log.Info("frame_too_large", zap.String("userId", p.user.ID))
+				a.log.Info("frame_too_large", zap.String("userId", userID))
 			}
 			if errors.Is(err, context.Canceled) || code == -1 {
 				code = websocket.StatusNormalClosure
@@ -58,12 +77,32 @@ func (a *API) serveWS(w http.ResponseWriter, r *http.Request) {
 			sess.Close(int(code), "")
 			return
 		}
-		if typ != websocket.MessageText {
-			sess.HandleFrame(ctx, []byte("binary frame"))
-			continue
-		}
-		sess.HandleFrame(ctx, data)
 	}
+}
+
+// readFrame reads one message into a pooled buffer and hands it to the
+// session.
+func (a *API) readFrame(ctx context.Context, c *websocket.Conn, sess *node.Session) error {
+	typ, r, err := c.Reader(ctx)
+	if err != nil {
+		return err
+	}
+	buf := frameBufs.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= maxPooledFrameBuf {
+			buf.Reset()
+			frameBufs.Put(buf)
+		}
+	}()
+	if _, err := buf.ReadFrom(r); err != nil {
+		return err
+	}
+	if typ != websocket.MessageText {
+		sess.HandleFrame(ctx, []byte("binary frame"))
+	} else {
+		sess.HandleFrame(ctx, buf.Bytes())
+	}
+	return nil
 }
 
 // drain reads until the socket is closed (or a deadline), so a
@@ -76,17 +115,4 @@ func drain(c *websocket.Conn) {
 			return
 		}
 	}
-}
-
-// wsConn adapts a coder/websocket connection to hub.Conn.
-type wsConn struct{ c *websocket.Conn }
-
-var _ hub.Conn = wsConn{}
-
-func (w wsConn) Write(ctx context.Context, frame []byte) error {
-	return w.c.Write(ctx, websocket.MessageText, frame)
-}
-
-func (w wsConn) Close(code int, reason string) error {
-	return w.c.Close(websocket.StatusCode(code), reason)
 }

@@ -11,9 +11,10 @@ import (
 
 // Client is one connected socket of one user on this instance.
 //
-// Methods are safe for concurrent use. Frames are written by one goroutine
-// (Run), so a slow socket delays only itself; if its queue passes the byte
-// limit it is closed as a slow consumer rather than waited for.
+// Methods are safe for concurrent use. Frames are written by at most one
+// goroutine at a time, started while frames are queued (see writer.go), so
+// a slow socket delays only itself; if its queue passes the byte limit it
+// is closed as a slow consumer rather than waited for.
 type Client struct {
 	id     uint64
 	userID string
@@ -61,7 +62,17 @@ func (c *Client) Done() <-chan struct{} { return c.closed }
 // Send queues one frame. It reports false if the client is closed or
 // closing, or was just closed as a slow consumer.
 func (c *Client) Send(frame []byte) bool {
-	switch c.q.push(c.hub.opts.MaxQueueBytes, frame) {
+	return c.push(frame)
+}
+
+// push queues frames, starting the writer if it is not running, and closes
+// the client as a slow consumer if they do not fit.
+func (c *Client) push(frames ...[]byte) bool {
+	res, start := c.q.push(c.hub.opts.MaxQueueBytes, frames...)
+	if start {
+		c.startWriter()
+	}
+	switch res {
 	case pushed:
 		return true
 	case pushFull:
@@ -159,9 +170,7 @@ func (c *Client) EndReplay(count int) {
 		frames = append(frames, h.frame)
 	}
 	c.mu.Unlock()
-	if c.q.push(c.hub.opts.MaxQueueBytes, frames...) == pushFull {
-		c.slow()
-	}
+	c.push(frames...)
 }
 
 // Pushed reports whether messageID was pushed on this socket (acked or
@@ -221,8 +230,12 @@ func (c *Client) CloseAfter(frame []byte, code int, reason string) {
 	c.replaying = false
 	c.holdback = nil
 	c.mu.Unlock()
-	if !c.q.pushFinal(frame, closeRequest{code, reason}) {
+	ok, start := c.q.pushFinal(frame, closeRequest{code, reason})
+	switch {
+	case !ok:
 		c.Close(code, reason)
+	case start:
+		c.startWriter()
 	}
 }
 

@@ -1,13 +1,16 @@
 package hub
 
-import "context"
+import "time"
 
 // Conn is one client socket as the hub needs it. Implementations must allow
 // Write and Close to be called concurrently with each other; the hub calls
-// Write from a single goroutine per Conn.
+// Write from at most one goroutine at a time per Conn.
 type Conn interface {
-	// Write sends one text frame.
-	Write(ctx context.Context, frame []byte) error
+	// Write sends frames in order, each as one text message. It may send
+	// them all in one system call, which is why the hub hands over
+	// everything queued at once. It gives up with an error once deadline
+	// passes.
+	Write(deadline time.Time, frames [][]byte) error
 	// Close sends a close frame with code and reason and releases the socket.
 	Close(code int, reason string) error
 }

@@ -1,7 +1,9 @@
 // Package hub owns this instance's live sockets: which users are connected
-// here, one bounded outbound queue and one writer per socket, and the rule
-// that a message is never pushed twice on one connection while its
-// DELIVERY_ACK can still come. It knows nothing of WebSocket libraries (a
-// socket is the small Conn interface), of the store or of other instances:
-// the node decides what to deliver, the hub delivers it locally.
+// here, one bounded outbound queue per socket with at most one writer
+// goroutine (started only while frames wait, and handing the socket all of
+// them at once), and the rule that a message is never pushed twice on one
+// connection while its DELIVERY_ACK can still come. It knows nothing of
+// WebSocket libraries (a socket is the small Conn interface), of the store
+// or of other instances: the node decides what to deliver, the hub delivers
+// it locally.
 package hub

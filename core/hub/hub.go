@@ -14,8 +14,12 @@ type Options struct {
 	// MaxQueueBytes bounds one socket's outbound queue; a socket whose
 	// queue would pass it is closed with 1013 as a slow consumer. Default 4 MiB.
 	MaxQueueBytes int
-	// WriteTimeout bounds one frame write. Default 10 s.
+	// WriteTimeout bounds the write of one batch of frames. Default 10 s.
 	WriteTimeout time.Duration
+	// Go starts a socket's writer goroutine and reports whether it did;
+	// the owner uses it to wait for writers at shutdown, and refuses once
+	// shutting down (the socket is then closed with 1001). Default: go.
+	Go func(fn func()) bool
 	// OnSlowConsumer, if set, is called before a slow socket is closed.
 	OnSlowConsumer func(*Client)
 	// OnRegister and OnUnregister, if set, are called after a client is
@@ -43,11 +47,14 @@ func New(opts Options) *Hub {
 	if opts.WriteTimeout <= 0 {
 		opts.WriteTimeout = 10 * time.Second
 	}
+	if opts.Go == nil {
+		opts.Go = func(fn func()) bool { go fn(); return true }
+	}
 	return &Hub{opts: opts, users: make(map[string]map[*Client]struct{})}
 }
 
 // NewClient wraps conn for userID. The client is not yet visible to
-// deliveries: call Register, and run Run in its own goroutine.
+// deliveries until Register; frames sent to it before are written.
 func (h *Hub) NewClient(userID string, role chat.Role, conn Conn) *Client {
 	return &Client{
 		id:     h.nextID.Add(1),

@@ -1,11 +1,11 @@
 package hub
 
 import (
-	"context"
 	"runtime"
 	"strconv"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/dmchat/dmchat/core/chat"
 )
@@ -18,9 +18,11 @@ type countConn struct {
 	bytes  atomic.Int64
 }
 
-func (c *countConn) Write(_ context.Context, b []byte) error {
-	c.frames.Add(1)
-	c.bytes.Add(int64(len(b)))
+func (c *countConn) Write(_ time.Time, frames [][]byte) error {
+	for _, b := range frames {
+		c.frames.Add(1)
+		c.bytes.Add(int64(len(b)))
+	}
 	return nil
 }
 
@@ -39,7 +41,6 @@ func BenchmarkDeliverMessage(b *testing.B) {
 				conns[i] = &countConn{}
 				clients[i] = h.NewClient("bob", chat.RoleUser, conns[i])
 				h.Register(clients[i])
-				go clients[i].Run()
 			}
 			b.Cleanup(func() {
 				for _, c := range clients {
@@ -75,7 +76,6 @@ func BenchmarkSendToUser(b *testing.B) {
 	conn := &countConn{}
 	c := h.NewClient("alice", chat.RoleUser, conn)
 	h.Register(c)
-	go c.Run()
 	b.Cleanup(func() { c.Close(chat.CloseNormal, "") })
 	frame := chat.StateFrame("123456").Encode()
 	b.ReportAllocs()

@@ -3,6 +3,7 @@ package hub
 import (
 	"context"
 	"encoding/json"
+	"os"
 	"strconv"
 	"sync"
 	"testing"
@@ -26,22 +27,26 @@ func newFakeConn() *fakeConn {
 	return &fakeConn{wrote: make(chan struct{}, 1024), closed: make(chan struct{})}
 }
 
-func (f *fakeConn) Write(ctx context.Context, b []byte) error {
+func (f *fakeConn) Write(deadline time.Time, frames [][]byte) error {
 	if f.block != nil {
+		t := time.NewTimer(time.Until(deadline))
+		defer t.Stop()
 		select {
 		case <-f.block:
-		case <-ctx.Done():
-			return ctx.Err()
+		case <-t.C:
+			return os.ErrDeadlineExceeded
 		}
 	}
-	var fr chat.OutFrame
-	if err := json.Unmarshal(b, &fr); err != nil {
-		return err
+	for _, b := range frames {
+		var fr chat.OutFrame
+		if err := json.Unmarshal(b, &fr); err != nil {
+			return err
+		}
+		f.mu.Lock()
+		f.frames = append(f.frames, fr)
+		f.mu.Unlock()
+		f.wrote <- struct{}{}
 	}
-	f.mu.Lock()
-	f.frames = append(f.frames, fr)
-	f.mu.Unlock()
-	f.wrote <- struct{}{}
 	return nil
 }
 
@@ -93,7 +98,6 @@ func setup(t *testing.T, opts Options) (*Hub, func(user string) (*Client, *fakeC
 	connect := func(user string) (*Client, *fakeConn) {
 		fc := newFakeConn()
 		c := h.NewClient(user, chat.RoleUser, fc)
-		go c.Run()
 		h.Register(c)
 		t.Cleanup(func() { c.Close(chat.CloseNormal, "") })
 		return c, fc
@@ -160,7 +164,6 @@ func TestReplayHoldsLiveMessagesBack(t *testing.T) {
 	h := New(Options{})
 	fc := newFakeConn()
 	c := h.NewClient("bob", chat.RoleUser, fc)
-	go c.Run()
 	defer c.Close(chat.CloseNormal, "")
 	c.BeginReplay()
 	h.Register(c)
@@ -199,7 +202,6 @@ func TestSlowConsumerIsClosedNotWaitedFor(t *testing.T) {
 	fc.block = make(chan struct{})
 	defer close(fc.block)
 	c := h.NewClient("bob", chat.RoleUser, fc)
-	go c.Run()
 	h.Register(c)
 	for i := 0; i < 100; i++ {
 		h.DeliverMessage(msg(i, "bob")) // never blocks, whatever the socket does

@@ -9,23 +9,27 @@ import (
 // preallocating, so an idle socket costs a few words; it is bounded in bytes,
 // and the owner treats overflow as a slow consumer.
 //
-// Lock rule: mu guards frames, bytes and closed; signals are sent on the
-// buffered channels after mu is released.
+// writing says a writer goroutine owns the queue's output: the push that
+// sets it must start one, and take clears it when it finds nothing left,
+// both under mu, so exactly one writer runs while frames are queued.
+//
+// Lock rule: mu guards every field but drained, which is signalled after mu
+// is released.
 type queue struct {
-	mu     sync.Mutex
-	frames [][]byte
-	bytes  int
-	closed bool
+	mu      sync.Mutex
+	frames  [][]byte
+	bytes   int
+	closed  bool
+	writing bool
 	// finish, once set, is the close the writer performs after writing
 	// what is queued; nothing more is accepted.
 	finish *closeRequest
 
-	ready   chan struct{} // cap 1: frames were added
 	drained chan struct{} // cap 1: the writer took a batch
 }
 
 func newQueue() *queue {
-	return &queue{ready: make(chan struct{}, 1), drained: make(chan struct{}, 1)}
+	return &queue{drained: make(chan struct{}, 1)}
 }
 
 type closeRequest struct {
@@ -42,49 +46,61 @@ const (
 )
 
 // push appends frames unless the queue is closing or that would pass
-// maxBytes.
-func (q *queue) push(maxBytes int, frames ...[]byte) pushResult {
+// maxBytes. start reports that the caller must start the writer.
+func (q *queue) push(maxBytes int, frames ...[]byte) (res pushResult, start bool) {
 	n := 0
 	for _, f := range frames {
 		n += len(f)
 	}
 	q.mu.Lock()
+	defer q.mu.Unlock()
 	if q.closed || q.finish != nil {
-		q.mu.Unlock()
-		return pushClosed
+		return pushClosed, false
 	}
 	if q.bytes > 0 && q.bytes+n > maxBytes {
-		q.mu.Unlock()
-		return pushFull
+		return pushFull, false
 	}
 	q.frames = append(q.frames, frames...)
 	q.bytes += n
-	q.mu.Unlock()
-	signal(q.ready)
-	return pushed
+	return pushed, q.claimWriter()
 }
 
 // pushFinal queues a last frame and the close that follows it. It reports
-// false if the queue was already closing.
-func (q *queue) pushFinal(frame []byte, req closeRequest) bool {
+// false if the queue was already closing; start as for push.
+func (q *queue) pushFinal(frame []byte, req closeRequest) (ok, start bool) {
 	q.mu.Lock()
+	defer q.mu.Unlock()
 	if q.closed || q.finish != nil {
-		q.mu.Unlock()
-		return false
+		return false, false
 	}
 	q.frames = append(q.frames, frame)
 	q.bytes += len(frame)
 	q.finish = &req
-	q.mu.Unlock()
-	signal(q.ready)
+	return true, q.claimWriter()
+}
+
+// claimWriter marks the writer as running and reports whether it was not.
+// q.mu must be held.
+func (q *queue) claimWriter() bool {
+	if q.writing {
+		return false
+	}
+	q.writing = true
 	return true
 }
 
 // take removes and returns everything queued, reusing buf for the result,
-// and the close to perform after writing it, if any.
-func (q *queue) take(buf [][]byte) ([][]byte, *closeRequest) {
+// and the close to perform after writing it, if any. ok is false when there
+// is nothing to do, or the queue is closed: the writer must then exit, and
+// is marked as stopped.
+func (q *queue) take(buf [][]byte) (_ [][]byte, fin *closeRequest, ok bool) {
 	q.mu.Lock()
-	fin := q.finish
+	if q.closed || (len(q.frames) == 0 && q.finish == nil) {
+		q.writing = false
+		q.mu.Unlock()
+		return buf[:0], nil, false
+	}
+	fin = q.finish
 	buf = append(buf[:0], q.frames...)
 	clear(q.frames)
 	q.frames = q.frames[:0]
@@ -94,7 +110,7 @@ func (q *queue) take(buf [][]byte) ([][]byte, *closeRequest) {
 	q.bytes = 0
 	q.mu.Unlock()
 	signal(q.drained)
-	return buf, fin
+	return buf, fin, true
 }
 
 // waitBelow blocks until fewer than limit bytes are queued, the queue is
@@ -130,7 +146,6 @@ func (q *queue) close() {
 	q.frames = nil
 	q.bytes = 0
 	q.mu.Unlock()
-	signal(q.ready)
 	signal(q.drained)
 }
 

@@ -1,42 +1,47 @@
 package hub
 
 import (
-	"context"
+	"sync"
 	"time"
+
+	"github.com/dmchat/dmchat/core/chat"
 )
 
-// Run writes queued frames until the client closes. Exactly one goroutine
-// per client runs it; it returns when the client is closed.
-//
-// Every write gets the same context, cancelled by one timer armed for
-// WriteTimeout around each frame: a context with its own deadline per frame
-// cost an allocation and a runtime timer per frame, and the WebSocket
-// library a deadline watch per frame (~8 % of the server's CPU under load).
-// A write that outlives WriteTimeout sees its context cancelled, as before.
-func (c *Client) Run() {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	timer := time.AfterFunc(time.Hour, cancel)
-	timer.Stop()
-	defer timer.Stop()
-	var batch [][]byte
+// A client's writer goroutine runs only while it has frames to write: push
+// starts one when the queue goes from idle to busy, and it exits once the
+// queue is empty. An idle socket therefore costs no goroutine stack, and a
+// busy one hands every frame queued meanwhile to Conn.Write at once, which
+// writes them in one system call.
+
+// batchPool recycles the writers' batch slices, so a writer started for
+// one frame allocates nothing.
+var batchPool = sync.Pool{New: func() any { return new([][]byte) }}
+
+// startWriter runs write in a goroutine started by Options.Go. If the owner
+// is shutting down and refuses, the client is closed as going away.
+func (c *Client) startWriter() {
+	if !c.hub.opts.Go(c.write) {
+		c.Close(chat.CloseGoingAway, "server shutting down")
+	}
+}
+
+// write writes batches until the queue is empty or the client closes.
+// Each batch gets WriteTimeout to be written.
+func (c *Client) write() {
+	bp := batchPool.Get().(*[][]byte)
+	defer func() {
+		*bp = (*bp)[:0]
+		batchPool.Put(bp)
+	}()
 	for {
-		select {
-		case <-c.closed:
+		batch, fin, ok := c.q.take(*bp)
+		*bp = batch
+		if !ok {
 			return
-		case <-c.q.ready:
 		}
-		var fin *closeRequest
-		batch, fin = c.q.take(batch)
-		for i, f := range batch {
-			timer.Reset(c.hub.opts.WriteTimeout)
-			err := c.conn.Write(ctx, f)
-			if !timer.Stop() && err == nil {
-				// The timer fired as the write ended: the context is
-				// cancelled, so no later write can succeed.
-				err = context.DeadlineExceeded
-			}
-			batch[i] = nil
+		if len(batch) > 0 {
+			err := c.conn.Write(time.Now().Add(c.hub.opts.WriteTimeout), batch)
+			clear(batch)
 			if err != nil {
 				c.Close(CloseWriteFailed, "write failed")
 				return

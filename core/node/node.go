@@ -65,7 +65,7 @@ type Node struct {
 	bg             sync.WaitGroup
 	// bgMu orders spawn against Shutdown: once closing is set under it, no
 	// goroutine is added to bg, so bg.Wait never races an Add.
-	bgMu         sync.Mutex
+	bgMu         sync.RWMutex
 	closing      atomic.Bool
 	shutdownOnce sync.Once
 }
@@ -110,6 +110,7 @@ func New(opts Options) (*Node, error) {
 	ho.OnSlowConsumer = func(*hub.Client) { n.metrics.SlowConsumers.Inc() }
 	ho.OnRegister = func(*hub.Client) { n.metrics.Connections.Inc() }
 	ho.OnUnregister = func(*hub.Client) { n.metrics.Connections.Dec() }
+	ho.Go = n.spawn
 	n.hub = hub.New(ho)
 	return n, nil
 }
@@ -130,8 +131,10 @@ func (n *Node) Start(ctx context.Context) error {
 // spawn runs fn in a goroutine that Shutdown waits for, unless the node is
 // shutting down; it reports whether fn was started.
 func (n *Node) spawn(fn func()) bool {
-	n.bgMu.Lock()
-	defer n.bgMu.Unlock()
+	// A read lock: sockets' writers are started here many times a second,
+	// concurrently; only Shutdown needs to exclude them.
+	n.bgMu.RLock()
+	defer n.bgMu.RUnlock()
 	if n.closing.Load() {
 		return false
 	}

@@ -38,7 +38,14 @@ func newChanConn() *chanConn {
 	return &chanConn{messages: make(chan string, 1024), states: make(chan struct{}, 1024)}
 }
 
-func (c *chanConn) Write(_ context.Context, b []byte) error {
+func (c *chanConn) Write(_ time.Time, frames [][]byte) error {
+	for _, b := range frames {
+		c.write(b)
+	}
+	return nil
+}
+
+func (c *chanConn) write(b []byte) {
 	switch {
 	case bytes.HasPrefix(b, typeMessage):
 		i := bytes.Index(b, keyID) + len(keyID)
@@ -47,7 +54,6 @@ func (c *chanConn) Write(_ context.Context, b []byte) error {
 	case bytes.HasPrefix(b, typeState):
 		c.states <- struct{}{}
 	}
-	return nil
 }
 
 func (c *chanConn) Close(int, string) error { return nil }

@@ -40,13 +40,12 @@ type Session struct {
 // Attach starts a session for user on conn: a banned user gets ERROR
 // BANNED then close 4003 (and ErrBanned); anyone else is registered,
 // replayed everything not yet DELIVERED, oldest first, then REPLAY_DONE.
-// The token's expiry closes the socket with 4001. Attach starts the
-// socket's writer; the caller runs the read loop, feeding HandleFrame, and
-// calls Close when it ends.
+// The token's expiry closes the socket with 4001. The caller runs the read
+// loop, feeding HandleFrame, and calls Close when it ends.
 func (n *Node) Attach(ctx context.Context, user chat.User, expires time.Time, conn hub.Conn) (*Session, error) {
 	c := n.hub.NewClient(user.ID, user.Role, conn)
 	s := &Session{n: n, c: c, limiter: rate.NewLimiter(rate.Limit(n.opts.Rate), n.opts.Burst)}
-	if !n.spawn(c.Run) {
+	if n.closing.Load() {
 		c.Close(chat.CloseGoingAway, "server shutting down")
 		return s, errShuttingDown
 	}
@@ -62,6 +61,12 @@ func (n *Node) Attach(ctx context.Context, user chat.User, expires time.Time, co
 	}
 	c.BeginReplay()
 	n.hub.Register(c)
+	// Shutdown sets closing before it closes every registered client, so a
+	// client registered too late for that sees closing here.
+	if n.closing.Load() {
+		c.Close(chat.CloseGoingAway, "server shutting down")
+		return s, errShuttingDown
+	}
 	// A ban applied between the store check and Register found no socket
 	// to kick; the banned set is updated before kicking, so look again.
 	if n.isBanned(user.ID) && n.bannedNow(ctx, user) {

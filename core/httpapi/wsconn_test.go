@@ -1,0 +1,201 @@
+package httpapi
+
+import (
+	"bufio"
+	"context"
+	"net"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// countingListener counts the Write calls made on the connections it
+// accepts: one per system call the server makes.
+type countingListener struct {
+	net.Listener
+	writes atomic.Int64
+}
+
+func (l *countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &countingConn{Conn: c, writes: &l.writes}, nil
+}
+
+type countingConn struct {
+	net.Conn
+	writes *atomic.Int64
+}
+
+func (c *countingConn) Write(p []byte) (int, error) {
+	c.writes.Add(1)
+	return c.Conn.Write(p)
+}
+
+// serveCorked starts an HTTP server on loopback whose handler upgrades
+// through corkingWriter, as serveWS does, and passes each socket to got.
+// It returns the ws:// URL and the listener.
+func serveCorked(t *testing.T, got func(wsConn)) (string, *countingListener) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl := &countingListener{Listener: ln}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		cw := &corkingWriter{ResponseWriter: w}
+		c, err := websocket.Accept(cw, r, &websocket.AcceptOptions{CompressionMode: websocket.CompressionDisabled})
+		if err != nil {
+			return
+		}
+		got(wsConn{c: c, cork: cw.conn})
+	})}
+	go func() { _ = srv.Serve(cl) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	return "ws://" + ln.Addr().String(), cl
+}
+
+func TestBatchOfFramesIsOneSystemCall(t *testing.T) {
+	conns := make(chan wsConn, 1)
+	url, ln := serveCorked(t, func(c wsConn) { conns <- c })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	client, _, err := websocket.Dial(ctx, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.CloseNow()
+	server := <-conns
+
+	frames := [][]byte{[]byte(`{"n":1}`), []byte(`{"n":2}`), []byte(strings.Repeat("x", 3000)), []byte(`{"n":4}`)}
+	before := ln.writes.Load()
+	if err := server.Write(time.Now().Add(5*time.Second), frames); err != nil {
+		t.Fatal(err)
+	}
+	if n := ln.writes.Load() - before; n != 1 {
+		t.Fatalf("%d frames took %d writes, want 1", len(frames), n)
+	}
+	for i, want := range frames {
+		typ, b, err := client.Read(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if typ != websocket.MessageText || string(b) != string(want) {
+			t.Fatalf("message %d = %v %.20q, want text %.20q", i, typ, b, want)
+		}
+	}
+}
+
+// TestCloseAfterABatchDeadlinePassed: a batch's write deadline must not
+// outlive the batch, or the close frame written later fails.
+func TestCloseAfterABatchDeadlinePassed(t *testing.T) {
+	conns := make(chan wsConn, 1)
+	url, _ := serveCorked(t, func(c wsConn) { conns <- c })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	client, _, err := websocket.Dial(ctx, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.CloseNow()
+	server := <-conns
+
+	deadline := time.Now().Add(50 * time.Millisecond)
+	if err := server.Write(deadline, [][]byte{[]byte(`{}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := client.Read(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for time.Now().Before(deadline.Add(10 * time.Millisecond)) {
+		time.Sleep(10 * time.Millisecond) // the condition is the clock itself
+	}
+	go func() { _ = server.Close(4003, "banned") }()
+	_, _, err = client.Read(ctx)
+	if code := websocket.CloseStatus(err); code != 4003 {
+		t.Fatalf("client saw %v (code %d), want close 4003", err, code)
+	}
+}
+
+// TestStuckPeerFailsTheBatchAtItsDeadline: a client that never reads
+// fills the socket buffers; the batch write gives up at its deadline.
+func TestStuckPeerFailsTheBatchAtItsDeadline(t *testing.T) {
+	conns := make(chan wsConn, 1)
+	url, _ := serveCorked(t, func(c wsConn) { conns <- c })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	client, _, err := websocket.Dial(ctx, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.CloseNow()
+	server := <-conns
+
+	big := []byte(strings.Repeat("y", 60<<10))
+	batch := make([][]byte, 2048) // 120 MiB: more than loopback buffers hold
+	for i := range batch {
+		batch[i] = big
+	}
+	done := make(chan error, 1)
+	go func() { done <- server.Write(time.Now().Add(200*time.Millisecond), batch) }()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("a batch to a peer that never reads was written in full")
+		}
+	case <-ctx.Done():
+		t.Fatal("the batch write did not give up at its deadline")
+	}
+}
+
+// TestBytesReadAheadOfTheUpgradeAreKept: a client that sends its first
+// frame in the same packet as the upgrade request must not lose it to the
+// hijack's new buffers.
+func TestBytesReadAheadOfTheUpgradeAreKept(t *testing.T) {
+	got := make(chan string, 1)
+	url, _ := serveCorked(t, func(c wsConn) {
+		_, b, err := c.c.Read(context.Background())
+		if err != nil {
+			got <- "error: " + err.Error()
+			return
+		}
+		got <- string(b)
+	})
+	raw, err := net.Dial("tcp", strings.TrimPrefix(url, "ws://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	req := "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+	payload := []byte("hello")
+	mask := [4]byte{1, 2, 3, 4}
+	frame := []byte{0x81, 0x80 | byte(len(payload)), mask[0], mask[1], mask[2], mask[3]}
+	for i, b := range payload {
+		frame = append(frame, b^mask[i%4])
+	}
+	if _, err := raw.Write(append([]byte(req), frame...)); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(raw), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("upgrade answered %s", resp.Status)
+	}
+	select {
+	case s := <-got:
+		if s != "hello" {
+			t.Fatalf("server read %q, want %q", s, "hello")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the frame sent with the upgrade request was never read")
+	}
+}
