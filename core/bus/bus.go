@@ -2,8 +2,8 @@
 // delivery states and admin kicks. Bus is the interface; Redis is the
 // implementation on Redis pub/sub, Disabled the one used when no Redis is
 // configured. Each instance publishes with its own OriginInstanceID and its
-// Handler receives every event, its own included; the handler decides what
-// to do with its own events (usually: ignore them, they were applied
+// Handler receives every event, its own included unless
+// RedisOptions.SkipOwn drops them undecoded (a node applies its own events
 // locally already).
 //
 // The bus is an accelerator, never needed for correctness: every event it
@@ -89,7 +89,7 @@ var ErrUnavailable = errors.New("bus: unavailable")
 // own goroutine, one at a time, and must not block for long.
 type Handler interface {
 	// HandleEvent is called for every event received, including this
-	// instance's own.
+	// instance's own (unless the bus skips them: RedisOptions.SkipOwn).
 	HandleEvent(Event)
 	// BusRestored is called after the subscription is (re)established
 	// following an outage or a late first connect, so the instance can catch

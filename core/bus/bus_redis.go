@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -83,6 +84,11 @@ type RedisOptions struct {
 	// PublishTimeout bounds how long Publish waits for a queue slot and then
 	// for its batch result. Default 1 s.
 	PublishTimeout time.Duration
+	// SkipOwn drops the events this instance published before they are
+	// decoded, instead of handing them back to the Handler. A node applies
+	// its own events locally and ignores the echo, which would otherwise
+	// cost a JSON decode for every event it publishes.
+	SkipOwn bool
 }
 
 // Redis is the Bus on Redis pub/sub. Every event is one JSON message on
@@ -101,6 +107,7 @@ type RedisOptions struct {
 // Handler method or a hook.
 type Redis struct {
 	opts    RedisOptions // defaults filled in
+	ownMark string       // `,"originInstanceId":` and the JSON of InstanceID (see isOwn)
 	log     *zap.Logger
 	client  *redis.Client
 	network string // of Redis, for the connect probe
@@ -192,8 +199,10 @@ func newRedis(opts RedisOptions) (*Redis, error) {
 	ro.ContextTimeoutEnabled = true
 
 	ctx, cancel := context.WithCancel(context.Background())
+	id, _ := json.Marshal(opts.InstanceID) // a string always encodes
 	b := &Redis{
 		opts:    opts,
+		ownMark: `,"originInstanceId":` + string(id),
 		log:     opts.Logger.Named("RedisBus"),
 		client:  redis.NewClient(ro),
 		network: ro.Network,
@@ -415,6 +424,9 @@ func (b *Redis) serve(s *session, h Handler) error {
 // dispatch decodes one payload and hands it to h. A malformed payload is
 // logged (never its content) and skipped.
 func (b *Redis) dispatch(payload string, h Handler) {
+	if b.opts.SkipOwn && b.isOwn(payload) {
+		return
+	}
 	var ev Event
 	if err := json.Unmarshal([]byte(payload), &ev); err != nil {
 		b.log.Warn("bus_event_malformed", zap.String("reason", "invalid JSON"), zap.Int("bytes", len(payload)))
@@ -425,6 +437,17 @@ func (b *Redis) dispatch(payload string, h Handler) {
 		return
 	}
 	h.HandleEvent(ev)
+}
+
+// isOwn reports whether payload was published by this instance without
+// decoding it. encoding/json writes struct fields in order, so every
+// payload starts {"kind":"…","originInstanceId":"…" and the first
+// occurrence of the key is that field, before anything a user wrote; the
+// mark ends with the id's closing quote, so "A" never matches "AB".
+func (b *Redis) isOwn(payload string) bool {
+	const key = `,"originInstanceId":`
+	i := strings.Index(payload, key)
+	return i >= 0 && strings.HasPrefix(payload[i:], b.ownMark)
 }
 
 // ping pings the subscription connection every PingInterval until the
