@@ -37,9 +37,11 @@ lint:
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
 
+## bench: Go benchmarks once each, then every workload, short (cross over a real redis-server, installed if missing).
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 1x ./core/...
-	$(GO) run ./cmd/sandbox bench --short
+	@services=$$(bash .ci/services.sh redis) && eval "$$services" && \
+	  $(GO) run ./cmd/sandbox bench --short
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecodeFrame -fuzztime 30s ./core/chat

@@ -10,7 +10,11 @@
 # $DMCHAT_PG_PORT (default 55432), and waits until it accepts connections.
 # It is idempotent: whatever is already installed or running is left alone.
 # Everything except the export lines goes to stderr.
+#
+#   .ci/services.sh redis     only redis-server: installed if missing (make bench)
 set -euo pipefail
+
+ONLY="${1:-}"
 
 PGPORT="${DMCHAT_PG_PORT:-55432}"
 PGDIR="${DMCHAT_PG_DIR:-/tmp/dmchat-pg}"
@@ -38,7 +42,7 @@ redis_path() {
 # --- install what is missing ------------------------------------------------
 missing=()
 [ -n "$(redis_path)" ] || missing+=(redis-server)
-[ -n "$(pg_bindir)" ] || missing+=(postgresql)
+[ "$ONLY" = redis ] || [ -n "$(pg_bindir)" ] || missing+=(postgresql)
 if [ "${#missing[@]}" -gt 0 ]; then
 	[ "$(id -u)" -eq 0 ] || die "missing ${missing[*]}; run as root to install them"
 	log "installing ${missing[*]}"
@@ -56,6 +60,10 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 REDIS="$(redis_path)"
 [ -n "$REDIS" ] || die "redis-server not found after install"
+if [ "$ONLY" = redis ]; then
+	echo "export DMCHAT_REDIS_SERVER=$REDIS"
+	exit 0
+fi
 BIN="$(pg_bindir)"
 [ -n "$BIN" ] || die "PostgreSQL binaries not found after install"
 

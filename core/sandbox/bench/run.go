@@ -41,11 +41,11 @@ type Options struct {
 	Pairs int
 	// Rates are the offered rates of the one-instance steps, DMs/s.
 	// Default 2000, 5000, 10000, 15000, 20000, 25000, 30000, 40000 (short
-	// 5000, 10000, 15000, 20000). Steps stop at the first rate not
+	// 5000, 10000, 12500, 15000, 20000). Steps stop at the first rate not
 	// sustained.
 	Rates []int
 	// CrossRates are the cross-instance steps. Default 2000, 5000, 10000,
-	// 15000, 20000 (short 5000, 10000).
+	// 15000, 20000 (short 5000, 10000, 12500).
 	CrossRates []int
 	// Step is how long each rate is offered. Default 5 s (short 2 s).
 	Step time.Duration
@@ -115,13 +115,13 @@ func (o Options) withDefaults() Options {
 	if len(o.Rates) == 0 {
 		o.Rates = []int{2000, 5000, 10000, 15000, 20000, 25000, 30000, 40000}
 		if o.Short {
-			o.Rates = []int{5000, 10000, 15000, 20000}
+			o.Rates = []int{5000, 10000, 12500, 15000, 20000}
 		}
 	}
 	if len(o.CrossRates) == 0 {
 		o.CrossRates = []int{2000, 5000, 10000, 15000, 20000}
 		if o.Short {
-			o.CrossRates = []int{5000, 10000}
+			o.CrossRates = []int{5000, 10000, 12500}
 		}
 	}
 	o.Rates, o.CrossRates = sortedRates(o.Rates), sortedRates(o.CrossRates)
