@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"syscall"
 	"time"
+
+	"github.com/dmchat/dmchat/core/internal/cputime"
 )
 
 // clockTick is the unit of utime and stime in /proc/PID/stat (USER_HZ,
@@ -66,13 +68,7 @@ func ProcRSS(pid int) (int64, error) {
 
 // SelfCPU returns the CPU time (user + system) this process has used, with
 // microsecond resolution.
-func SelfCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
+func SelfCPU() time.Duration { return cputime.Self() }
 
 // RaiseFileLimit raises this process's open-file limit to want (soft and
 // hard; raising the hard limit needs privilege) or, failing that, the soft
