@@ -61,17 +61,24 @@ func serveCorked(t *testing.T, got func(wsConn)) (string, *countingListener) {
 	return "ws://" + ln.Addr().String(), cl
 }
 
-func TestBatchOfFramesIsOneSystemCall(t *testing.T) {
+// dialCorked connects a coder/websocket client to serveCorked and returns
+// a context for the test, both ends and the listener counting writes.
+func dialCorked(t *testing.T) (context.Context, *websocket.Conn, wsConn, *countingListener) {
+	t.Helper()
 	conns := make(chan wsConn, 1)
 	url, ln := serveCorked(t, func(c wsConn) { conns <- c })
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
+	t.Cleanup(cancel)
 	client, _, err := websocket.Dial(ctx, url, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer client.CloseNow()
-	server := <-conns
+	t.Cleanup(func() { _ = client.CloseNow() })
+	return ctx, client, <-conns, ln
+}
+
+func TestBatchOfFramesIsOneSystemCall(t *testing.T) {
+	ctx, client, server, ln := dialCorked(t)
 
 	frames := [][]byte{[]byte(`{"n":1}`), []byte(`{"n":2}`), []byte(strings.Repeat("x", 3000)), []byte(`{"n":4}`)}
 	before := ln.writes.Load()
@@ -95,16 +102,7 @@ func TestBatchOfFramesIsOneSystemCall(t *testing.T) {
 // TestCloseAfterABatchDeadlinePassed: a batch's write deadline must not
 // outlive the batch, or the close frame written later fails.
 func TestCloseAfterABatchDeadlinePassed(t *testing.T) {
-	conns := make(chan wsConn, 1)
-	url, _ := serveCorked(t, func(c wsConn) { conns <- c })
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	client, _, err := websocket.Dial(ctx, url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.CloseNow()
-	server := <-conns
+	ctx, client, server, _ := dialCorked(t)
 
 	deadline := time.Now().Add(50 * time.Millisecond)
 	if err := server.Write(deadline, [][]byte{[]byte(`{}`)}); err != nil {
@@ -117,7 +115,7 @@ func TestCloseAfterABatchDeadlinePassed(t *testing.T) {
 		time.Sleep(10 * time.Millisecond) // the condition is the clock itself
 	}
 	go func() { _ = server.Close(4003, "banned") }()
-	_, _, err = client.Read(ctx)
+	_, _, err := client.Read(ctx)
 	if code := websocket.CloseStatus(err); code != 4003 {
 		t.Fatalf("client saw %v (code %d), want close 4003", err, code)
 	}
@@ -126,16 +124,7 @@ func TestCloseAfterABatchDeadlinePassed(t *testing.T) {
 // TestStuckPeerFailsTheBatchAtItsDeadline: a client that never reads
 // fills the socket buffers; the batch write gives up at its deadline.
 func TestStuckPeerFailsTheBatchAtItsDeadline(t *testing.T) {
-	conns := make(chan wsConn, 1)
-	url, _ := serveCorked(t, func(c wsConn) { conns <- c })
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	client, _, err := websocket.Dial(ctx, url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.CloseNow()
-	server := <-conns
+	ctx, _, server, _ := dialCorked(t)
 
 	big := []byte(strings.Repeat("y", 60<<10))
 	batch := make([][]byte, 2048) // 120 MiB: more than loopback buffers hold
