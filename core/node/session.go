@@ -54,11 +54,6 @@ func (n *Node) Attach(ctx context.Context, user chat.User, expires time.Time, co
 		c.CloseAfter(chat.ErrorFrame(chat.CodeBanned, "you are banned", "", "").Encode(), chat.CloseBanned, "banned")
 		return s, ErrBanned
 	}
-	if !expires.IsZero() {
-		s.expiry = time.AfterFunc(time.Until(expires), func() {
-			c.Close(chat.CloseTokenExpired, "token expired")
-		})
-	}
 	c.BeginReplay()
 	n.hub.Register(c)
 	// Shutdown sets closing before it closes every registered client, so a
@@ -81,6 +76,13 @@ func (n *Node) Attach(ctx context.Context, user chat.User, expires time.Time, co
 	}
 	c.EndReplay(count)
 	n.metrics.MessagesReplayed.Add(float64(count))
+	// Armed last, so no failed Attach leaves a timer behind; a token that
+	// expired during the replay closes the socket at once.
+	if !expires.IsZero() {
+		s.expiry = time.AfterFunc(time.Until(expires), func() {
+			c.Close(chat.CloseTokenExpired, "token expired")
+		})
+	}
 	return s, nil
 }
 
@@ -127,7 +129,9 @@ func (s *Session) HandleFrame(ctx context.Context, data []byte) {
 	exempt := err == nil && f.Type == chat.TypeDeliveryAck && s.c.Pushed(f.MessageID)
 	if !exempt && !s.limiter.Allow() {
 		s.n.metrics.Errors.WithLabelValues(chat.CodeRateLimited).Inc()
-		s.c.SendError(chat.CodeRateLimited, "rate limit exceeded; frame dropped", f.ClientMessageID, "")
+		// Name the frame when it names something: a send's clientMessageId,
+		// an ack's messageId.
+		s.c.SendError(chat.CodeRateLimited, "rate limit exceeded; frame dropped", f.ClientMessageID, f.MessageID)
 		s.noteOverLimit()
 		return
 	}
@@ -158,10 +162,11 @@ func (s *Session) noteOverLimit() {
 	if s.overLimit == nil {
 		s.overLimit = make([]time.Time, floodLimit)
 	}
-	oldest := s.overLimit[s.overNext]
 	s.overLimit[s.overNext] = now
 	s.overNext = (s.overNext + 1) % floodLimit
-	if !oldest.IsZero() && now.Sub(oldest) < floodWindow {
+	// The slot after this one holds the oldest of the last floodLimit
+	// over-limit frames, this one included: zero until there are that many.
+	if oldest := s.overLimit[s.overNext]; !oldest.IsZero() && now.Sub(oldest) < floodWindow {
 		s.n.log.Warn("flood_closed", zap.String("userId", s.c.UserID()))
 		s.Close(chat.ClosePolicy, "rate limit exceeded")
 	}

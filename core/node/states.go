@@ -82,6 +82,9 @@ func (l *stateLog) since(now time.Time) []bus.Event {
 
 // publishState publishes a delivery state, holding it if the bus is down.
 func (n *Node) publishState(ctx context.Context, ev bus.Event) {
+	if _, alone := n.bus.(*bus.Disabled); alone {
+		return // no Redis configured: there is no other instance, ever
+	}
 	if n.bus.State() != bus.StateConnected {
 		n.states.hold(ev)
 		return
