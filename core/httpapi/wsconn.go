@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/coder/websocket"
@@ -35,12 +36,19 @@ var corkBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b
 // uncork sends them in one write, so a batch of frames costs one system
 // call instead of one per frame. Writes made while not corked (control
 // frames: pong, close) go straight through, in order with the batches.
+//
+// A batch can also be tried (tryUncork): written with one non-blocking
+// system call, keeping what the socket did not take. Until a later uncork
+// sends those held bytes, every write is appended behind them, so frames
+// never interleave.
 type corkConn struct {
 	net.Conn
+	raw syscall.RawConn // for non-blocking writes; nil if the conn has none
 
 	mu       sync.Mutex
 	corked   bool
-	buf      *[]byte   // from corkBufs, while corked
+	trying   bool      // the batch will be tried: never block to flush it
+	buf      *[]byte   // from corkBufs, while corked or holding bytes
 	deadline time.Time // of the batch being collected
 	// deadlineSet says the connection carries a batch's write deadline,
 	// which a write outside a batch must clear first.
@@ -49,6 +57,14 @@ type corkConn struct {
 	// ahead is what the HTTP server had read past the upgrade request; the
 	// read goroutine alone uses it.
 	ahead []byte
+}
+
+func newCorkConn(nc net.Conn) *corkConn {
+	c := &corkConn{Conn: nc}
+	if sc, ok := nc.(syscall.Conn); ok {
+		c.raw, _ = sc.SyscallConn()
+	}
+	return c
 }
 
 // Read returns the bytes read ahead of the upgrade first.
@@ -64,18 +80,20 @@ func (c *corkConn) Read(p []byte) (int, error) {
 	return c.Conn.Read(p)
 }
 
-// cork starts collecting writes for a batch that must be written by
-// deadline.
-func (c *corkConn) cork(deadline time.Time) {
+// cork starts collecting writes for a batch, behind any held bytes. A
+// batch that will be uncorked must be written by deadline; one that will
+// be tried has none.
+func (c *corkConn) cork(deadline time.Time, trying bool) {
 	c.mu.Lock()
-	c.corked = true
-	c.deadline = deadline
-	c.buf = corkBufs.Get().(*[]byte)
+	c.corked, c.trying, c.deadline = true, trying, deadline
+	if c.buf == nil {
+		c.buf = corkBufs.Get().(*[]byte)
+	}
 	c.mu.Unlock()
 }
 
-// uncork writes what was collected and stops collecting; with send false
-// (the batch failed) it drops it.
+// uncork writes what was collected (held bytes first) and stops
+// collecting; with send false (the batch failed) it drops it all.
 func (c *corkConn) uncork(send bool) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -84,12 +102,38 @@ func (c *corkConn) uncork(send bool) error {
 		err = c.flushLocked()
 	}
 	c.corked = false
+	c.releaseLocked()
+	return err
+}
+
+// tryUncork stops collecting and writes what was collected with one
+// non-blocking system call. done reports whether all of it left; if not,
+// the rest is held for the next uncork.
+func (c *corkConn) tryUncork() (done bool, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.corked, c.trying = false, false
+	b := *c.buf
+	n, err := c.writeNowLocked(b)
+	if err != nil {
+		c.releaseLocked()
+		return false, err
+	}
+	if n == len(b) {
+		c.releaseLocked()
+		return true, nil
+	}
+	*c.buf = b[:copy(b, b[n:])]
+	return false, nil
+}
+
+// releaseLocked gives the buffer back, dropping what it holds.
+func (c *corkConn) releaseLocked() {
 	if cap(*c.buf) <= corkFlushBytes*2 {
 		*c.buf = (*c.buf)[:0]
 		corkBufs.Put(c.buf)
 	}
 	c.buf = nil
-	return err
 }
 
 // flushLocked writes the collected bytes under the batch's deadline.
@@ -107,13 +151,43 @@ func (c *corkConn) flushLocked() error {
 	return err
 }
 
+// writeNowLocked writes b with one non-blocking system call and returns
+// how much the socket took.
+func (c *corkConn) writeNowLocked(b []byte) (int, error) {
+	if c.raw == nil || len(b) == 0 {
+		return 0, nil
+	}
+	if c.deadlineSet {
+		// A past batch deadline would refuse the write before it is tried.
+		if err := c.Conn.SetWriteDeadline(time.Time{}); err != nil {
+			return 0, err
+		}
+		c.deadlineSet = false
+	}
+	var n int
+	var werr error
+	if err := c.raw.Write(func(fd uintptr) bool {
+		n, werr = syscall.Write(int(fd), b)
+		return true // one attempt: never wait for the socket
+	}); err != nil {
+		return 0, err
+	}
+	if n < 0 {
+		n = 0
+	}
+	if werr == syscall.EAGAIN || werr == syscall.EINTR {
+		werr = nil // the socket is full (or the call was cut short): held
+	}
+	return n, werr
+}
+
 // Write is called by coder/websocket, under its own write lock.
 func (c *corkConn) Write(p []byte) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.corked {
+	if c.buf != nil { // corked, or holding bytes that must go first
 		*c.buf = append(*c.buf, p...)
-		if len(*c.buf) >= corkFlushBytes {
+		if c.corked && !c.trying && len(*c.buf) >= corkFlushBytes {
 			if err := c.flushLocked(); err != nil {
 				return 0, err
 			}
@@ -148,7 +222,7 @@ func (w *corkingWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	w.conn = &corkConn{Conn: nc}
+	w.conn = newCorkConn(nc)
 	if n := brw.Reader.Buffered(); n > 0 {
 		// Bytes the client sent right after the upgrade request, already
 		// read by the server, come first. They go into the connection, not
@@ -173,14 +247,34 @@ var _ hub.Conn = wsConn{}
 // uncork, so coder/websocket gets no context deadline to watch; the
 // deadline applies to the real write.
 func (w wsConn) Write(deadline time.Time, frames [][]byte) error {
-	w.cork.cork(deadline)
+	if err := w.collect(deadline, false, frames); err != nil {
+		return err
+	}
+	return w.cork.uncork(true)
+}
+
+var _ hub.TryWriter = wsConn{}
+
+// TryWrite writes frames with one non-blocking system call; what the
+// socket does not take is held for the next Write.
+func (w wsConn) TryWrite(frames [][]byte) (bool, error) {
+	if err := w.collect(time.Time{}, true, frames); err != nil {
+		return false, err
+	}
+	return w.cork.tryUncork()
+}
+
+// collect corks the connection and has coder/websocket frame each message
+// into it. On failure the connection is uncorked and everything dropped.
+func (w wsConn) collect(deadline time.Time, trying bool, frames [][]byte) error {
+	w.cork.cork(deadline, trying)
 	for _, f := range frames {
 		if err := w.c.Write(context.Background(), websocket.MessageText, f); err != nil {
 			_ = w.cork.uncork(false)
 			return err
 		}
 	}
-	return w.cork.uncork(true)
+	return nil
 }
 
 func (w wsConn) Close(code int, reason string) error {

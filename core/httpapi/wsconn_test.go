@@ -2,11 +2,14 @@ package httpapi
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"fmt"
 	"net"
 	"net/http"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -36,6 +39,12 @@ type countingConn struct {
 func (c *countingConn) Write(p []byte) (int, error) {
 	c.writes.Add(1)
 	return c.Conn.Write(p)
+}
+
+// SyscallConn passes the TCP connection's through, so tried writes work
+// as on a real server (they are not counted).
+func (c *countingConn) SyscallConn() (syscall.RawConn, error) {
+	return c.Conn.(syscall.Conn).SyscallConn()
 }
 
 // serveCorked starts an HTTP server on loopback whose handler upgrades
@@ -187,4 +196,90 @@ func TestBytesReadAheadOfTheUpgradeAreKept(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the frame sent with the upgrade request was never read")
 	}
+}
+
+// TestTryWriteOnARoomySocketSendsEverything: frames tried on a socket with
+// room all leave at once.
+func TestTryWriteOnARoomySocketSendsEverything(t *testing.T) {
+	ctx, client, server, _ := dialCorked(t)
+	frames := [][]byte{[]byte(`{"n":1}`), []byte(`{"n":2}`)}
+	done, err := server.TryWrite(frames)
+	if err != nil || !done {
+		t.Fatalf("TryWrite = %v, %v; want everything sent", done, err)
+	}
+	for _, want := range frames {
+		if _, b, err := client.Read(ctx); err != nil || string(b) != string(want) {
+			t.Fatalf("read %q, %v; want %q", b, err, want)
+		}
+	}
+}
+
+// TestHeldBytesGoFirstAndWholeFrames: frames a full socket did not take
+// are held; a close frame written meanwhile queues behind them, and once
+// the peer reads, the next Write sends all of it in order, every frame
+// whole.
+func TestHeldBytesGoFirstAndWholeFrames(t *testing.T) {
+	ctx, client, server, _ := dialCorked(t)
+	client.SetReadLimit(1 << 20)
+	big := []byte(strings.Repeat("z", 60<<10))
+	sent := 0
+	for {
+		done, err := server.TryWrite([][]byte{big})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sent++
+		if !done {
+			break // the socket is full: part of this frame is held
+		}
+		if sent > 4096 {
+			t.Fatal("a peer that never reads took 240 MiB")
+		}
+	}
+	held := func() int {
+		server.cork.mu.Lock()
+		defer server.cork.mu.Unlock()
+		if server.cork.buf == nil {
+			return 0
+		}
+		return len(*server.cork.buf)
+	}
+	before := held()
+	closed := make(chan error, 1)
+	go func() { closed <- server.Close(4003, "banned") }()
+	// The close frame must join the held bytes, not go around them.
+	for deadline := time.Now().Add(5 * time.Second); held() == before; {
+		if time.Now().After(deadline) {
+			t.Fatal("the close frame was not queued behind the held bytes")
+		}
+		time.Sleep(time.Millisecond) // polling interval
+	}
+
+	got := make(chan error, 1)
+	go func() {
+		for i := 0; i < sent; i++ {
+			_, b, err := client.Read(ctx)
+			if err != nil {
+				got <- fmt.Errorf("frame %d of %d: %w", i+1, sent, err)
+				return
+			}
+			if !bytes.Equal(b, big) {
+				got <- fmt.Errorf("frame %d of %d is not whole (%d bytes)", i+1, sent, len(b))
+				return
+			}
+		}
+		_, _, err := client.Read(ctx)
+		if code := websocket.CloseStatus(err); code != 4003 {
+			got <- fmt.Errorf("after the frames: %v, want close 4003", err)
+			return
+		}
+		got <- nil
+	}()
+	if err := server.Write(time.Now().Add(5*time.Second), nil); err != nil {
+		t.Fatalf("flushing the held bytes: %v", err)
+	}
+	if err := <-got; err != nil {
+		t.Fatal(err)
+	}
+	<-closed
 }

@@ -62,15 +62,17 @@ func (c *Client) Done() <-chan struct{} { return c.closed }
 // Send queues one frame. It reports false if the client is closed or
 // closing, or was just closed as a slow consumer.
 func (c *Client) Send(frame []byte) bool {
-	return c.push(frame)
+	return c.push(true, frame)
 }
 
 // push queues frames, starting the writer if it is not running, and closes
-// the client as a slow consumer if they do not fit.
-func (c *Client) push(frames ...[]byte) bool {
+// the client as a slow consumer if they do not fit. inline allows writing
+// them from this goroutine when the socket takes them at once (see
+// writeInline); bulk senders pass false, so that their frames are batched.
+func (c *Client) push(inline bool, frames ...[]byte) bool {
 	res, start := c.q.push(c.hub.opts.MaxQueueBytes, frames...)
 	if start {
-		c.startWriter()
+		c.kickWriter(inline)
 	}
 	switch res {
 	case pushed:
@@ -138,7 +140,7 @@ func (c *Client) Replay(ctx context.Context, msgs []chat.Message) (int, error) {
 		if dup {
 			continue
 		}
-		if !c.Send(chat.MessageFrame(m).Encode()) {
+		if !c.push(false, chat.MessageFrame(m).Encode()) {
 			return n, context.Canceled
 		}
 		n++
@@ -170,7 +172,7 @@ func (c *Client) EndReplay(count int) {
 		frames = append(frames, h.frame)
 	}
 	c.mu.Unlock()
-	c.push(frames...)
+	c.push(true, frames...)
 }
 
 // Pushed reports whether messageID was pushed on this socket (acked or
@@ -235,7 +237,7 @@ func (c *Client) CloseAfter(frame []byte, code int, reason string) {
 	case !ok:
 		c.Close(code, reason)
 	case start:
-		c.startWriter()
+		c.kickWriter(true)
 	}
 }
 

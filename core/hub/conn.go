@@ -14,3 +14,14 @@ type Conn interface {
 	// Close sends a close frame with code and reason and releases the socket.
 	Close(code int, reason string) error
 }
+
+// TryWriter is a Conn that can also write without waiting for the socket.
+// The hub uses it to write a frame from the goroutine that queued it when
+// the socket takes it at once, which saves starting (and waking) a writer
+// goroutine for every frame of a lightly loaded socket.
+type TryWriter interface {
+	// TryWrite sends frames like Write but never blocks: done reports
+	// whether all of them left. If not, the Conn keeps the rest and sends it
+	// first on the next Write (which may have no frames of its own).
+	TryWrite(frames [][]byte) (done bool, err error)
+}

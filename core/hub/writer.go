@@ -17,17 +17,85 @@ import (
 // one frame allocates nothing.
 var batchPool = sync.Pool{New: func() any { return new([][]byte) }}
 
-// startWriter runs write in a goroutine started by Options.Go. If the owner
-// is shutting down and refuses, the client is closed as going away.
-func (c *Client) startWriter() {
-	if !c.hub.opts.Go(c.write) {
+// maxInlineBatches bounds the batches one push writes inline: a socket
+// that keeps being fed gets a writer goroutine instead of holding up
+// whoever fed it last.
+const maxInlineBatches = 2
+
+// kickWriter starts writing after a push made this goroutine the queue's
+// writer: inline when allowed and the Conn can try (see writeInline),
+// otherwise, or for what is left, in a writer goroutine.
+func (c *Client) kickWriter(inline bool) {
+	if tw, ok := c.conn.(TryWriter); ok && inline {
+		c.writeInline(tw)
+		return
+	}
+	c.startWriter(nil, false)
+}
+
+// writeInline writes what is queued without blocking, from the goroutine
+// that queued it: on a socket with room in its send buffer (nearly always)
+// the frames leave at once and no goroutine is started or woken. Whatever
+// the socket does not take at once is handed to a writer goroutine.
+func (c *Client) writeInline(tw TryWriter) {
+	bp := batchPool.Get().(*[][]byte)
+	defer func() {
+		*bp = (*bp)[:0]
+		batchPool.Put(bp)
+	}()
+	for range maxInlineBatches {
+		batch, fin, ok := c.q.take(*bp)
+		*bp = batch
+		if !ok {
+			return // written; the queue is empty and the writer role released
+		}
+		done, err := tw.TryWrite(batch)
+		clear(batch)
+		switch {
+		case err != nil:
+			c.Close(CloseWriteFailed, "write failed")
+			return
+		case !done:
+			c.startWriter(fin, true)
+			return
+		case fin != nil:
+			c.Close(fin.code, fin.reason)
+			return
+		}
+	}
+	c.startWriter(nil, false) // still being fed: the role passes to a goroutine
+}
+
+// startWriter runs write in a goroutine started by Options.Go; fin and
+// flush are write's. If the owner is shutting down and refuses, the client
+// is closed as going away.
+func (c *Client) startWriter(fin *closeRequest, flush bool) {
+	fn := c.writeQueued
+	if flush {
+		fn = func() { c.write(fin, true) }
+	}
+	if !c.hub.opts.Go(fn) {
 		c.Close(chat.CloseGoingAway, "server shutting down")
 	}
 }
 
+// writeQueued is write with nothing left over from an inline write.
+func (c *Client) writeQueued() { c.write(nil, false) }
+
 // write writes batches until the queue is empty or the client closes.
-// Each batch gets WriteTimeout to be written.
-func (c *Client) write() {
+// Each batch gets WriteTimeout to be written. With flush, it first sends
+// what an inline write left in the Conn, then closes with fin if set.
+func (c *Client) write(fin *closeRequest, flush bool) {
+	if flush {
+		if err := c.conn.Write(time.Now().Add(c.hub.opts.WriteTimeout), nil); err != nil {
+			c.Close(CloseWriteFailed, "write failed")
+			return
+		}
+		if fin != nil {
+			c.Close(fin.code, fin.reason)
+			return
+		}
+	}
 	bp := batchPool.Get().(*[][]byte)
 	defer func() {
 		*bp = (*bp)[:0]

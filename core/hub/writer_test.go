@@ -1,7 +1,10 @@
 package hub
 
 import (
+	"context"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -99,5 +102,134 @@ func TestRefusedWriterClosesAsGoingAway(t *testing.T) {
 	c.Send(chat.StateFrame("1").Encode())
 	if code := fc.waitClosed(t); code != chat.CloseGoingAway {
 		t.Fatalf("closed with %d, want %d", code, chat.CloseGoingAway)
+	}
+}
+
+// tryConn is a TryWriter: TryWrite takes at most take frames per call
+// (all when take < 0) and keeps the rest, which the next Write sends first.
+type tryConn struct {
+	mu      sync.Mutex
+	take    int
+	held    [][]byte
+	written []string // frames in the order they left
+	writes  int      // blocking Write calls
+	wrote   chan struct{}
+}
+
+func newTryConn(take int) *tryConn { return &tryConn{take: take, wrote: make(chan struct{}, 64)} }
+
+func (c *tryConn) TryWrite(frames [][]byte) (bool, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := len(frames)
+	if c.take >= 0 && c.take < n {
+		n = c.take
+	}
+	c.emit(frames[:n])
+	for _, f := range frames[n:] {
+		c.held = append(c.held, append([]byte(nil), f...))
+	}
+	return n == len(frames), nil
+}
+
+func (c *tryConn) Write(_ time.Time, frames [][]byte) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.writes++
+	c.emit(c.held)
+	c.held = nil
+	c.emit(frames)
+	return nil
+}
+
+func (c *tryConn) emit(frames [][]byte) {
+	for _, f := range frames {
+		c.written = append(c.written, string(f))
+		c.wrote <- struct{}{}
+	}
+}
+
+func (c *tryConn) Close(int, string) error { return nil }
+
+// countingGo is an Options.Go that counts the goroutines started.
+func countingGo(n *atomic.Int32) func(func()) bool {
+	return func(fn func()) bool { n.Add(1); go fn(); return true }
+}
+
+// TestFramesTheSocketTakesAtOnceNeedNoGoroutine: on a socket with room, a
+// frame is written by the goroutine that queued it.
+func TestFramesTheSocketTakesAtOnceNeedNoGoroutine(t *testing.T) {
+	var started atomic.Int32
+	h := New(Options{Go: countingGo(&started)})
+	tc := newTryConn(-1)
+	c := h.NewClient("bob", chat.RoleUser, tc)
+	h.Register(c)
+	defer c.Close(chat.CloseNormal, "")
+	for _, id := range []string{"1", "2", "3"} {
+		c.Send(chat.StateFrame(id).Encode())
+	}
+	tc.mu.Lock()
+	defer tc.mu.Unlock()
+	if len(tc.written) != 3 || tc.writes != 0 {
+		t.Fatalf("%d frames written inline, %d blocking writes; want 3 and 0", len(tc.written), tc.writes)
+	}
+	if n := started.Load(); n != 0 {
+		t.Fatalf("%d writer goroutines started for frames written inline", n)
+	}
+}
+
+// TestWhatTheSocketLeavesGoesOutFirstFromAGoroutine: when the socket takes
+// only part of a batch, a writer goroutine sends the rest before anything
+// queued later, in order.
+func TestWhatTheSocketLeavesGoesOutFirstFromAGoroutine(t *testing.T) {
+	var started atomic.Int32
+	h := New(Options{Go: countingGo(&started)})
+	tc := newTryConn(0) // the socket is full: nothing leaves inline
+	c := h.NewClient("bob", chat.RoleUser, tc)
+	h.Register(c)
+	defer c.Close(chat.CloseNormal, "")
+	c.Send([]byte("a"))
+	c.Send([]byte("b"))
+	for range 2 {
+		select {
+		case <-tc.wrote:
+		case <-time.After(5 * time.Second):
+			t.Fatal("held frames were never sent")
+		}
+	}
+	tc.mu.Lock()
+	defer tc.mu.Unlock()
+	if got := strings.Join(tc.written, ""); got != "ab" {
+		t.Fatalf("frames left as %q, want %q", got, "ab")
+	}
+	if started.Load() == 0 || tc.writes == 0 {
+		t.Fatalf("goroutines %d, blocking writes %d: the rest must go out from a writer goroutine", started.Load(), tc.writes)
+	}
+}
+
+// TestReplayIsBatchedNotWrittenInline: a replay queues many frames at once;
+// they go out from the writer goroutine in batches, not one system call
+// each from the replaying goroutine.
+func TestReplayIsBatchedNotWrittenInline(t *testing.T) {
+	var started atomic.Int32
+	h := New(Options{Go: countingGo(&started)})
+	tc := newTryConn(-1)
+	c := h.NewClient("bob", chat.RoleUser, tc)
+	defer c.Close(chat.CloseNormal, "")
+	c.BeginReplay()
+	h.Register(c)
+	msgs := []chat.Message{msg(1, "bob"), msg(2, "bob"), msg(3, "bob")}
+	if n, err := c.Replay(context.Background(), msgs); err != nil || n != 3 {
+		t.Fatalf("Replay = %d, %v", n, err)
+	}
+	for range 3 {
+		select {
+		case <-tc.wrote:
+		case <-time.After(5 * time.Second):
+			t.Fatal("replayed frames not written")
+		}
+	}
+	if started.Load() == 0 {
+		t.Fatal("the replay was written inline by the replaying goroutine")
 	}
 }
