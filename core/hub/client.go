@@ -59,20 +59,20 @@ func (c *Client) Role() chat.Role { return c.role }
 // Done is closed once the client is closed.
 func (c *Client) Done() <-chan struct{} { return c.closed }
 
-// Send queues one frame. It reports false if the client is closed or
-// closing, or was just closed as a slow consumer.
+// Send queues one frame, writing it at once if it can (Inline). It reports
+// false if the client is closed or closing, or was just closed as a slow
+// consumer.
 func (c *Client) Send(frame []byte) bool {
-	return c.push(true, frame)
+	return c.push(Inline, frame)
 }
 
 // push queues frames, starting the writer if it is not running, and closes
-// the client as a slow consumer if they do not fit. inline allows writing
-// them from this goroutine when the socket takes them at once (see
-// writeInline); bulk senders pass false, so that their frames are batched.
-func (c *Client) push(inline bool, frames ...[]byte) bool {
+// the client as a slow consumer if they do not fit; how says who may write
+// them (see Push).
+func (c *Client) push(how Push, frames ...[]byte) bool {
 	res, start := c.q.push(c.hub.opts.MaxQueueBytes, frames...)
 	if start {
-		c.kickWriter(inline)
+		c.kickWriter(how)
 	}
 	switch res {
 	case pushed:
@@ -106,7 +106,7 @@ func (c *Client) slow() {
 // deliver pushes m unless it is already pending on this socket. During a
 // replay, live messages are held back so that the replay stays oldest first;
 // EndReplay releases them.
-func (c *Client) deliver(m chat.Message, frame []byte) bool {
+func (c *Client) deliver(m chat.Message, frame []byte, how Push) bool {
 	c.mu.Lock()
 	if _, dup := c.pushed[m.ID]; dup {
 		c.mu.Unlock()
@@ -119,7 +119,7 @@ func (c *Client) deliver(m chat.Message, frame []byte) bool {
 	}
 	c.pushed[m.ID] = false
 	c.mu.Unlock()
-	return c.Send(frame)
+	return c.push(how, frame)
 }
 
 // Replay pushes missed messages, oldest first, applying backpressure instead
@@ -140,7 +140,7 @@ func (c *Client) Replay(ctx context.Context, msgs []chat.Message) (int, error) {
 		if dup {
 			continue
 		}
-		if !c.push(false, chat.MessageFrame(m).Encode()) {
+		if !c.push(Queued, chat.MessageFrame(m).Encode()) {
 			return n, context.Canceled
 		}
 		n++
@@ -172,7 +172,7 @@ func (c *Client) EndReplay(count int) {
 		frames = append(frames, h.frame)
 	}
 	c.mu.Unlock()
-	c.push(true, frames...)
+	c.push(Inline, frames...)
 }
 
 // Pushed reports whether messageID was pushed on this socket (acked or
@@ -237,7 +237,7 @@ func (c *Client) CloseAfter(frame []byte, code int, reason string) {
 	case !ok:
 		c.Close(code, reason)
 	case start:
-		c.kickWriter(true)
+		c.kickWriter(Inline)
 	}
 }
 

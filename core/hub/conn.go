@@ -15,6 +15,20 @@ type Conn interface {
 	Close(code int, reason string) error
 }
 
+// Push says who writes a frame when the socket's writer is idle.
+type Push bool
+
+const (
+	// Inline lets the goroutine that queues the frame write it at once if
+	// the socket takes it without blocking (Conn must be a TryWriter): right
+	// for the one frame a connection's own handling produces.
+	Inline Push = true
+	// Queued leaves it to a writer goroutine, batched with whatever follows:
+	// right for bursts from one goroutine (bus events, catch-up), which
+	// would otherwise cost a system call per frame and stall that goroutine.
+	Queued Push = false
+)
+
 // TryWriter is a Conn that can also write without waiting for the socket.
 // The hub uses it to write a frame from the goroutine that queued it when
 // the socket takes it at once, which saves starting (and waking) a writer

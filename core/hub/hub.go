@@ -148,7 +148,7 @@ func (h *Hub) Count() int {
 // DeliverMessage pushes m to every socket of its recipient here, skipping
 // sockets where it is already pending. The frame is encoded once. It
 // returns the number of sockets it was pushed to.
-func (h *Hub) DeliverMessage(m chat.Message) int {
+func (h *Hub) DeliverMessage(m chat.Message, how Push) int {
 	clients := h.Clients(m.RecipientID)
 	if len(clients) == 0 {
 		return 0
@@ -156,7 +156,7 @@ func (h *Hub) DeliverMessage(m chat.Message) int {
 	frame := chat.MessageFrame(m).Encode()
 	n := 0
 	for _, c := range clients {
-		if c.deliver(m, frame) {
+		if c.deliver(m, frame, how) {
 			n++
 		}
 	}

@@ -112,10 +112,10 @@ func msg(id int, to string) chat.Message {
 func TestDeliverNeverTwiceWhilePending(t *testing.T) {
 	h, connect := setup(t, Options{})
 	c, fc := connect("bob")
-	if n := h.DeliverMessage(msg(1, "bob")); n != 1 {
+	if n := h.DeliverMessage(msg(1, "bob"), Queued); n != 1 {
 		t.Fatalf("first delivery reached %d sockets, want 1", n)
 	}
-	if n := h.DeliverMessage(msg(1, "bob")); n != 0 {
+	if n := h.DeliverMessage(msg(1, "bob"), Queued); n != 0 {
 		t.Fatalf("repeat while pending reached %d sockets, want 0", n)
 	}
 	if !c.MarkAcked("1") {
@@ -124,14 +124,14 @@ func TestDeliverNeverTwiceWhilePending(t *testing.T) {
 	if c.MarkAcked("1") {
 		t.Fatal("MarkAcked: a repeat ack counted again")
 	}
-	if n := h.DeliverMessage(msg(1, "bob")); n != 0 {
+	if n := h.DeliverMessage(msg(1, "bob"), Queued); n != 0 {
 		t.Fatalf("after its ack, a late push reached %d sockets, want 0", n)
 	}
 	if !c.Pushed("1") || c.Pushed("2") {
 		t.Fatal("Pushed is wrong")
 	}
 	c.Forget("1") // the ack could not be recorded
-	if n := h.DeliverMessage(msg(1, "bob")); n != 1 {
+	if n := h.DeliverMessage(msg(1, "bob"), Queued); n != 1 {
 		t.Fatalf("after Forget, delivery reached %d sockets, want 1", n)
 	}
 	frames := fc.waitFrames(t, 2)
@@ -147,7 +147,7 @@ func TestEveryTabGetsTheMessage(t *testing.T) {
 	_, a := connect("bob")
 	_, b := connect("bob")
 	_, other := connect("carol")
-	if n := h.DeliverMessage(msg(7, "bob")); n != 2 {
+	if n := h.DeliverMessage(msg(7, "bob"), Queued); n != 2 {
 		t.Fatalf("reached %d sockets, want 2", n)
 	}
 	a.waitFrames(t, 1)
@@ -168,8 +168,8 @@ func TestReplayHoldsLiveMessagesBack(t *testing.T) {
 	c.BeginReplay()
 	h.Register(c)
 	// Live messages 5 (new) and 2 (also in the replay) arrive mid-replay.
-	h.DeliverMessage(msg(5, "bob"))
-	h.DeliverMessage(msg(2, "bob"))
+	h.DeliverMessage(msg(5, "bob"), Queued)
+	h.DeliverMessage(msg(2, "bob"), Queued)
 	n, err := c.Replay(context.Background(), []chat.Message{msg(1, "bob"), msg(2, "bob"), msg(3, "bob")})
 	if err != nil || n != 3 {
 		t.Fatalf("Replay = %d, %v", n, err)
@@ -204,7 +204,7 @@ func TestSlowConsumerIsClosedNotWaitedFor(t *testing.T) {
 	c := h.NewClient("bob", chat.RoleUser, fc)
 	h.Register(c)
 	for i := 0; i < 100; i++ {
-		h.DeliverMessage(msg(i, "bob")) // never blocks, whatever the socket does
+		h.DeliverMessage(msg(i, "bob"), Queued) // never blocks, whatever the socket does
 	}
 	select {
 	case got := <-slow:
@@ -239,7 +239,7 @@ func TestKickSendsFrameThenCloses(t *testing.T) {
 			t.Fatalf("frames before close: %+v", got)
 		}
 	}
-	if h.DeliverMessage(msg(1, "bob")) != 0 || h.Online("bob") {
+	if h.DeliverMessage(msg(1, "bob"), Queued) != 0 || h.Online("bob") {
 		t.Fatal("kicked user still receives messages")
 	}
 }
@@ -258,13 +258,13 @@ func TestStateReachesEachSocketOnce(t *testing.T) {
 	h, connect := setup(t, Options{})
 	_, a := connect("alice")
 	_, b := connect("alice")
-	if n := h.SendState("alice", "9"); n != 2 {
+	if n := h.SendState("alice", "9", Queued); n != 2 {
 		t.Fatalf("told %d sockets, want 2", n)
 	}
-	if n := h.SendState("alice", "9"); n != 0 {
+	if n := h.SendState("alice", "9", Queued); n != 0 {
 		t.Fatalf("a republished state reached %d sockets, want 0", n)
 	}
-	h.SendState("alice", "10")
+	h.SendState("alice", "10", Queued)
 	for _, fc := range []*fakeConn{a, b} {
 		got := fc.waitFrames(t, 2)
 		if got[0].MessageID != "9" || got[1].MessageID != "10" || got[0].Type != chat.TypeMessageState {

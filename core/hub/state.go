@@ -29,19 +29,19 @@ func (c *Client) stateSeen(messageID string, now time.Time) bool {
 
 // SendState queues MESSAGE_STATE DELIVERED for messageID unless this socket
 // was already told.
-func (c *Client) SendState(messageID string, frame []byte) bool {
+func (c *Client) SendState(messageID string, frame []byte, how Push) bool {
 	c.mu.Lock()
 	seen := c.stateSeen(messageID, time.Now())
 	c.mu.Unlock()
 	if seen {
 		return false
 	}
-	return c.Send(frame)
+	return c.push(how, frame)
 }
 
 // SendState tells every socket of senderID here that messageID was
 // delivered, once per socket, and returns how many were told.
-func (h *Hub) SendState(senderID, messageID string) int {
+func (h *Hub) SendState(senderID, messageID string, how Push) int {
 	clients := h.Clients(senderID)
 	if len(clients) == 0 {
 		return 0
@@ -49,7 +49,7 @@ func (h *Hub) SendState(senderID, messageID string) int {
 	frame := chat.StateFrame(messageID).Encode()
 	n := 0
 	for _, c := range clients {
-		if c.SendState(messageID, frame) {
+		if c.SendState(messageID, frame, how) {
 			n++
 		}
 	}

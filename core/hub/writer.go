@@ -25,8 +25,8 @@ const maxInlineBatches = 2
 // kickWriter starts writing after a push made this goroutine the queue's
 // writer: inline when allowed and the Conn can try (see writeInline),
 // otherwise, or for what is left, in a writer goroutine.
-func (c *Client) kickWriter(inline bool) {
-	if tw, ok := c.conn.(TryWriter); ok && inline {
+func (c *Client) kickWriter(how Push) {
+	if tw, ok := c.conn.(TryWriter); ok && how == Inline {
 		c.writeInline(tw)
 		return
 	}

@@ -233,3 +233,32 @@ func TestReplayIsBatchedNotWrittenInline(t *testing.T) {
 		t.Fatal("the replay was written inline by the replaying goroutine")
 	}
 }
+
+// TestQueuedPushesAreLeftToTheWriter: a Queued delivery (a burst from the
+// bus) is written by a writer goroutine, never by the pushing goroutine,
+// while an Inline one on the same kind of socket is written at once.
+func TestQueuedPushesAreLeftToTheWriter(t *testing.T) {
+	var started atomic.Int32
+	h := New(Options{Go: countingGo(&started)})
+	tc := newTryConn(-1)
+	c := h.NewClient("bob", chat.RoleUser, tc)
+	h.Register(c)
+	defer c.Close(chat.CloseNormal, "")
+
+	h.DeliverMessage(msg(1, "bob"), Inline)
+	if n := started.Load(); n != 0 {
+		t.Fatalf("an Inline delivery started %d goroutines", n)
+	}
+	h.DeliverMessage(msg(2, "bob"), Queued)
+	h.SendState("bob", "3", Queued)
+	for range 3 {
+		select {
+		case <-tc.wrote:
+		case <-time.After(5 * time.Second):
+			t.Fatal("frames not written")
+		}
+	}
+	if started.Load() == 0 {
+		t.Fatal("Queued pushes were written by the pushing goroutine")
+	}
+}

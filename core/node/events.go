@@ -8,6 +8,7 @@ import (
 
 	"github.com/dmchat/dmchat/core/bus"
 	"github.com/dmchat/dmchat/core/chat"
+	"github.com/dmchat/dmchat/core/hub"
 )
 
 var _ bus.Handler = (*Node)(nil)
@@ -26,13 +27,13 @@ func (n *Node) HandleEvent(ev bus.Event) {
 		}
 		m := chat.Message{ID: ev.MessageID, SenderID: ev.SenderID, RecipientID: ev.RecipientID,
 			ClientMessageID: ev.ClientMessageID, Content: ev.Content, CreatedAt: created}
-		if k := n.deliver(m); k > 0 {
+		if k := n.deliver(m, hub.Queued); k > 0 {
 			n.busLog.Info("chat_message_delivered", zap.String("messageId", m.ID),
 				zap.String("recipientId", m.RecipientID), zap.String("originInstanceId", ev.OriginInstanceID),
 				zap.Int("sockets", k))
 		}
 	case bus.KindState:
-		n.hub.SendState(ev.SenderID, ev.MessageID)
+		n.hub.SendState(ev.SenderID, ev.MessageID, hub.Queued)
 	case bus.KindKick:
 		switch ev.Action {
 		case ActionBan:
@@ -114,7 +115,7 @@ func (n *Node) catchUp() {
 				return
 			}
 			for _, m := range msgs {
-				pushed += n.deliver(m)
+				pushed += n.deliver(m, hub.Queued)
 			}
 			if len(msgs) < n.opts.ReplayBatch {
 				break

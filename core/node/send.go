@@ -9,6 +9,7 @@ import (
 
 	"github.com/dmchat/dmchat/core/bus"
 	"github.com/dmchat/dmchat/core/chat"
+	"github.com/dmchat/dmchat/core/hub"
 	"github.com/dmchat/dmchat/core/store"
 )
 
@@ -44,18 +45,19 @@ func (n *Node) send(ctx context.Context, s *Session, f chat.InFrame) {
 	}
 	// A retry of an undelivered message is pushed again: sockets it was
 	// already pushed to skip it, and a crash between store and push is healed.
-	n.deliver(m)
+	n.deliver(m, hub.Inline)
 	n.publish(ctx, bus.Event{Kind: bus.KindMessage, MessageID: m.ID, SenderID: m.SenderID,
 		RecipientID: m.RecipientID, ClientMessageID: m.ClientMessageID, Content: m.Content,
 		CreatedAt: chat.FormatTime(m.CreatedAt)})
 }
 
-// deliver pushes m to the recipient's sockets on this instance.
-func (n *Node) deliver(m chat.Message) int {
+// deliver pushes m to the recipient's sockets on this instance; how as
+// for hub.Push.
+func (n *Node) deliver(m chat.Message, how hub.Push) int {
 	if n.isBanned(m.RecipientID) {
 		return 0
 	}
-	k := n.hub.DeliverMessage(m)
+	k := n.hub.DeliverMessage(m, how)
 	if k > 0 {
 		n.metrics.MessagesSent.Add(float64(k))
 		n.metrics.DeliverySeconds.Observe(time.Since(m.CreatedAt).Seconds())
@@ -87,7 +89,7 @@ func (n *Node) deliveryAck(ctx context.Context, s *Session, messageID string) {
 		return
 	}
 	n.metrics.MessagesDelivered.Inc()
-	n.hub.SendState(m.SenderID, m.ID)
+	n.hub.SendState(m.SenderID, m.ID, hub.Inline)
 	n.publishState(ctx, bus.Event{Kind: bus.KindState, MessageID: m.ID, SenderID: m.SenderID, RecipientID: m.RecipientID})
 }
 
