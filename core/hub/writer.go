@@ -68,13 +68,17 @@ func (c *Client) writeInline(tw TryWriter) {
 
 // startWriter runs write in a goroutine started by Options.Go; fin and
 // flush are write's. If the owner is shutting down and refuses, the client
-// is closed as going away.
+// is closed as going away, after sending here what an inline write left:
+// that may be part of a frame, which the close frame must not cut.
 func (c *Client) startWriter(fin *closeRequest, flush bool) {
 	fn := c.writeQueued
 	if flush {
 		fn = func() { c.write(fin, true) }
 	}
 	if !c.hub.opts.Go(fn) {
+		if flush {
+			_ = c.conn.Write(time.Now().Add(c.hub.opts.WriteTimeout), nil)
+		}
 		c.Close(chat.CloseGoingAway, "server shutting down")
 	}
 }

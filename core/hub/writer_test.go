@@ -262,3 +262,22 @@ func TestQueuedPushesAreLeftToTheWriter(t *testing.T) {
 		t.Fatal("Queued pushes were written by the pushing goroutine")
 	}
 }
+
+// TestShutdownSendsWhatAnInlineWriteLeftBeforeClosing: when the owner
+// refuses new goroutines, the rest of a frame the socket did not take is
+// still sent before the close, so the close frame never cuts a frame.
+func TestShutdownSendsWhatAnInlineWriteLeftBeforeClosing(t *testing.T) {
+	h := New(Options{Go: func(func()) bool { return false }})
+	tc := newTryConn(0)
+	c := h.NewClient("bob", chat.RoleUser, tc)
+	h.Register(c)
+	c.Send([]byte("a"))
+	tc.mu.Lock()
+	defer tc.mu.Unlock()
+	if tc.writes != 1 || strings.Join(tc.written, "") != "a" {
+		t.Fatalf("blocking writes %d, written %q: the held frame must go out before the close", tc.writes, tc.written)
+	}
+	if code := c.CloseCode(); code != chat.CloseGoingAway {
+		t.Fatalf("close code %d, want %d", code, chat.CloseGoingAway)
+	}
+}
