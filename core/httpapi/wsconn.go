@@ -44,6 +44,13 @@ var corkBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b
 type corkConn struct {
 	net.Conn
 	raw syscall.RawConn // for non-blocking writes; nil if the conn has none
+	// rawWrite is the function handed to raw.Write, made once: a closure
+	// made per call would cost three allocations per frame. It writes
+	// rawBuf and leaves rawN and rawErr; all three are guarded by mu.
+	rawWrite func(fd uintptr) bool
+	rawBuf   []byte
+	rawN     int
+	rawErr   error
 
 	mu       sync.Mutex
 	corked   bool
@@ -63,6 +70,10 @@ func newCorkConn(nc net.Conn) *corkConn {
 	c := &corkConn{Conn: nc}
 	if sc, ok := nc.(syscall.Conn); ok {
 		c.raw, _ = sc.SyscallConn()
+	}
+	c.rawWrite = func(fd uintptr) bool {
+		c.rawN, c.rawErr = syscall.Write(int(fd), c.rawBuf)
+		return true // one attempt: never wait for the socket
 	}
 	return c
 }
@@ -164,12 +175,11 @@ func (c *corkConn) writeNowLocked(b []byte) (int, error) {
 		}
 		c.deadlineSet = false
 	}
-	var n int
-	var werr error
-	if err := c.raw.Write(func(fd uintptr) bool {
-		n, werr = syscall.Write(int(fd), b)
-		return true // one attempt: never wait for the socket
-	}); err != nil {
+	c.rawBuf, c.rawN = b, 0
+	err := c.raw.Write(c.rawWrite)
+	n, werr := c.rawN, c.rawErr
+	c.rawBuf, c.rawErr = nil, nil
+	if err != nil {
 		return 0, err
 	}
 	if n < 0 {

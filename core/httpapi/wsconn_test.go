@@ -283,3 +283,30 @@ func TestHeldBytesGoFirstAndWholeFrames(t *testing.T) {
 	}
 	<-closed
 }
+
+// TestWritingFramesAllocatesNothing: a batch written, tried or blocking,
+// allocates nothing per frame: buffers and batch slices are reused.
+func TestWritingFramesAllocatesNothing(t *testing.T) {
+	ctx, client, server, _ := dialCorked(t)
+	go func() {
+		for {
+			if _, _, err := client.Read(ctx); err != nil {
+				return
+			}
+		}
+	}()
+	frames := [][]byte{[]byte(`{"type":"MESSAGE_STATE","messageId":"1","state":"DELIVERED"}`)}
+	tried := testing.AllocsPerRun(200, func() {
+		if done, err := server.TryWrite(frames); err != nil || !done {
+			t.Fatalf("TryWrite = %v, %v", done, err)
+		}
+	})
+	blocking := testing.AllocsPerRun(200, func() {
+		if err := server.Write(time.Now().Add(5*time.Second), frames); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if tried != 0 || blocking != 0 {
+		t.Fatalf("allocations per write: tried %v, blocking %v; want 0", tried, blocking)
+	}
+}
