@@ -68,7 +68,9 @@ func (a *API) readLoop(c *websocket.Conn, sess *node.Session, userID string) {
 	for {
 		if err := a.readFrame(ctx, c, sess); err != nil {
 			code := websocket.CloseStatus(err)
-			if code == websocket.StatusMessageTooBig {
+			if errors.Is(err, websocket.ErrMessageTooBig) {
+				// coder/websocket has already closed the socket with 1009.
+				code = websocket.StatusMessageTooBig
 				a.log.Info("frame_too_large", zap.String("userId", userID))
 			}
 			if errors.Is(err, context.Canceled) || code == -1 {

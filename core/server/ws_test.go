@@ -291,6 +291,7 @@ func TestFrameOverReadLimitCloses1009(t *testing.T) {
 		t.Fatal(err)
 	}
 	expectClose(t, c, chat.CloseTooLarge)
+	e.logs.WaitFor(t, 5*time.Second, logtest.Event("HTTP", "frame_too_large"))
 }
 
 func TestTokenExpiryCloses4001(t *testing.T) {
