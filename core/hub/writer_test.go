@@ -151,6 +151,18 @@ func (c *tryConn) emit(frames [][]byte) {
 
 func (c *tryConn) Close(int, string) error { return nil }
 
+// waitWritten waits until n more frames have left, failing after 5 s.
+func (c *tryConn) waitWritten(t *testing.T, n int) {
+	t.Helper()
+	for i := range n {
+		select {
+		case <-c.wrote:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%d of %d frames written", i, n)
+		}
+	}
+}
+
 // countingGo is an Options.Go that counts the goroutines started.
 func countingGo(n *atomic.Int32) func(func()) bool {
 	return func(fn func()) bool { n.Add(1); go fn(); return true }
@@ -190,13 +202,7 @@ func TestWhatTheSocketLeavesGoesOutFirstFromAGoroutine(t *testing.T) {
 	defer c.Close(chat.CloseNormal, "")
 	c.Send([]byte("a"))
 	c.Send([]byte("b"))
-	for range 2 {
-		select {
-		case <-tc.wrote:
-		case <-time.After(5 * time.Second):
-			t.Fatal("held frames were never sent")
-		}
-	}
+	tc.waitWritten(t, 2)
 	tc.mu.Lock()
 	defer tc.mu.Unlock()
 	if got := strings.Join(tc.written, ""); got != "ab" {
@@ -222,13 +228,7 @@ func TestReplayIsBatchedNotWrittenInline(t *testing.T) {
 	if n, err := c.Replay(context.Background(), msgs); err != nil || n != 3 {
 		t.Fatalf("Replay = %d, %v", n, err)
 	}
-	for range 3 {
-		select {
-		case <-tc.wrote:
-		case <-time.After(5 * time.Second):
-			t.Fatal("replayed frames not written")
-		}
-	}
+	tc.waitWritten(t, 3)
 	if started.Load() == 0 {
 		t.Fatal("the replay was written inline by the replaying goroutine")
 	}
@@ -251,13 +251,7 @@ func TestQueuedPushesAreLeftToTheWriter(t *testing.T) {
 	}
 	h.DeliverMessage(msg(2, "bob"), Queued)
 	h.SendState("bob", "3", Queued)
-	for range 3 {
-		select {
-		case <-tc.wrote:
-		case <-time.After(5 * time.Second):
-			t.Fatal("frames not written")
-		}
-	}
+	tc.waitWritten(t, 3)
 	if started.Load() == 0 {
 		t.Fatal("Queued pushes were written by the pushing goroutine")
 	}
