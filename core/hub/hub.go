@@ -106,15 +106,23 @@ func (h *Hub) unregister(c *Client) {
 
 // Clients returns userID's sockets on this instance.
 func (h *Hub) Clients(userID string) []*Client {
+	return h.appendClients(nil, userID)
+}
+
+// appendClients appends userID's sockets here to dst. The per-message paths
+// pass a small array on their stack, so looking up a user's few sockets
+// allocates nothing.
+func (h *Hub) appendClients(dst []*Client, userID string) []*Client {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
-	set := h.users[userID]
-	out := make([]*Client, 0, len(set))
-	for c := range set {
-		out = append(out, c)
+	for c := range h.users[userID] {
+		dst = append(dst, c)
 	}
-	return out
+	return dst
 }
+
+// fewClients sizes the stack arrays of appendClients: a user's tabs.
+const fewClients = 4
 
 // Online reports whether userID has a socket here.
 func (h *Hub) Online(userID string) bool {
@@ -149,7 +157,8 @@ func (h *Hub) Count() int {
 // sockets where it is already pending. The frame is encoded once. It
 // returns the number of sockets it was pushed to.
 func (h *Hub) DeliverMessage(m chat.Message, how Push) int {
-	clients := h.Clients(m.RecipientID)
+	var few [fewClients]*Client
+	clients := h.appendClients(few[:0], m.RecipientID)
 	if len(clients) == 0 {
 		return 0
 	}

@@ -272,3 +272,20 @@ func TestStateReachesEachSocketOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestLookingUpAUsersSocketsAllocatesNothing: the per-message paths find a
+// user's sockets without allocating.
+func TestLookingUpAUsersSocketsAllocatesNothing(t *testing.T) {
+	h, connect := setup(t, Options{})
+	connect("bob")
+	connect("bob")
+	allocs := testing.AllocsPerRun(100, func() {
+		var few [fewClients]*Client
+		if got := h.appendClients(few[:0], "bob"); len(got) != 2 {
+			t.Fatalf("%d sockets, want 2", len(got))
+		}
+	})
+	if allocs != 0 {
+		t.Fatalf("%v allocations per lookup, want 0", allocs)
+	}
+}

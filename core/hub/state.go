@@ -42,7 +42,8 @@ func (c *Client) SendState(messageID string, frame []byte, how Push) bool {
 // SendState tells every socket of senderID here that messageID was
 // delivered, once per socket, and returns how many were told.
 func (h *Hub) SendState(senderID, messageID string, how Push) int {
-	clients := h.Clients(senderID)
+	var few [fewClients]*Client
+	clients := h.appendClients(few[:0], senderID)
 	if len(clients) == 0 {
 		return 0
 	}
