@@ -157,27 +157,22 @@ func (h *Hub) Count() int {
 // sockets where it is already pending. The frame is encoded once. It
 // returns the number of sockets it was pushed to.
 func (h *Hub) DeliverMessage(m chat.Message, how Push) int {
+	return h.fanOut(m.RecipientID, func() []byte { return chat.MessageFrame(m).Encode() },
+		func(c *Client, frame []byte) bool { return c.deliver(m, frame, how) })
+}
+
+// fanOut encodes a frame once, and only if userID has sockets here, and
+// offers it to each of them with push; it returns how many took it.
+func (h *Hub) fanOut(userID string, encode func() []byte, push func(*Client, []byte) bool) int {
 	var few [fewClients]*Client
-	clients := h.appendClients(few[:0], m.RecipientID)
+	clients := h.appendClients(few[:0], userID)
 	if len(clients) == 0 {
 		return 0
 	}
-	frame := chat.MessageFrame(m).Encode()
+	frame := encode()
 	n := 0
 	for _, c := range clients {
-		if c.deliver(m, frame, how) {
-			n++
-		}
-	}
-	return n
-}
-
-// SendToUser queues frame on every socket of userID here and returns how
-// many took it.
-func (h *Hub) SendToUser(userID string, frame []byte) int {
-	n := 0
-	for _, c := range h.Clients(userID) {
-		if c.Send(frame) {
+		if push(c, frame) {
 			n++
 		}
 	}

@@ -67,9 +67,9 @@ func BenchmarkDeliverMessage(b *testing.B) {
 	}
 }
 
-// BenchmarkSendToUser is the MESSAGE_STATE path: one pre-encoded frame to
-// every socket of the sender.
-func BenchmarkSendToUser(b *testing.B) {
+// BenchmarkSendState is the MESSAGE_STATE path: the frame encoded once,
+// the socket's state dedupe, queue and writer.
+func BenchmarkSendState(b *testing.B) {
 	// A producer this fast outruns any writer for a while; the queue bound
 	// is not what is measured here.
 	h := New(Options{MaxQueueBytes: 1 << 30})
@@ -77,12 +77,11 @@ func BenchmarkSendToUser(b *testing.B) {
 	c := h.NewClient("alice", chat.RoleUser, conn)
 	h.Register(c)
 	b.Cleanup(func() { c.Close(chat.CloseNormal, "") })
-	frame := chat.StateFrame("123456").Encode()
 	b.ReportAllocs()
 	n := int64(0)
 	for b.Loop() {
 		n++
-		if h.SendToUser("alice", frame) != 1 {
+		if h.SendState("alice", strconv.FormatInt(n, 10), Queued) != 1 {
 			b.Fatal("not sent")
 		}
 	}

@@ -42,17 +42,6 @@ func (c *Client) SendState(messageID string, frame []byte, how Push) bool {
 // SendState tells every socket of senderID here that messageID was
 // delivered, once per socket, and returns how many were told.
 func (h *Hub) SendState(senderID, messageID string, how Push) int {
-	var few [fewClients]*Client
-	clients := h.appendClients(few[:0], senderID)
-	if len(clients) == 0 {
-		return 0
-	}
-	frame := chat.StateFrame(messageID).Encode()
-	n := 0
-	for _, c := range clients {
-		if c.SendState(messageID, frame, how) {
-			n++
-		}
-	}
-	return n
+	return h.fanOut(senderID, func() []byte { return chat.StateFrame(messageID).Encode() },
+		func(c *Client, frame []byte) bool { return c.SendState(messageID, frame, how) })
 }

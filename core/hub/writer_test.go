@@ -163,20 +163,27 @@ func (c *tryConn) waitWritten(t *testing.T, n int) {
 	}
 }
 
-// countingGo is an Options.Go that counts the goroutines started.
-func countingGo(n *atomic.Int32) func(func()) bool {
-	return func(fn func()) bool { n.Add(1); go fn(); return true }
+// tryClient registers bob on a tryConn that takes take frames per try, in
+// a hub whose Options.Go counts the writer goroutines it starts. With
+// replaying, bob's client is in a replay when registered.
+func tryClient(t *testing.T, take int, replaying bool) (*Hub, *Client, *tryConn, *atomic.Int32) {
+	t.Helper()
+	started := new(atomic.Int32)
+	h := New(Options{Go: func(fn func()) bool { started.Add(1); go fn(); return true }})
+	tc := newTryConn(take)
+	c := h.NewClient("bob", chat.RoleUser, tc)
+	if replaying {
+		c.BeginReplay()
+	}
+	h.Register(c)
+	t.Cleanup(func() { c.Close(chat.CloseNormal, "") })
+	return h, c, tc, started
 }
 
 // TestFramesTheSocketTakesAtOnceNeedNoGoroutine: on a socket with room, a
 // frame is written by the goroutine that queued it.
 func TestFramesTheSocketTakesAtOnceNeedNoGoroutine(t *testing.T) {
-	var started atomic.Int32
-	h := New(Options{Go: countingGo(&started)})
-	tc := newTryConn(-1)
-	c := h.NewClient("bob", chat.RoleUser, tc)
-	h.Register(c)
-	defer c.Close(chat.CloseNormal, "")
+	_, c, tc, started := tryClient(t, -1, false)
 	for _, id := range []string{"1", "2", "3"} {
 		c.Send(chat.StateFrame(id).Encode())
 	}
@@ -194,12 +201,7 @@ func TestFramesTheSocketTakesAtOnceNeedNoGoroutine(t *testing.T) {
 // only part of a batch, a writer goroutine sends the rest before anything
 // queued later, in order.
 func TestWhatTheSocketLeavesGoesOutFirstFromAGoroutine(t *testing.T) {
-	var started atomic.Int32
-	h := New(Options{Go: countingGo(&started)})
-	tc := newTryConn(0) // the socket is full: nothing leaves inline
-	c := h.NewClient("bob", chat.RoleUser, tc)
-	h.Register(c)
-	defer c.Close(chat.CloseNormal, "")
+	_, c, tc, started := tryClient(t, 0, false) // the socket is full: nothing leaves inline
 	c.Send([]byte("a"))
 	c.Send([]byte("b"))
 	tc.waitWritten(t, 2)
@@ -217,13 +219,7 @@ func TestWhatTheSocketLeavesGoesOutFirstFromAGoroutine(t *testing.T) {
 // they go out from the writer goroutine in batches, not one system call
 // each from the replaying goroutine.
 func TestReplayIsBatchedNotWrittenInline(t *testing.T) {
-	var started atomic.Int32
-	h := New(Options{Go: countingGo(&started)})
-	tc := newTryConn(-1)
-	c := h.NewClient("bob", chat.RoleUser, tc)
-	defer c.Close(chat.CloseNormal, "")
-	c.BeginReplay()
-	h.Register(c)
+	_, c, tc, started := tryClient(t, -1, true)
 	msgs := []chat.Message{msg(1, "bob"), msg(2, "bob"), msg(3, "bob")}
 	if n, err := c.Replay(context.Background(), msgs); err != nil || n != 3 {
 		t.Fatalf("Replay = %d, %v", n, err)
@@ -238,12 +234,7 @@ func TestReplayIsBatchedNotWrittenInline(t *testing.T) {
 // bus) is written by a writer goroutine, never by the pushing goroutine,
 // while an Inline one on the same kind of socket is written at once.
 func TestQueuedPushesAreLeftToTheWriter(t *testing.T) {
-	var started atomic.Int32
-	h := New(Options{Go: countingGo(&started)})
-	tc := newTryConn(-1)
-	c := h.NewClient("bob", chat.RoleUser, tc)
-	h.Register(c)
-	defer c.Close(chat.CloseNormal, "")
+	h, _, tc, started := tryClient(t, -1, false)
 
 	h.DeliverMessage(msg(1, "bob"), Inline)
 	if n := started.Load(); n != 0 {
