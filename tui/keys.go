@@ -2,6 +2,7 @@ package tui
 
 import (
 	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
 )
 
 // KeyMap is every key binding of the program, in one place. The help bar
@@ -128,4 +129,26 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 // FullHelpTitles name FullHelp's groups, in order.
 func (k KeyMap) FullHelpTitles() []string {
 	return []string{"Global and faults", "Users (users, messages panes)", "Logs pane", "Scenario pane"}
+}
+
+// moveCursor applies a cursor key (up, down, page up/down by page, top,
+// bottom) to cursor over the rows 0..last. moved is false for any other key.
+func (k KeyMap) moveCursor(km tea.KeyMsg, cursor, last, page int) (_ int, moved bool) {
+	switch {
+	case key.Matches(km, k.Up):
+		cursor--
+	case key.Matches(km, k.Down):
+		cursor++
+	case key.Matches(km, k.PageUp):
+		cursor -= page
+	case key.Matches(km, k.PageDown):
+		cursor += page
+	case key.Matches(km, k.Top):
+		cursor = 0
+	case key.Matches(km, k.Bottom):
+		cursor = last
+	default:
+		return max(0, min(last, cursor)), false
+	}
+	return max(0, min(last, cursor)), true
 }

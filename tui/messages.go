@@ -65,23 +65,8 @@ func (p *messagesPane) Update(msg tea.Msg) tea.Cmd {
 	if !ok || len(p.rows) == 0 {
 		return nil
 	}
-	k := p.ctx.Keys
 	last := len(p.rows) - 1
-	switch {
-	case key.Matches(km, k.Up):
-		p.cursor--
-	case key.Matches(km, k.Down):
-		p.cursor++
-	case key.Matches(km, k.PageUp):
-		p.cursor -= 5
-	case key.Matches(km, k.PageDown):
-		p.cursor += 5
-	case key.Matches(km, k.Top):
-		p.cursor = 0
-	case key.Matches(km, k.Bottom):
-		p.cursor = last
-	}
-	p.cursor = max(0, min(last, p.cursor))
+	p.cursor, _ = p.ctx.Keys.moveCursor(km, p.cursor, last, 5)
 	p.follow = p.cursor == last
 	return nil
 }

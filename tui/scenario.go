@@ -274,25 +274,11 @@ func (p *scenarioPane) Update(msg tea.Msg) tea.Cmd {
 	if !ok || p.script == nil || len(p.script.Steps) == 0 {
 		return nil
 	}
-	k := p.ctx.Keys
-	last := len(p.script.Steps) - 1
-	switch {
-	case key.Matches(km, k.Up):
-		p.cursor--
-	case key.Matches(km, k.Down):
-		p.cursor++
-	case key.Matches(km, k.PageUp):
-		p.cursor -= 10
-	case key.Matches(km, k.PageDown):
-		p.cursor += 10
-	case key.Matches(km, k.Top):
-		p.cursor = 0
-	case key.Matches(km, k.Bottom):
-		p.cursor = last
-	default:
+	cursor, moved := p.ctx.Keys.moveCursor(km, p.cursor, len(p.script.Steps)-1, 10)
+	if !moved {
 		return nil
 	}
-	p.cursor = max(0, min(last, p.cursor))
+	p.cursor = cursor
 	p.follow = p.cursor == p.current
 	return nil
 }
