@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -122,6 +123,13 @@ func checkMigratedNames(t *testing.T, s Store) {
 	}
 	if _, err := s.CreateUser(ctx, "dave", []byte("h"), chat.RoleUser); err != nil {
 		t.Fatalf("CreateUser after migration: %v", err)
+	}
+	// The later step (revoked tokens) was applied too.
+	if err := s.RevokeToken(ctx, "j1", time.Now().Add(time.Hour)); err != nil {
+		t.Fatalf("RevokeToken after migration: %v", err)
+	}
+	if revoked, err := s.TokenRevoked(ctx, "j1"); err != nil || !revoked {
+		t.Fatalf("TokenRevoked after migration = %v, %v", revoked, err)
 	}
 }
 
