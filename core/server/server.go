@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
-	"time"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -48,6 +47,9 @@ type Options struct {
 	// httpapi's defaults.
 	AuthRate  float64
 	AuthBurst int
+	// Timeouts bound client connections; zero fields mean the defaults
+	// (see edge.go).
+	Timeouts Timeouts
 }
 
 // Server is one running instance.
@@ -61,6 +63,7 @@ type Server struct {
 	api       *httpapi.API
 	accounts  *auth.Accounts
 	listener  net.Listener
+	timeouts  Timeouts
 	http      *http.Server
 	pprof     *pprofServer // see pprof.go; nil unless Config.PprofAddr
 
@@ -126,6 +129,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		AuthRate: opts.AuthRate, AuthBurst: opts.AuthBurst,
 	})
 	s.listener = opts.Listener
+	s.timeouts = opts.Timeouts
 	return s, nil
 }
 
@@ -153,7 +157,8 @@ func (s *Server) Start(ctx context.Context) error {
 		}
 		s.listener = l
 	}
-	s.http = &http.Server{Handler: s.api, ReadHeaderTimeout: 10 * time.Second}
+	s.listener = s.limitListener(s.listener)
+	s.http = s.newHTTPServer(s.api, s.timeouts)
 	s.log.Named("Server").Info("listening", zap.String("addr", s.listener.Addr().String()),
 		zap.String("instanceId", s.cfg.InstanceID))
 	go func() {
