@@ -43,6 +43,9 @@ type Options struct {
 	Listener net.Listener
 	// Hasher hashes passwords; the zero value is bcrypt's default cost.
 	Hasher auth.Hasher
+	// HashGate bounds concurrent hashing; nil means auth's default
+	// (GOMAXPROCS running, 8 × that waiting).
+	HashGate *auth.HashGate
 	// AuthRate and AuthBurst limit login/register per address; 0 means
 	// httpapi's defaults.
 	AuthRate  float64
@@ -121,12 +124,12 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.node = n
-	s.accounts = &auth.Accounts{Store: s.store, Hasher: opts.Hasher, Tokens: auth.NewTokens(cfg.JWTSecret, cfg.TokenTTL)}
+	s.accounts = &auth.Accounts{Store: s.store, Hasher: opts.Hasher, Gate: opts.HashGate, Tokens: auth.NewTokens(cfg.JWTSecret, cfg.TokenTTL)}
 	s.api = httpapi.New(httpapi.Options{
 		Node: n, Accounts: s.accounts, Logger: log, Production: cfg.Production,
 		WSPath: cfg.WSPath, CookieDomain: cfg.CookieDomain, CORSOrigin: cfg.CORSOrigin,
 		MetricsMode: cfg.MetricsMode, MetricsSecret: cfg.MetricsSecret, MetricsAdminRoute: cfg.MetricsEnableAdminRoute,
-		AuthRate: opts.AuthRate, AuthBurst: opts.AuthBurst,
+		AuthRate: opts.AuthRate, AuthBurst: opts.AuthBurst, TrustedProxies: cfg.TrustedProxies,
 	})
 	s.listener = opts.Listener
 	s.timeouts = opts.Timeouts
