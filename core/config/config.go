@@ -115,9 +115,8 @@ type Config struct {
 
 	// MaxConnections caps the connections served at once (MAX_CONNECTIONS,
 	// default 10000); MaxConnectionsPerIP caps those of one TCP peer
-	// address (MAX_CONNECTIONS_PER_IP, default 256). Behind a reverse proxy
-	// every client shares the proxy's address, so the per-address cap must
-	// then be at least the proxy's connection count.
+	// address (MAX_CONNECTIONS_PER_IP, default 256). The address is the TCP
+	// peer's; peers in TrustedProxies carry many clients and are exempt.
 	MaxConnections, MaxConnectionsPerIP int
 	// TrustedProxies are the peers whose X-Forwarded-For is believed
 	// (TRUSTED_PROXIES, comma-separated CIDRs, default none).

@@ -5,8 +5,8 @@
 // opens hundreds of idle connections holds no more than its share of the
 // global cap).
 //
-// The per-address count is keyed by the TCP peer, never by a header:
-// behind a reverse proxy every client is the proxy, so there the
-// per-address cap must be at least the proxy's connection count (or the
-// proxy must do its own per-client limiting).
+// The per-address count is keyed by the TCP peer, never by a header (a
+// header arrives only after the connection is taken): behind a reverse
+// proxy every client is the proxy, so the proxy is exempted
+// (Options.Exempt) and per-client connection limits are the proxy's job.
 package netlimit

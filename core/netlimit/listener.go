@@ -14,6 +14,10 @@ type Options struct {
 	MaxConnections int
 	// MaxPerIP caps the connections open at once from one peer IP.
 	MaxPerIP int
+	// Exempt, if set, names peers MaxPerIP does not apply to (a trusted
+	// reverse proxy carries every client's connections). It is called on
+	// every accept and must be cheap.
+	Exempt func(addr netip.Addr) bool
 	// Refused, if set, is called (without locks held) with the peer of each
 	// connection closed for being over MaxPerIP. It must not block.
 	Refused func(addr netip.Addr)
@@ -24,7 +28,7 @@ type Options struct {
 // The returned listener is safe for concurrent use, like l.
 func Listen(l net.Listener, opts Options) net.Listener {
 	if opts.MaxPerIP > 0 {
-		l = &perIPListener{Listener: l, max: opts.MaxPerIP, refused: opts.Refused, open: make(map[netip.Addr]int)}
+		l = &perIPListener{Listener: l, max: opts.MaxPerIP, exempt: opts.Exempt, refused: opts.Refused, open: make(map[netip.Addr]int)}
 	}
 	if opts.MaxConnections > 0 {
 		l = netutil.LimitListener(l, opts.MaxConnections)
@@ -38,6 +42,7 @@ func Listen(l net.Listener, opts Options) net.Listener {
 type perIPListener struct {
 	net.Listener
 	max     int
+	exempt  func(netip.Addr) bool
 	refused func(netip.Addr)
 
 	mu   sync.Mutex
@@ -53,8 +58,8 @@ func (l *perIPListener) Accept() (net.Conn, error) {
 			return nil, err
 		}
 		addr, ok := peerAddr(c)
-		if !ok {
-			// Not TCP (a unix socket in tests): nothing to key by.
+		if !ok || (l.exempt != nil && l.exempt(addr)) {
+			// Exempt, or not TCP (nothing to key by).
 			return c, nil
 		}
 		if l.take(addr) {

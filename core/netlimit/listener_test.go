@@ -131,3 +131,20 @@ func TestMaxConnectionsHoldsNewConnectionsBack(t *testing.T) {
 		t.Fatalf("the waiting connection was not served after a slot freed: %v", err)
 	}
 }
+
+func TestExemptPeersAreNotCappedPerIP(t *testing.T) {
+	proxy := netip.MustParseAddr("127.0.0.5")
+	addr, accepted := setup(t, netlimit.Options{MaxPerIP: 1, Exempt: func(a netip.Addr) bool { return a == proxy }})
+	for range 3 {
+		c := dialFrom(t, "127.0.0.5", addr)
+		acceptOne(t, accepted)
+		if closedByServer(c, 50*time.Millisecond) {
+			t.Fatal("a connection of the exempt peer was closed")
+		}
+	}
+	dialFrom(t, "127.0.0.6", addr)
+	acceptOne(t, accepted)
+	if !closedByServer(dialFrom(t, "127.0.0.6", addr), waitFor) {
+		t.Fatal("a second connection of a capped peer was kept")
+	}
+}

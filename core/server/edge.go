@@ -4,6 +4,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -65,13 +66,23 @@ func (s *Server) newHTTPServer(h http.Handler, t Timeouts) *http.Server {
 	}
 }
 
-// limitListener applies MAX_CONNECTIONS and MAX_CONNECTIONS_PER_IP. A
-// refused connection is not logged: one hostile client would otherwise
-// write a line per attempt.
+// limitListener applies MAX_CONNECTIONS and MAX_CONNECTIONS_PER_IP; a
+// peer in TRUSTED_PROXIES carries many clients, so only MAX_CONNECTIONS
+// bounds it. A refused connection is not logged: one hostile client would
+// otherwise write a line per attempt.
 func (s *Server) limitListener(l net.Listener) net.Listener {
+	trusted := s.cfg.TrustedProxies
 	return netlimit.Listen(l, netlimit.Options{
 		MaxConnections: s.cfg.MaxConnections,
 		MaxPerIP:       s.cfg.MaxConnectionsPerIP,
+		Exempt: func(a netip.Addr) bool {
+			for _, p := range trusted {
+				if p.Contains(a) {
+					return true
+				}
+			}
+			return false
+		},
 	})
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -123,6 +124,40 @@ func TestIdleConnectionsOfOneAddressDoNotStopHealthz(t *testing.T) {
 	}
 	if err := e.api.Healthz(ctxT(t)); err != nil {
 		t.Fatalf("healthz from another address: %v", err)
+	}
+}
+
+// A trusted proxy carries every client's connections: the per-address cap
+// does not apply to it.
+func TestTrustedProxyIsNotCappedPerAddress(t *testing.T) {
+	e := setup(t, func(c *config.Config) {
+		c.MaxConnections, c.MaxConnectionsPerIP = 20, 2
+		c.TrustedProxies = mustPrefixes(t, "127.0.0.2/32")
+	}, nil)
+	for i := range 5 {
+		c := rawDial(t, e, "127.0.0.2")
+		if resp, err := getHealthz(t, c, waitFor); err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("proxy connection %d: %v %v", i+1, resp, err)
+		}
+	}
+}
+
+// Headers over MaxHeaderBytes are refused (431) instead of buffered.
+func TestHugeHeadersAreRefused(t *testing.T) {
+	e := setup(t, nil, nil)
+	c := rawDial(t, e, "127.0.0.2")
+	// net/http reads MaxHeaderBytes plus its 4 KiB of slack before it
+	// answers; sending exactly that much leaves nothing unread, so the
+	// close after the answer cannot turn into a reset that hides it.
+	head := "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: "
+	req := head + strings.Repeat("a", server.MaxHeaderBytes+4096-len(head))
+	if _, err := io.WriteString(c, req); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(waitFor))
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil || resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+		t.Fatalf("huge header: %v %v, want 431", resp, err)
 	}
 }
 
