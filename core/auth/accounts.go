@@ -32,6 +32,11 @@ type Accounts struct {
 	Hasher Hasher
 	// Tokens issues the login tokens.
 	Tokens *Tokens
+	// Gate bounds the hashing running at once; nil means NewHashGate(0, 0),
+	// made on first use.
+	Gate *HashGate
+
+	gateOnce sync.Once
 
 	dummyOnce sync.Once
 	dummyHash []byte // a hash to compare against for unknown users
@@ -40,7 +45,8 @@ type Accounts struct {
 
 // Register creates a user with role user. It returns ErrInvalidUsername or
 // ErrInvalidPassword for values outside the rules, and wraps the store's
-// errors (store.ErrUsernameTaken for a name in use).
+// errors (store.ErrUsernameTaken for a name in use). It returns ErrBusy
+// when the hashing queue is full.
 func (a *Accounts) Register(ctx context.Context, username, password string) (chat.User, error) {
 	if !ValidUsername(username) {
 		return chat.User{}, ErrInvalidUsername
@@ -48,7 +54,7 @@ func (a *Accounts) Register(ctx context.Context, username, password string) (cha
 	if !ValidPassword(password) {
 		return chat.User{}, ErrInvalidPassword
 	}
-	hash, err := a.Hasher.Hash(password)
+	hash, err := a.hash(ctx, password)
 	if err != nil {
 		return chat.User{}, err
 	}
@@ -64,16 +70,24 @@ func (a *Accounts) Register(ctx context.Context, username, password string) (cha
 // ErrBadCredentials, after the same bcrypt work, so neither the answer nor
 // its timing reveals which names exist. A banned user can log in (the
 // caller shows them they are banned); store failures are returned wrapped.
+// The bcrypt work waits for the Gate: ErrBusy when its queue is full, ctx's
+// error when ctx ends first.
 func (a *Accounts) Login(ctx context.Context, username, password string) (chat.User, string, time.Time, error) {
 	u, err := a.Store.UserByName(ctx, username)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		a.spendCompare(password)
+		if err := a.gate().Do(ctx, func() { a.spendCompare(password) }); err != nil {
+			return chat.User{}, "", time.Time{}, err
+		}
 		return chat.User{}, "", time.Time{}, ErrBadCredentials
 	case err != nil:
 		return chat.User{}, "", time.Time{}, fmt.Errorf("auth: failed to look up user: %w", err)
 	}
-	if !a.Hasher.Check(u.PasswordHash, password) {
+	ok, err := a.check(ctx, u.PasswordHash, password)
+	if err != nil {
+		return chat.User{}, "", time.Time{}, err
+	}
+	if !ok {
 		return chat.User{}, "", time.Time{}, ErrBadCredentials
 	}
 	role := u.Role
@@ -112,7 +126,7 @@ func (a *Accounts) EnsureAdmin(ctx context.Context, username, password string) (
 	if !ValidPassword(password) {
 		return chat.User{}, ErrInvalidPassword
 	}
-	hash, err := a.Hasher.Hash(password)
+	hash, err := a.hash(ctx, password)
 	if err != nil {
 		return chat.User{}, err
 	}

@@ -141,7 +141,8 @@ func (a *API) Do(ctx context.Context, r Request, out any) (*http.Response, error
 			req.Header.Add(k, v)
 		}
 	}
-	if body != nil && req.Header.Get("Content-Type") == "" {
+	// The server refuses a POST without it (its CSRF rule), body or not.
+	if (body != nil || method == http.MethodPost) && req.Header.Get("Content-Type") == "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	setToken(req.Header, r.Token, a.UseCookie)

@@ -24,6 +24,7 @@ package config
 import (
 	"fmt"
 	"net"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -112,6 +113,15 @@ type Config struct {
 	WSRate  float64
 	WSBurst int
 
+	// MaxConnections caps the connections served at once (MAX_CONNECTIONS,
+	// default 10000); MaxConnectionsPerIP caps those of one TCP peer
+	// address (MAX_CONNECTIONS_PER_IP, default 256). The address is the TCP
+	// peer's; peers in TrustedProxies carry many clients and are exempt.
+	MaxConnections, MaxConnectionsPerIP int
+	// TrustedProxies are the peers whose X-Forwarded-For is believed
+	// (TRUSTED_PROXIES, comma-separated CIDRs, default none).
+	TrustedProxies []netip.Prefix
+
 	// AdminBootstrapName and AdminBootstrapPassword come from
 	// ADMIN_BOOTSTRAP=name:password (the name ends at the first ':'); both
 	// empty when unset.
@@ -145,11 +155,11 @@ func (c Config) String() string {
 	return fmt.Sprintf("Config{Env:%s Port:%d InstanceID:%q JWTSecret:%s DBURI:%s RedisURL:%s RedisInitTimeout:%v "+
 		"CookieDomain:%q CORSOrigin:%q WSPath:%q MetricsMode:%s MetricsSecret:%s AllowPublicMetricsInProd:%t "+
 		"MetricsEnableAdminRoute:%t WSRate:%g WSBurst:%d AdminBootstrapName:%q AdminBootstrapPassword:%s "+
-		"ShutdownTimeout:%v TokenTTL:%v PprofAddr:%q}",
+		"ShutdownTimeout:%v TokenTTL:%v PprofAddr:%q MaxConnections:%d MaxConnectionsPerIP:%d TrustedProxies:%v}",
 		c.Env, c.Port, c.InstanceID, redact(string(c.JWTSecret)), redactURI(c.DBURI), redactURI(c.RedisURL), c.RedisInitTimeout,
 		c.CookieDomain, c.CORSOrigin, c.WSPath, c.MetricsMode, redact(c.MetricsSecret), c.AllowPublicMetricsInProd,
 		c.MetricsEnableAdminRoute, c.WSRate, c.WSBurst, c.AdminBootstrapName, redact(c.AdminBootstrapPassword),
-		c.ShutdownTimeout, c.TokenTTL, c.PprofAddr)
+		c.ShutdownTimeout, c.TokenTTL, c.PprofAddr, c.MaxConnections, c.MaxConnectionsPerIP, c.TrustedProxies)
 }
 
 // GoString is String, so %#v does not leak secrets either.

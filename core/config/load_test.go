@@ -58,6 +58,7 @@ func TestDevelopmentDefaults(t *testing.T) {
 		DBURI: "sqlite:data/chat.db", RedisInitTimeout: 5 * time.Second, WSPath: "/ws",
 		MetricsMode: MetricsOpen, WSRate: 20, WSBurst: 40,
 		ShutdownTimeout: 10 * time.Second, TokenTTL: 24 * time.Hour,
+		MaxConnections: 10000, MaxConnectionsPerIP: 256,
 	}
 	if host == "" {
 		want.InstanceID = c.InstanceID
@@ -127,6 +128,12 @@ func TestValues(t *testing.T) {
 		}},
 		{"SHUTDOWN_TIMEOUT", devBase, []string{"SHUTDOWN_TIMEOUT", "1m30s"}, func(c Config) bool { return c.ShutdownTimeout == 90*time.Second }},
 		{"TOKEN_TTL", devBase, []string{"TOKEN_TTL", "15m"}, func(c Config) bool { return c.TokenTTL == 15*time.Minute }},
+		{"MAX_CONNECTIONS and MAX_CONNECTIONS_PER_IP", devBase, []string{"MAX_CONNECTIONS", "50", "MAX_CONNECTIONS_PER_IP", "7"}, func(c Config) bool {
+			return c.MaxConnections == 50 && c.MaxConnectionsPerIP == 7
+		}},
+		{"TRUSTED_PROXIES", devBase, []string{"TRUSTED_PROXIES", " 10.1.2.3/8, 192.168.1.7 ,fd00::/8,::ffff:172.16.0.0/108"}, func(c Config) bool {
+			return fmt.Sprint(c.TrustedProxies) == "[10.0.0.0/8 192.168.1.7/32 fd00::/8 172.16.0.0/12]"
+		}},
 		{"PPROF_ADDR v4", devBase, []string{"PPROF_ADDR", "127.0.0.1:6060"}, func(c Config) bool { return c.PprofAddr == "127.0.0.1:6060" }},
 		{"PPROF_ADDR v6", devBase, []string{"PPROF_ADDR", "[::1]:6060"}, func(c Config) bool { return c.PprofAddr == "[::1]:6060" }},
 		{"PPROF_ADDR localhost", devBase, []string{"PPROF_ADDR", "localhost:0"}, func(c Config) bool { return c.PprofAddr == "localhost:0" }},
@@ -196,6 +203,10 @@ func TestErrors(t *testing.T) {
 		{"prod open without allow", prodBase, []string{"METRICS_MODE", "open"}, "", "METRICS_MODE", "open"},
 		{"prod open with allow=false", prodBase, []string{"METRICS_MODE", "open", "ALLOW_PUBLIC_METRICS_IN_PROD", "false"}, "", "METRICS_MODE", "open"},
 		{"prod PORT 0", prodBase, []string{"PORT", "0"}, "", "PORT", "0"},
+		{"MAX_CONNECTIONS zero", devBase, []string{"MAX_CONNECTIONS", "0"}, "", "MAX_CONNECTIONS", "0"},
+		{"MAX_CONNECTIONS_PER_IP not a number", devBase, []string{"MAX_CONNECTIONS_PER_IP", "many"}, "", "MAX_CONNECTIONS_PER_IP", "many"},
+		{"TRUSTED_PROXIES bad CIDR", devBase, []string{"TRUSTED_PROXIES", "10.0.0.0/8,10.0.0.0/33"}, "", "TRUSTED_PROXIES", "10.0.0.0/8,10.0.0.0/33"},
+		{"TRUSTED_PROXIES host name", devBase, []string{"TRUSTED_PROXIES", "proxy.internal"}, "", "TRUSTED_PROXIES", "proxy.internal"},
 		{"dev secret mode without secret", devBase, []string{"METRICS_MODE", "secret"}, "", "METRICS_SECRET", ""},
 
 		{"PORT abc", devBase, []string{"PORT", "abc"}, "", "PORT", "abc"},

@@ -2,7 +2,11 @@ package httpapi
 
 import (
 	"net/http"
+	"net/netip"
 	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
 
 	"go.uber.org/zap"
 
@@ -36,6 +40,15 @@ type Options struct {
 	// (requests/s). Defaults 5 and 20.
 	AuthRate  float64
 	AuthBurst int
+	// LoginFailures and LoginFailureEvery throttle failed logins per
+	// account: after LoginFailures failures (default 5) an account gets one
+	// more try per LoginFailureEvery (default 1m); a successful login
+	// clears the count. Throttled attempts get 429 without any bcrypt work.
+	LoginFailures     int
+	LoginFailureEvery time.Duration
+	// TrustedProxies are the peers whose X-Forwarded-For (client address)
+	// and X-Forwarded-Proto (own origin) are believed. Default none.
+	TrustedProxies []netip.Prefix
 }
 
 // API is the HTTP handler of one instance. Safe for concurrent use.
@@ -45,8 +58,12 @@ type API struct {
 	acc     *auth.Accounts
 	log     *zap.Logger
 	mux     *http.ServeMux
-	limiter *addrLimiter
-	sockets sync.WaitGroup
+	proxies proxies
+	limiter *keyedLimiter // per client address: login and register
+	// loginFailures is per lower-cased username (names are unique without
+	// regard to case).
+	loginFailures *keyedLimiter
+	sockets       sync.WaitGroup
 }
 
 // New builds the handler.
@@ -63,6 +80,12 @@ func New(opts Options) *API {
 	if opts.AuthBurst <= 0 {
 		opts.AuthBurst = 20
 	}
+	if opts.LoginFailures <= 0 {
+		opts.LoginFailures = 5
+	}
+	if opts.LoginFailureEvery <= 0 {
+		opts.LoginFailureEvery = time.Minute
+	}
 	if opts.Logger == nil {
 		opts.Logger = zap.NewNop()
 	}
@@ -72,7 +95,10 @@ func New(opts Options) *API {
 		acc:     opts.Accounts,
 		log:     opts.Logger.Named("HTTP"),
 		mux:     http.NewServeMux(),
-		limiter: newAddrLimiter(opts.AuthRate, opts.AuthBurst),
+		proxies: proxies(opts.TrustedProxies),
+		limiter: newKeyedLimiter(rate.Limit(opts.AuthRate), opts.AuthBurst),
+
+		loginFailures: newKeyedLimiter(rate.Every(opts.LoginFailureEvery), opts.LoginFailures),
 	}
 	a.routes()
 	return a
@@ -99,7 +125,8 @@ func (a *API) routes() {
 	})
 }
 
-// ServeHTTP serves the API, adding CORS headers for the allowed origin.
+// ServeHTTP serves the API, adding CORS headers for the allowed origin and
+// refusing POSTs that break the CSRF rule (see csrf.go).
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if origin := r.Header.Get("Origin"); origin != "" && a.opts.CORSOrigin != "" && origin == a.opts.CORSOrigin {
 		h := w.Header()
@@ -112,6 +139,9 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(http.StatusNoContent)
 			return
 		}
+	}
+	if a.refuseUnsafePost(w, r) {
+		return
 	}
 	a.mux.ServeHTTP(w, r)
 }

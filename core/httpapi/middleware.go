@@ -3,12 +3,8 @@ package httpapi
 import (
 	"context"
 	"errors"
-	"net"
 	"net/http"
-	"sync"
 	"time"
-
-	"golang.org/x/time/rate"
 
 	"github.com/dmchat/dmchat/core/auth"
 	"github.com/dmchat/dmchat/core/chat"
@@ -95,61 +91,12 @@ func (a *API) admin(h userHandler) http.HandlerFunc {
 // limited applies the per-address limit of login and register.
 func (a *API) limited(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if !a.limiter.allow(clientAddr(r)) {
-			writeError(w, http.StatusTooManyRequests, chat.CodeRateLimited, "too many attempts; slow down")
+		if ok, wait := a.limiter.take(a.proxies.clientAddr(r)); !ok {
+			tooMany(w, wait, "too many attempts; slow down")
 			return
 		}
 		h(w, r)
 	}
-}
-
-func clientAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
-
-// addrLimiter is a token bucket per client address; idle buckets are
-// forgotten so the map does not grow without bound. mu guards buckets.
-type addrLimiter struct {
-	rate  rate.Limit
-	burst int
-
-	mu      sync.Mutex
-	buckets map[string]*bucket
-	swept   time.Time
-}
-
-type bucket struct {
-	lim  *rate.Limiter
-	seen time.Time
-}
-
-func newAddrLimiter(r float64, burst int) *addrLimiter {
-	return &addrLimiter{rate: rate.Limit(r), burst: burst, buckets: make(map[string]*bucket)}
-}
-
-func (l *addrLimiter) allow(addr string) bool {
-	now := time.Now()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if now.Sub(l.swept) > time.Minute {
-		for k, b := range l.buckets {
-			if now.Sub(b.seen) > 10*time.Minute {
-				delete(l.buckets, k)
-			}
-		}
-		l.swept = now
-	}
-	b := l.buckets[addr]
-	if b == nil {
-		b = &bucket{lim: rate.NewLimiter(l.rate, l.burst)}
-		l.buckets[addr] = b
-	}
-	b.seen = now
-	return b.lim.Allow()
 }
 
 // withTimeout bounds a handler's store work.

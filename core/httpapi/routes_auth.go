@@ -3,6 +3,7 @@ package httpapi
 import (
 	"errors"
 	"net/http"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -42,6 +43,8 @@ func (a *API) register(w http.ResponseWriter, r *http.Request) {
 		badRequest(w, "password must be 8-128 characters")
 	case errors.Is(err, store.ErrUsernameTaken):
 		writeError(w, http.StatusConflict, chat.CodeUsernameTaken, "username is taken")
+	case errors.Is(err, auth.ErrBusy):
+		tooMany(w, time.Second, busyMessage)
 	case err != nil:
 		internal(w)
 	default:
@@ -49,9 +52,21 @@ func (a *API) register(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// busyMessage answers a login or register refused by the hashing bound.
+const busyMessage = "the server is busy checking passwords; try again shortly"
+
+// login spends one try of the account's failed-login budget before any
+// bcrypt work and gives it back on success, so guessing one account's
+// password is throttled while every other account logs in as fast as the
+// hashing bound allows.
 func (a *API) login(w http.ResponseWriter, r *http.Request) {
 	var c credentials
 	if !decodeBody(w, r, &c) {
+		return
+	}
+	account := strings.ToLower(c.Username)
+	if ok, wait := a.loginFailures.take(account); !ok {
+		tooMany(w, wait, "too many failed logins for this account; try again later")
 		return
 	}
 	ctx, cancel := withTimeout(r)
@@ -61,10 +76,14 @@ func (a *API) login(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, auth.ErrBadCredentials):
 		writeError(w, http.StatusUnauthorized, chat.CodeUnauthorized, "wrong username or password")
 		return
+	case errors.Is(err, auth.ErrBusy):
+		tooMany(w, time.Second, busyMessage)
+		return
 	case err != nil:
 		internal(w)
 		return
 	}
+	a.loginFailures.forget(account)
 	http.SetCookie(w, a.cookie(tok, exp))
 	writeJSON(w, http.StatusOK, map[string]any{"user": toUserJSON(u)})
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -256,14 +257,20 @@ func TestAuthRoutesAreRateLimitedPerAddress(t *testing.T) {
 	// setup raises the limit for speed; this instance keeps the defaults.
 	d := setupWith(t, nil, nil, func(o *server.Options) { o.AuthRate, o.AuthBurst = 0, 0 })
 	var last error
+	var resp *http.Response
 	for i := 0; i < 40; i++ {
-		_, last = d.api.Login(ctxT(t), "nobody", "whatever1")
+		// A name per try: the per-account throttle must not be what answers.
+		body := fmt.Sprintf(`{"username":"nobody%d","password":"whatever1"}`, i)
+		resp, last = d.api.Do(ctxT(t), client.Request{Method: "POST", Path: "/api/auth/login", Body: []byte(body)}, nil)
 		if client.HTTPStatus(last) == 429 {
 			break
 		}
 	}
 	if client.HTTPStatus(last) != 429 || client.ErrorCode(last) != chat.CodeRateLimited {
 		t.Fatalf("40 logins: last %v, want 429 RATE_LIMITED", last)
+	}
+	if ra, err := strconv.Atoi(resp.Header.Get("Retry-After")); err != nil || ra < 1 {
+		t.Fatalf("429 with Retry-After %q, want whole seconds >= 1", resp.Header.Get("Retry-After"))
 	}
 }
 

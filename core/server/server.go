@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
-	"time"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -44,10 +43,16 @@ type Options struct {
 	Listener net.Listener
 	// Hasher hashes passwords; the zero value is bcrypt's default cost.
 	Hasher auth.Hasher
+	// HashGate bounds concurrent hashing; nil means auth's default
+	// (GOMAXPROCS running, 8 × that waiting).
+	HashGate *auth.HashGate
 	// AuthRate and AuthBurst limit login/register per address; 0 means
 	// httpapi's defaults.
 	AuthRate  float64
 	AuthBurst int
+	// Timeouts bound client connections; zero fields mean the defaults
+	// (see edge.go).
+	Timeouts Timeouts
 }
 
 // Server is one running instance.
@@ -61,6 +66,7 @@ type Server struct {
 	api       *httpapi.API
 	accounts  *auth.Accounts
 	listener  net.Listener
+	timeouts  Timeouts
 	http      *http.Server
 	pprof     *pprofServer // see pprof.go; nil unless Config.PprofAddr
 
@@ -118,14 +124,15 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.node = n
-	s.accounts = &auth.Accounts{Store: s.store, Hasher: opts.Hasher, Tokens: auth.NewTokens(cfg.JWTSecret, cfg.TokenTTL)}
+	s.accounts = &auth.Accounts{Store: s.store, Hasher: opts.Hasher, Gate: opts.HashGate, Tokens: auth.NewTokens(cfg.JWTSecret, cfg.TokenTTL)}
 	s.api = httpapi.New(httpapi.Options{
 		Node: n, Accounts: s.accounts, Logger: log, Production: cfg.Production,
 		WSPath: cfg.WSPath, CookieDomain: cfg.CookieDomain, CORSOrigin: cfg.CORSOrigin,
 		MetricsMode: cfg.MetricsMode, MetricsSecret: cfg.MetricsSecret, MetricsAdminRoute: cfg.MetricsEnableAdminRoute,
-		AuthRate: opts.AuthRate, AuthBurst: opts.AuthBurst,
+		AuthRate: opts.AuthRate, AuthBurst: opts.AuthBurst, TrustedProxies: cfg.TrustedProxies,
 	})
 	s.listener = opts.Listener
+	s.timeouts = opts.Timeouts
 	return s, nil
 }
 
@@ -153,7 +160,8 @@ func (s *Server) Start(ctx context.Context) error {
 		}
 		s.listener = l
 	}
-	s.http = &http.Server{Handler: s.api, ReadHeaderTimeout: 10 * time.Second}
+	s.listener = s.limitListener(s.listener)
+	s.http = s.newHTTPServer(s.api, s.timeouts)
 	s.log.Named("Server").Info("listening", zap.String("addr", s.listener.Addr().String()),
 		zap.String("instanceId", s.cfg.InstanceID))
 	go func() {

@@ -191,6 +191,10 @@ func Serve(ctx context.Context, o ServerOptions, in io.Reader, out io.Writer) (e
 			"WS_PATH": ready.WSPath, "METRICS_MODE": "open", "ALLOW_PUBLIC_METRICS_IN_PROD": "true",
 			"WS_RATE": strconv.FormatFloat(o.Rate, 'f', -1, 64), "WS_BURST": strconv.Itoa(o.Burst),
 			"REDIS_URL": redisURL, "REDIS_INIT_TIMEOUT": "5s",
+			// Every load client dials from 127.0.0.1 (20000 idle sockets by
+			// default), so the connection caps must not count them as one
+			// hostile address.
+			"MAX_CONNECTIONS": "1000000", "MAX_CONNECTIONS_PER_IP": "1000000",
 		}
 		if i == 0 {
 			env["PPROF_ADDR"] = o.PprofAddr
