@@ -4,7 +4,7 @@
 #
 #   eval "$(.ci/services.sh)"
 #
-# It installs redis-server and PostgreSQL with apt-get when they are missing
+# It installs redis-server, PostgreSQL and nginx with apt-get when they are missing
 # (as root, on Debian), starts a throw-away PostgreSQL cluster (trust auth,
 # 127.0.0.1 only) in $DMCHAT_PG_DIR (default /tmp/dmchat-pg) on port
 # $DMCHAT_PG_PORT (default 55432), and waits until it accepts connections.
@@ -35,6 +35,10 @@ pg_bindir() {
 	fi
 }
 
+nginx_path() {
+	command -v nginx 2>/dev/null || { [ -x /usr/sbin/nginx ] && echo /usr/sbin/nginx; } || true
+}
+
 redis_path() {
 	command -v redis-server 2>/dev/null || { [ -x /usr/bin/redis-server ] && echo /usr/bin/redis-server; } || true
 }
@@ -43,6 +47,7 @@ redis_path() {
 missing=()
 [ -n "$(redis_path)" ] || missing+=(redis-server)
 [ "$ONLY" = redis ] || [ -n "$(pg_bindir)" ] || missing+=(postgresql)
+[ "$ONLY" = redis ] || [ -n "$(nginx_path)" ] || missing+=(nginx)
 if [ "${#missing[@]}" -gt 0 ]; then
 	[ "$(id -u)" -eq 0 ] || die "missing ${missing[*]}; run as root to install them"
 	log "installing ${missing[*]}"
@@ -62,6 +67,7 @@ REDIS="$(redis_path)"
 [ -n "$REDIS" ] || die "redis-server not found after install"
 if [ "$ONLY" = redis ]; then
 	echo "export DMCHAT_REDIS_SERVER=$REDIS"
+echo "export DMCHAT_NGINX=$(nginx_path)"
 	exit 0
 fi
 BIN="$(pg_bindir)"
@@ -119,3 +125,4 @@ log "PostgreSQL ready; redis-server at $REDIS"
 
 echo "export DMCHAT_TEST_POSTGRES=postgres://postgres@127.0.0.1:$PGPORT/postgres?sslmode=disable"
 echo "export DMCHAT_REDIS_SERVER=$REDIS"
+echo "export DMCHAT_NGINX=$(nginx_path)"

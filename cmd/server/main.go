@@ -3,6 +3,7 @@
 //
 //	server                       run the server
 //	server users add NAME [--admin]   create a user (or promote to admin), password on stdin
+//	server backup DEST               copy the SQLite database of DB_URI to DEST while it runs
 package main
 
 import (
@@ -47,7 +48,14 @@ func run(args []string, stdin io.Reader, stderr io.Writer) int {
 			}
 			return 0
 		}
-		fmt.Fprintf(stderr, "unknown command %q; usage: server | server users add NAME [--admin]\n", strings.Join(args, " "))
+		if args[0] == "backup" {
+			if err := backup(ctx, cfg, args[1:]); err != nil {
+				fmt.Fprintln(stderr, err)
+				return 1
+			}
+			return 0
+		}
+		fmt.Fprintf(stderr, "unknown command %q; usage: server | server users add NAME [--admin] | server backup DEST\n", strings.Join(args, " "))
 		return 2
 	}
 	srv, err := server.New(ctx, server.Options{Config: cfg})
@@ -106,5 +114,22 @@ func addUser(ctx context.Context, cfg config.Config, args []string, stdin io.Rea
 		return fmt.Errorf("users add: %w", err)
 	}
 	fmt.Printf("user %s id=%s role=%s\n", u.Username, u.ID, u.Role)
+	return nil
+}
+
+// backup copies a running server's SQLite database (docs/deploy.md): a
+// PostgreSQL store is backed up with pg_dump instead.
+func backup(ctx context.Context, cfg config.Config, args []string) error {
+	if len(args) != 1 {
+		return errors.New("usage: server backup DEST (DEST must not exist)")
+	}
+	path, ok := strings.CutPrefix(cfg.DBURI, "sqlite:")
+	if !ok {
+		return errors.New("backup: DB_URI is not sqlite:PATH (back up PostgreSQL with pg_dump)")
+	}
+	if err := store.BackupSQLite(ctx, path, args[0]); err != nil {
+		return err
+	}
+	fmt.Printf("backup of %s written to %s\n", path, args[0])
 	return nil
 }
