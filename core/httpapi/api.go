@@ -128,7 +128,7 @@ func (a *API) routes() {
 // ServeHTTP serves the API, adding CORS headers for the allowed origin and
 // refusing POSTs that break the CSRF rule (see csrf.go).
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if origin := r.Header.Get("Origin"); origin != "" && a.opts.CORSOrigin != "" && origin == a.opts.CORSOrigin {
+	if origin := r.Header.Get("Origin"); origin != "" && a.corsAnswered(origin) {
 		h := w.Header()
 		h.Set("Access-Control-Allow-Origin", origin)
 		h.Set("Access-Control-Allow-Credentials", "true")
@@ -144,6 +144,17 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.mux.ServeHTTP(w, r)
+}
+
+// corsAnswered reports whether a browser page of origin may call the API
+// across origins: CORS_ORIGIN, or, in development with CORS_ORIGIN empty,
+// every origin (the contract's default, so a frontend served by a dev
+// server on another port works).
+func (a *API) corsAnswered(origin string) bool {
+	if a.opts.CORSOrigin == "" {
+		return !a.opts.Production
+	}
+	return origin == a.opts.CORSOrigin
 }
 
 // WaitSockets blocks until every WebSocket handler has returned (after the

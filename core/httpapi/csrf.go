@@ -37,8 +37,8 @@ func (a *API) refuseUnsafePost(w http.ResponseWriter, r *http.Request) bool {
 
 // originAllowed: CORS_ORIGIN, or the server's own origin (the scheme and
 // Host the browser used). In development with CORS_ORIGIN empty every
-// origin is allowed, as the contract's default says; the Content-Type rule
-// still stops cross-site forms there, and no preflight is answered.
+// origin is allowed and answered (see corsAnswered), as the contract's
+// default says; the Content-Type rule still stops cross-site forms there.
 func (a *API) originAllowed(r *http.Request, origin string) bool {
 	switch {
 	case a.opts.CORSOrigin == "" && !a.opts.Production:

@@ -276,15 +276,33 @@ func TestAuthRoutesAreRateLimitedPerAddress(t *testing.T) {
 
 func TestCORSForTheConfiguredOriginOnly(t *testing.T) {
 	e := setup(t, func(c *config.Config) { c.CORSOrigin = "http://app.test" }, nil)
-	for _, tc := range []struct {
-		origin, method string
-		allowed        bool
-	}{
+	checkCORS(t, e, []corsCase{
 		{"http://app.test", "OPTIONS", true},
 		{"http://app.test", "GET", true},
 		{"http://evil.test", "OPTIONS", false},
 		{"", "GET", false},
-	} {
+	})
+}
+
+// In development with CORS_ORIGIN empty every origin is allowed and
+// answered (the contract's default), so a frontend on a dev server works.
+func TestCORSForEveryOriginInDevelopment(t *testing.T) {
+	e := setup(t, nil, nil)
+	checkCORS(t, e, []corsCase{
+		{"http://localhost:5173", "OPTIONS", true},
+		{"http://localhost:5174", "GET", true},
+		{"", "GET", false},
+	})
+}
+
+type corsCase struct {
+	origin, method string
+	allowed        bool
+}
+
+func checkCORS(t *testing.T, e *env, cases []corsCase) {
+	t.Helper()
+	for _, tc := range cases {
 		req, _ := http.NewRequestWithContext(ctxT(t), tc.method, e.api.BaseURL+"/healthz", nil)
 		if tc.origin != "" {
 			req.Header.Set("Origin", tc.origin)
