@@ -59,7 +59,7 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&o.HostilePhase, "hostile-phase", 0, "how long each hostile phase lasts (default 5s, short 2s)")
 	fs.IntVar(&o.HostileSockets, "hostile-sockets", 0, "non-reading sockets of one user (default 300, short 100)")
 	fs.IntVar(&o.HostileConns, "hostile-conns", 0, "slowloris and idle keep-alive connections, each (default 1000, short 300)")
-	fs.IntVar(&o.HostileBcryptCost, "hostile-bcrypt", 0, "bcrypt cost of the hostile workload's server (default 10, short 8)")
+	fs.IntVar(&o.HostileBcryptCost, "hostile-bcrypt", 0, "bcrypt cost of the hostile workload's server (default 10, short 6)")
 	fs.Var(&targets, "target", "base URL of a running server to load instead of starting one (repeatable; cross needs two)")
 	fs.IntVar(&o.ServerPID, "server-pid", 0, "with --target: the server process to read CPU and memory from")
 	fs.StringVar(&o.WSPath, "ws-path", "", "with --target: the WebSocket path (default /ws)")

@@ -225,7 +225,9 @@ func (e *env) runHostile(ctx context.Context) (*HostileResult, error) {
 		}
 		seq += ph.Planned
 		res.Phases = append(res.Phases, ph)
-		h.settle(ctx)
+		if name != PhaseAll {
+			h.settle(ctx)
+		}
 	}
 	return res, nil
 }
