@@ -40,7 +40,7 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 		jsonFile   string
 		cpuProfile string
 	)
-	fs.Var(&workloads, "workload", "workload to run: pairs, cross, idle, replay, storm or all (repeatable; default all)")
+	fs.Var(&workloads, "workload", "workload to run: pairs, cross, idle, replay, storm, hostile or all (repeatable; default all)")
 	fs.BoolVar(&o.Short, "short", false, "a short version of every workload (make bench: under 2 minutes)")
 	fs.IntVar(&n, "n", 0, "size of the workload: pairs for pairs/cross, sockets for idle, clients for storm")
 	fs.IntVar(&o.Pairs, "pairs", 0, "pairs for pairs/cross (default 200, short 100)")
@@ -54,6 +54,12 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&o.ReplayK, "k", 0, "pending messages for the replay workload (default 10000)")
 	fs.IntVar(&o.StormClients, "clients", 0, "storm clients (default 2000, short 500)")
 	fs.IntVar(&o.StormPending, "pending", 0, "pending messages per storm client (default 5; -1 for none)")
+	fs.IntVar(&o.HostilePairs, "hostile-pairs", 0, "legitimate pairs of the hostile workload (default 100)")
+	fs.IntVar(&o.HostileRate, "hostile-rate", 0, "their steady rate, DMs/s (default 1000)")
+	fs.DurationVar(&o.HostilePhase, "hostile-phase", 0, "how long each hostile phase lasts (default 5s, short 2s)")
+	fs.IntVar(&o.HostileSockets, "hostile-sockets", 0, "non-reading sockets of one user (default 300, short 100)")
+	fs.IntVar(&o.HostileConns, "hostile-conns", 0, "slowloris and idle keep-alive connections, each (default 1000, short 300)")
+	fs.IntVar(&o.HostileBcryptCost, "hostile-bcrypt", 0, "bcrypt cost of the hostile workload's server (default 10, short 6)")
 	fs.Var(&targets, "target", "base URL of a running server to load instead of starting one (repeatable; cross needs two)")
 	fs.IntVar(&o.ServerPID, "server-pid", 0, "with --target: the server process to read CPU and memory from")
 	fs.StringVar(&o.WSPath, "ws-path", "", "with --target: the WebSocket path (default /ws)")

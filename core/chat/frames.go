@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"unicode/utf8"
 )
 
 // Frame types, client to server.
@@ -65,6 +66,9 @@ func DecodeFrame(data []byte) (InFrame, error) {
 	if err := json.Unmarshal(data, &f); err != nil {
 		return InFrame{}, &FrameError{Code: CodeBadFrame, Message: fmt.Sprintf("%v: %v", ErrNotObject, err)}
 	}
+	if err := checkFrameText(data, f); err != nil {
+		return namedOnly(f), err
+	}
 	bad := func(msg string) error {
 		return &FrameError{Code: CodeBadFrame, Message: msg, ClientMessageID: f.ClientMessageID, MessageID: f.MessageID}
 	}
@@ -80,8 +84,8 @@ func DecodeFrame(data []byte) (InFrame, error) {
 		case f.Content == "":
 			return f, bad("missing field content")
 		case len(f.Content) > MaxContentBytes:
-			// encoding/json has already replaced invalid UTF-8 with U+FFFD, so
-			// content is valid UTF-8 here and only its size is checked.
+			// checkFrameText has refused invalid UTF-8, so only the size is
+			// left to check.
 			return f, &FrameError{Code: CodeTooLarge, Message: "content longer than 4096 bytes", ClientMessageID: f.ClientMessageID}
 		}
 	case TypeDeliveryAck:
@@ -94,6 +98,39 @@ func DecodeFrame(data []byte) (InFrame, error) {
 		return f, bad(fmt.Sprintf("unknown frame type %q", f.Type))
 	}
 	return f, nil
+}
+
+// checkFrameText refuses a frame whose strings encoding/json rewrote to
+// U+FFFD. Raw bytes are checked on every frame (one fast pass); escapes only
+// when a decoded field holds U+FFFD, the only way a rewritten escape shows.
+// A lone surrogate in a field the frame type ignores is not looked for: it
+// is never stored or echoed.
+func checkFrameText(data []byte, f InFrame) error {
+	rewritten := !utf8.Valid(data) ||
+		hasReplacement(f.Type, f.ClientMessageID, f.RecipientID, f.Content, f.MessageID) && hasLoneSurrogate(data)
+	if !rewritten {
+		return nil
+	}
+	n := namedOnly(f)
+	return &FrameError{Code: CodeBadFrame, Message: ErrNotUTF8.Error(), ClientMessageID: n.ClientMessageID, MessageID: n.MessageID}
+}
+
+// namedOnly keeps the type and ids of a refused frame that can be echoed
+// unchanged: an id holding U+FFFD may be a rewrite of what the client sent,
+// so it is not named (a literal U+FFFD in an id is lost from the ERROR, which
+// is acceptable for a frame refused anyway).
+func namedOnly(f InFrame) InFrame {
+	var n InFrame
+	if !hasReplacement(f.Type) {
+		n.Type = f.Type
+	}
+	if !hasReplacement(f.ClientMessageID) {
+		n.ClientMessageID = f.ClientMessageID
+	}
+	if !hasReplacement(f.MessageID) {
+		n.MessageID = f.MessageID
+	}
+	return n
 }
 
 // OutFrame is any frame the server sends. Only the fields of its Type are set.

@@ -52,19 +52,6 @@ func TestDecodeFrame(t *testing.T) {
 	}
 }
 
-func TestInvalidUTF8IsReplacedNotRefused(t *testing.T) {
-	in := []byte(`{"type":"MESSAGE_SEND","clientMessageId":"c1","recipientId":"u2","content":"` + "\xff\xfe" + `"}`)
-	// encoding/json replaces invalid bytes with U+FFFD, so the content that
-	// reaches us is valid UTF-8: accepting it is correct.
-	f, err := DecodeFrame(in)
-	if err != nil {
-		t.Fatalf("DecodeFrame: %v", err)
-	}
-	if !strings.Contains(f.Content, "\uFFFD") {
-		t.Fatalf("content %q", f.Content)
-	}
-}
-
 func TestOutFramesWireShape(t *testing.T) {
 	at := time.Date(2026, 1, 2, 3, 4, 5, 6e6, time.FixedZone("X", 3600))
 	m := Message{ID: "7", SenderID: "a", RecipientID: "b", ClientMessageID: "c", Content: "hi", CreatedAt: at}
@@ -95,6 +82,10 @@ func FuzzDecodeFrame(f *testing.F) {
 	f.Add([]byte(`{"type":"DELIVERY_ACK","messageId":"1"}`))
 	f.Add([]byte(`{"type":`))
 	f.Add([]byte(`null`))
+	f.Add([]byte(`{"type":"MESSAGE_SEND","clientMessageId":"c1","recipientId":"u2","content":"` + "\xff\xfe" + `"}`))
+	f.Add([]byte(`{"type":"MESSAGE_SEND","clientMessageId":"c1","recipientId":"u2","content":"\ud800x"}`))
+	f.Add([]byte(`{"type":"MESSAGE_SEND","clientMessageId":"c1","recipientId":"u2","content":"\ud83d\ude00 \ufffd"}`))
+	f.Add([]byte(`{"type":"DELIVERY_ACK","messageId":"\udc00"}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		fr, err := DecodeFrame(data)
 		if err != nil {
@@ -119,6 +110,12 @@ func FuzzDecodeFrame(f *testing.F) {
 		}
 		if _, err := json.Marshal(fr); err != nil {
 			t.Fatal(err)
+		}
+		// An accepted U+FFFD must have been sent as one, never made by the
+		// decoder from invalid bytes or a lone surrogate.
+		if hasReplacement(fr.Type, fr.ClientMessageID, fr.RecipientID, fr.Content, fr.MessageID) &&
+			!strings.Contains(string(data), "\uFFFD") && !strings.Contains(strings.ToLower(string(data)), `\ufffd`) {
+			t.Fatalf("accepted a U+FFFD the client never sent: %q", data)
 		}
 	})
 }

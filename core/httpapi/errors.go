@@ -1,7 +1,9 @@
 package httpapi
 
 import (
+	"bytes"
 	"encoding/json"
+	"io"
 	"net/http"
 
 	"github.com/dmchat/dmchat/core/chat"
@@ -35,11 +37,18 @@ func internal(w http.ResponseWriter) {
 	writeError(w, http.StatusInternalServerError, chat.CodeInternal, "internal error")
 }
 
-// decodeBody reads a small JSON request body into v.
+// decodeBody reads a small JSON request body into v. The body is read whole
+// first so that text encoding/json would rewrite to U+FFFD (a password of
+// invalid bytes matching another one) is refused rather than decoded.
 func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
-	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
-	dec := json.NewDecoder(r.Body)
-	if err := dec.Decode(v); err != nil {
+	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 16<<10))
+	if err == nil {
+		err = json.NewDecoder(bytes.NewReader(raw)).Decode(v)
+	}
+	if err == nil {
+		err = chat.CheckJSONText(raw)
+	}
+	if err != nil {
 		badRequest(w, "request body must be a JSON object: "+err.Error())
 		return false
 	}

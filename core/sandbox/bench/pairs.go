@@ -85,6 +85,7 @@ type pairsRun struct {
 	readyWG             sync.WaitGroup
 	senders, recipients []*wsConn
 	recipientIDs        []string
+	users               []benchUser // senders, then recipients
 }
 
 // pairsStep is one offered rate in progress.
@@ -143,48 +144,11 @@ func (e *env) runPairs(ctx context.Context, cross bool) (*PairsResult, error) {
 	res := &PairsResult{Name: name, Pairs: o.Pairs, Instances: len(info.URLs)}
 	e.logf("%s: setting up %d pairs", name, o.Pairs)
 
-	users, err := setupUsers(ctx, e.apis, e.runID+"p", 2*o.Pairs, nil)
+	r, stop, err := e.startPairs(ctx, o.Pairs, info.URLs[0], recipientURL, false)
 	if err != nil {
 		return nil, err
 	}
-	specs := make([]dialSpec, 2*o.Pairs)
-	for i := range o.Pairs {
-		specs[i] = dialSpec{URL: wsURL(info.URLs[0], info.WSPath), Token: users[i].Token}
-		specs[o.Pairs+i] = dialSpec{URL: wsURL(recipientURL, info.WSPath), Token: users[o.Pairs+i].Token}
-	}
-	conns, err := connectAll(ctx, specs, 64, 16<<10, false, nil)
-	if err != nil {
-		return nil, err
-	}
-	r := &pairsRun{
-		prefix: e.runID + "-",
-		pad:    strings.Repeat("x", max(0, o.ContentBytes-12)),
-		ack:    newLatency(), dlv: newLatency(), cyc: newLatency(), lag: newLatency(),
-		senders: conns[:o.Pairs], recipients: conns[o.Pairs:],
-	}
-	for i := range o.Pairs {
-		r.recipientIDs = append(r.recipientIDs, users[o.Pairs+i].ID)
-	}
-	var readers sync.WaitGroup
-	r.readyWG.Add(len(conns))
-	for i, c := range r.senders {
-		readers.Add(1)
-		go func() { defer readers.Done(); r.readSender(i, c) }()
-	}
-	for i, c := range r.recipients {
-		readers.Add(1)
-		go func() { defer readers.Done(); r.readRecipient(i, c) }()
-	}
-	defer func() {
-		r.stopping.Store(true)
-		for _, c := range conns {
-			_ = c.Close()
-		}
-		readers.Wait()
-	}()
-	if err := waitGroup(ctx, &r.readyWG, 60*time.Second); err != nil {
-		return nil, fmt.Errorf("bench: sockets did not all get REPLAY_DONE: %w", err)
-	}
+	defer stop()
 
 	// A short warm-up at the first rate, not recorded: the first step
 	// should not pay for cold caches and a fresh database.
@@ -215,6 +179,59 @@ func (e *env) runPairs(ctx context.Context, cross bool) (*PairsResult, error) {
 		}
 	}
 	return res, nil
+}
+
+// startPairs registers n sender/recipient pairs (over e.apis), opens their
+// sockets (senders to senderURL, recipients to recipientURL; with spread,
+// from several loopback source addresses, see connectAll), starts their
+// readers and waits for every REPLAY_DONE. stop closes the sockets and
+// waits for the readers.
+func (e *env) startPairs(ctx context.Context, n int, senderURL, recipientURL string, spread bool) (*pairsRun, func(), error) {
+	wsPath := e.srv.Info().WSPath
+	users, err := setupUsers(ctx, e.apis, e.runID+"p", 2*n, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	specs := make([]dialSpec, 2*n)
+	for i := range n {
+		specs[i] = dialSpec{URL: wsURL(senderURL, wsPath), Token: users[i].Token}
+		specs[n+i] = dialSpec{URL: wsURL(recipientURL, wsPath), Token: users[n+i].Token}
+	}
+	conns, err := connectAll(ctx, specs, 64, 16<<10, spread, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	r := &pairsRun{
+		prefix: e.runID + "-",
+		pad:    strings.Repeat("x", max(0, e.o.ContentBytes-12)),
+		ack:    newLatency(), dlv: newLatency(), cyc: newLatency(), lag: newLatency(),
+		senders: conns[:n], recipients: conns[n:], users: users,
+	}
+	for i := range n {
+		r.recipientIDs = append(r.recipientIDs, users[n+i].ID)
+	}
+	var readers sync.WaitGroup
+	r.readyWG.Add(len(conns))
+	for i, c := range r.senders {
+		readers.Add(1)
+		go func() { defer readers.Done(); r.readSender(i, c) }()
+	}
+	for i, c := range r.recipients {
+		readers.Add(1)
+		go func() { defer readers.Done(); r.readRecipient(i, c) }()
+	}
+	stop := func() {
+		r.stopping.Store(true)
+		for _, c := range conns {
+			_ = c.Close()
+		}
+		readers.Wait()
+	}
+	if err := waitGroup(ctx, &r.readyWG, 60*time.Second); err != nil {
+		stop()
+		return nil, nil, fmt.Errorf("bench: sockets did not all get REPLAY_DONE: %w", err)
+	}
+	return r, stop, nil
 }
 
 // pairsStep offers rate DMs/s for the step duration, then waits for the

@@ -66,6 +66,16 @@ func ProcRSS(pid int) (int64, error) {
 	return 0, errors.New("bench: no VmRSS in /proc status")
 }
 
+// ProcFDs returns how many files process pid has open (the entries of
+// /proc/PID/fd), or -1 when they cannot be read.
+func ProcFDs(pid int) int {
+	ents, err := os.ReadDir("/proc/" + strconv.Itoa(pid) + "/fd")
+	if err != nil {
+		return -1
+	}
+	return len(ents)
+}
+
 // SelfCPU returns the CPU time (user + system) this process has used, with
 // microsecond resolution.
 func SelfCPU() time.Duration { return cputime.Self() }

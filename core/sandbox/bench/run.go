@@ -22,10 +22,13 @@ const (
 	WorkloadIdle   = "idle"   // idle authenticated sockets
 	WorkloadReplay = "replay" // one recipient with K pending reconnects
 	WorkloadStorm  = "storm"  // N clients with pending messages reconnect at once
+	// WorkloadHostile is pairs at a steady rate under attack (see runHostile).
+	WorkloadHostile = "hostile"
 )
 
-// AllWorkloads is every workload, in the order "all" runs them.
-var AllWorkloads = []string{WorkloadPairs, WorkloadCross, WorkloadIdle, WorkloadReplay, WorkloadStorm}
+// AllWorkloads is every workload, in the order "all" (and make bench's
+// --short run) runs them.
+var AllWorkloads = []string{WorkloadPairs, WorkloadCross, WorkloadIdle, WorkloadReplay, WorkloadStorm, WorkloadHostile}
 
 // Options configure Run. The zero value runs every workload at full size
 // against servers the tool starts in a child process (which needs
@@ -66,6 +69,27 @@ type Options struct {
 	// clients with 5 pending messages each (short 500).
 	StormClients int
 	StormPending int
+
+	// HostilePairs is how many legitimate pairs the hostile workload runs.
+	// Default 100 (short too).
+	HostilePairs int
+	// HostileRate is their steady rate, DMs/s. Default 1000 (short too).
+	HostileRate int
+	// HostilePhase is how long each hostile phase offers the legitimate
+	// load. Default 5 s (short 2 s).
+	HostilePhase time.Duration
+	// HostileSockets is how many sockets the non-reading user opens (the
+	// send flood uses at most 40). Default 300 (short 100).
+	HostileSockets int
+	// HostileConns is how many slowloris connections, and how many idle
+	// keep-alive connections, the hostile workload opens. Default 1000
+	// (short 300).
+	HostileConns int
+	// HostileBcryptCost is the password hashing cost of the hostile
+	// workload's server: the login storm's weight depends on it. Default
+	// 10, bcrypt's own default (short 6, so that setting up its 200 users
+	// stays quick); an explicit Server.BcryptCost wins.
+	HostileBcryptCost int
 
 	// Targets are base URLs (http://127.0.0.1:8000) of running servers to
 	// load instead of starting any. The cross workload needs two.
@@ -150,6 +174,24 @@ func (o Options) withDefaults() Options {
 		o.StormPending = 0
 	} else if o.StormPending == 0 {
 		o.StormPending = 5
+	}
+	if o.HostilePairs <= 0 {
+		o.HostilePairs = 100
+	}
+	if o.HostileRate <= 0 {
+		o.HostileRate = 1000
+	}
+	if o.HostilePhase <= 0 {
+		o.HostilePhase = pickD(5*time.Second, 2*time.Second)
+	}
+	if o.HostileSockets <= 0 {
+		o.HostileSockets = pick(300, 100)
+	}
+	if o.HostileConns <= 0 {
+		o.HostileConns = pick(1000, 300)
+	}
+	if o.HostileBcryptCost <= 0 {
+		o.HostileBcryptCost = pick(10, 6)
 	}
 	if o.WSPath == "" {
 		o.WSPath = "/ws"
@@ -247,7 +289,16 @@ func runWorkload(ctx context.Context, o Options, w string, rep *Report) error {
 	if w == WorkloadCross {
 		instances = 2
 	}
-	srv, err := startServer(ctx, o, instances)
+	so := o
+	if w == WorkloadHostile {
+		// The hostile workload measures the server's defences: its limits
+		// stay at their defaults, and passwords cost what they would.
+		so.Server.ProductionLimits = true
+		if so.Server.BcryptCost == 0 {
+			so.Server.BcryptCost = o.HostileBcryptCost
+		}
+	}
+	srv, err := startServer(ctx, so, instances)
 	if err != nil {
 		return err
 	}
@@ -280,6 +331,10 @@ func runWorkload(ctx context.Context, o Options, w string, rep *Report) error {
 	case WorkloadStorm:
 		res, err := e.runStorm(ctx)
 		rep.Storm = res
+		return err
+	case WorkloadHostile:
+		res, err := e.runHostile(ctx)
+		rep.Hostile = res
 		return err
 	}
 	return nil

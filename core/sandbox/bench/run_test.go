@@ -18,6 +18,7 @@ func TestRunEveryWorkloadInProcess(t *testing.T) {
 	defer cancel()
 	var progress bytes.Buffer
 	rep, err := Run(ctx, Options{
+		Workloads: []string{WorkloadPairs, WorkloadCross, WorkloadIdle, WorkloadReplay, WorkloadStorm}, // hostile: TestRunHostileInProcess
 		InProcess: true, Server: ServerOptions{Redis: RedisMiniredis, Dir: t.TempDir()},
 		Pairs: 4, Rates: []int{100, 200}, CrossRates: []int{100}, Step: 300 * time.Millisecond, Drain: 3 * time.Second,
 		IdleSockets: 30, IdleFor: 200 * time.Millisecond, ReplayK: 300, StormClients: 20, StormPending: 3,
@@ -87,7 +88,7 @@ func TestRunRefusesUnknownWorkload(t *testing.T) {
 
 func TestServerArgsRoundTrip(t *testing.T) {
 	in := ServerOptions{Instances: 2, DB: "mem", Redis: "miniredis", Dir: "/tmp/x", LogFile: "discard",
-		PprofAddr: "127.0.0.1:6060", Rate: 5000, Burst: 100, BcryptCost: 5}
+		PprofAddr: "127.0.0.1:6060", Rate: 5000, Burst: 100, BcryptCost: 5, ProductionLimits: true}
 	out, err := ParseServerArgs(in.Args(), os.Stderr)
 	if err != nil || out != in {
 		t.Fatalf("ParseServerArgs(Args()) = %+v, %v; want %+v", out, err, in)

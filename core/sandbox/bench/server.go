@@ -68,6 +68,12 @@ type ServerOptions struct {
 	// BcryptCost is the password hashing cost; 0 means bcrypt.MinCost, so
 	// setting up thousands of users is quick.
 	BcryptCost int
+	// ProductionLimits runs the instances with the server's own defaults
+	// for every limit (WS_RATE, WS_BURST, the per-address login limit and
+	// any other limit left to its default) instead of raising them out of
+	// the way: the hostile workload measures the defences, so it sets it.
+	// Rate and Burst are then ignored.
+	ProductionLimits bool
 }
 
 // Ready is what Serve reports once every instance listens.
@@ -100,6 +106,7 @@ type ServerStats struct {
 	Goroutines int           `json:"goroutines"`
 	NumGC      uint32        `json:"numGC"`
 	Sockets    int           `json:"sockets"`
+	FDs        int           `json:"openFds"` // -1 when not readable
 }
 
 // Serve runs the benchmark's server side until in reaches EOF or ctx ends.
@@ -112,11 +119,15 @@ func Serve(ctx context.Context, o ServerOptions, in io.Reader, out io.Writer) (e
 	if o.Instances <= 0 {
 		o.Instances = 1
 	}
-	if o.Rate <= 0 {
+	if o.Rate <= 0 || o.ProductionLimits {
 		o.Rate = defaultBenchRate
 	}
-	if o.Burst <= 0 {
+	if o.Burst <= 0 || o.ProductionLimits {
 		o.Burst = int(defaultBenchRate)
+	}
+	authRate, authBurst := 1e6, 1<<20
+	if o.ProductionLimits {
+		authRate, authBurst = 0, 0 // httpapi's defaults
 	}
 	if o.BcryptCost <= 0 {
 		o.BcryptCost = bcrypt.MinCost
@@ -199,17 +210,22 @@ func Serve(ctx context.Context, o ServerOptions, in io.Reader, out io.Writer) (e
 		if i == 0 {
 			env["PPROF_ADDR"] = o.PprofAddr
 		}
+		if o.ProductionLimits {
+			delete(env, "WS_RATE")
+			delete(env, "WS_BURST")
+		}
 		cfg, err := config.Load(func(k string) string { return env[k] })
 		if err != nil {
 			return fmt.Errorf("bench: failed to configure instance: %w", err)
 		}
+		ready.Rate, ready.Burst = cfg.WSRate, cfg.WSBurst
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			return fmt.Errorf("bench: failed to listen: %w", err)
 		}
 		s, err := server.New(ctx, server.Options{
 			Config: cfg, Store: st, LogOutput: logOut, Listener: l,
-			Hasher: auth.Hasher{Cost: o.BcryptCost}, AuthRate: 1e6, AuthBurst: 1 << 20,
+			Hasher: auth.Hasher{Cost: o.BcryptCost}, AuthRate: authRate, AuthBurst: authBurst,
 		})
 		if err != nil {
 			_ = l.Close()
@@ -272,7 +288,8 @@ func selfStats(srvs []*server.Server, gc bool) ServerStats {
 	runtime.ReadMemStats(&ms)
 	rss, _ := ProcRSS(os.Getpid())
 	s := ServerStats{CPU: SelfCPU(), RSS: rss, HeapInuse: ms.HeapInuse, HeapAlloc: ms.HeapAlloc,
-		StackInuse: ms.StackInuse, Sys: ms.Sys, Goroutines: runtime.NumGoroutine(), NumGC: ms.NumGC}
+		StackInuse: ms.StackInuse, Sys: ms.Sys, Goroutines: runtime.NumGoroutine(), NumGC: ms.NumGC,
+		FDs: ProcFDs(os.Getpid())}
 	for _, srv := range srvs {
 		s.Sockets += srv.Node().Hub().Count()
 	}

@@ -29,6 +29,9 @@ func (o ServerOptions) Args() []string {
 	if o.BcryptCost > 0 {
 		add("bcrypt", strconv.Itoa(o.BcryptCost))
 	}
+	if o.ProductionLimits {
+		args = append(args, "--production-limits")
+	}
 	return args
 }
 
@@ -46,6 +49,7 @@ func ParseServerArgs(args []string, stderr io.Writer) (ServerOptions, error) {
 	fs.Float64Var(&o.Rate, "rate", 0, "WS_RATE")
 	fs.IntVar(&o.Burst, "burst", 0, "WS_BURST")
 	fs.IntVar(&o.BcryptCost, "bcrypt", 0, "bcrypt cost")
+	fs.BoolVar(&o.ProductionLimits, "production-limits", false, "keep the server's default limits (WS_RATE, WS_BURST, login limit)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}

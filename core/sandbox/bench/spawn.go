@@ -211,5 +211,5 @@ func (t *targetServer) Stats(context.Context, bool) (ServerStats, bool, error) {
 	if err != nil {
 		return ServerStats{}, false, err
 	}
-	return ServerStats{CPU: cpu, RSS: rss}, true, nil
+	return ServerStats{CPU: cpu, RSS: rss, FDs: ProcFDs(t.pid), Goroutines: -1}, true, nil
 }

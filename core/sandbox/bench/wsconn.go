@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/url"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -68,6 +69,11 @@ type dialOptions struct {
 	LocalIP net.IP
 	// ReadBuffer is the size of the read buffer; default 4096.
 	ReadBuffer int
+	// RecvBuffer, when set, is the socket's kernel receive buffer
+	// (SO_RCVBUF, which also stops its autotuning): a socket that never
+	// reads then holds little in the tool's kernel and pushes back on the
+	// server at once.
+	RecvBuffer int
 }
 
 const wsGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
@@ -85,6 +91,15 @@ func dialWS(ctx context.Context, wsURL string, o dialOptions) (*wsConn, error) {
 	d := net.Dialer{}
 	if o.LocalIP != nil {
 		d.LocalAddr = &net.TCPAddr{IP: o.LocalIP}
+	}
+	if o.RecvBuffer > 0 {
+		d.Control = func(_, _ string, rc syscall.RawConn) error {
+			var serr error
+			err := rc.Control(func(fd uintptr) {
+				serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, o.RecvBuffer)
+			})
+			return errors.Join(err, serr)
+		}
 	}
 	nc, err := d.DialContext(ctx, "tcp", u.Host)
 	if err != nil {

@@ -1,0 +1,462 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"net"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/dmchat/dmchat/core/client"
+)
+
+// HostileResult is the hostile workload: legitimate pairs at a steady rate
+// while attackers, one kind after another and then all together, try to
+// exhaust the server. It reports; it asserts nothing (the defences may or
+// may not be in the server under test).
+type HostileResult struct {
+	Pairs   int     `json:"pairs"`
+	Rate    int     `json:"ratePerSec"` // the legitimate pairs' steady DMs/s
+	PhaseS  float64 `json:"phaseS"`
+	Sockets int     `json:"sockets"` // non-reading sockets of one user; the flood uses min(40, this)
+	Conns   int     `json:"conns"`   // slowloris and idle keep-alive connections, each
+	// The server's own limits during the run (its defaults, not raised).
+	WSRate     float64 `json:"wsRate"`
+	WSBurst    int     `json:"wsBurst"`
+	BcryptCost int     `json:"bcryptCost"`
+	// Measured is false when the server process cannot be read (--target
+	// without --server-pid): peaks are then 0.
+	Measured bool           `json:"measured"`
+	Phases   []HostilePhase `json:"phases"`
+	Note     string         `json:"note,omitempty"`
+}
+
+// HostilePhase is one phase: the quiet baseline, one attack, or all of
+// them at once.
+type HostilePhase struct {
+	Name string `json:"name"`
+	// The server's peaks, sampled every 200 ms from the attack's start
+	// until it was stopped. Goroutines is -1 for a target server.
+	PeakRSS        int64 `json:"peakRss"`
+	PeakFDs        int   `json:"peakOpenFds"`
+	PeakGoroutines int   `json:"peakGoroutines"`
+	PeakSockets    int   `json:"peakSockets"`
+	Samples        int   `json:"samples"`
+	// The legitimate pairs: DMs planned in the phase, delivered by the end
+	// of its drain, lost (not delivered by then), late (delivered more than
+	// 1 s after they were due), and send→delivered latency.
+	Planned   int64            `json:"planned"`
+	Delivered int64            `json:"delivered"`
+	Lost      int64            `json:"lost"`
+	Late      int64            `json:"lateOver1s"`
+	Deliver   Summary          `json:"sendToDelivered"`
+	Errors    int64            `json:"errors"`
+	Codes     map[string]int64 `json:"errorCodes,omitempty"`
+	// A legitimate client meanwhile: GET /healthz and a login with the
+	// right password, four times a second from an address of its own.
+	Healthz       Summary `json:"healthz"`
+	HealthzFailed int64   `json:"healthzFailed"`
+	Login         Summary `json:"login"`
+	LoginFailed   int64   `json:"loginFailed"`
+	// Attack counts what the attackers did and what the server did to
+	// them (opened, refused, closed, answered 429, ...).
+	Attack  map[string]int64 `json:"attack,omitempty"`
+	AttackS float64          `json:"attackS"`
+	// Aborted says why the attack was stopped before the phase's end (the
+	// server's RSS passed hostileRSSAbort), or is empty.
+	Aborted string `json:"aborted,omitempty"`
+}
+
+// hostileRSSAbort stops an attack whose server has grown past it: the
+// figure is already far over its target, and a server without defences
+// would otherwise grow until it takes the (shared) machine with it.
+const hostileRSSAbort = 2 << 30
+
+// Phase names, in the order they run.
+const (
+	PhaseQuiet      = "quiet"
+	PhaseNonReading = "non-reading sockets"
+	PhaseSlowloris  = "slowloris"
+	PhaseIdleConns  = "idle keep-alives"
+	PhaseSendFlood  = "send flood"
+	PhaseLoginStorm = "login storm"
+	PhaseRepeatAcks = "repeat acks"
+	PhaseAll        = "all together"
+)
+
+// HostilePhases is every phase, in order.
+var HostilePhases = []string{PhaseQuiet, PhaseNonReading, PhaseSlowloris, PhaseIdleConns,
+	PhaseSendFlood, PhaseLoginStorm, PhaseRepeatAcks, PhaseAll}
+
+// counters is a phase's named attack counts. Safe for concurrent use.
+type counters struct {
+	mu     *sync.Mutex // guards m
+	m      map[string]int64
+	prefix string // of every key added through this view
+}
+
+func newCounters() *counters { return &counters{mu: &sync.Mutex{}, m: map[string]int64{}} }
+
+// with is a view of c whose keys start with prefix.
+func (c *counters) with(prefix string) *counters {
+	return &counters{mu: c.mu, m: c.m, prefix: c.prefix + prefix}
+}
+
+func (c *counters) add(key string, n int64) {
+	c.mu.Lock()
+	c.m[c.prefix+key] += n
+	c.mu.Unlock()
+}
+
+func (c *counters) snapshot() map[string]int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return maps.Clone(c.m)
+}
+
+// hostileRun is the state of one hostile run.
+type hostileRun struct {
+	e       *env
+	base    string // the instance's base URL
+	ws      string // its WebSocket URL
+	pairs   *pairsRun
+	sockets int
+	conns   int
+	phase   time.Duration
+
+	// Attackers' accounts.
+	victim       benchUser   // its sockets never read
+	feeders      []benchUser // send to the victim
+	flooder      benchUser   // floods the sink over many sockets
+	sink         benchUser
+	acker        benchUser // repeats delivery acks
+	ackFeeder    benchUser // sends the acker the messages it acks
+	stormTargets []benchUser
+}
+
+// Loopback source addresses, one /24 per role, so that each role looks like
+// clients of its own to per-address limits. Linux routes all of 127/8 to lo.
+func setupIP(i int) net.IP    { return net.IPv4(127, 0, 2, byte(1+i%64)) }
+func attackerIP(i int) net.IP { return net.IPv4(127, 0, 3, byte(1+i%32)) }
+func stormIP(i int) net.IP    { return net.IPv4(127, 0, 4, byte(1+i%8)) }
+func legitIP() net.IP         { return net.IPv4(127, 0, 5, 1) }
+
+// httpClientFrom is an HTTP client whose connections leave from ip.
+func httpClientFrom(ip net.IP, idle int) *http.Client {
+	return &http.Client{
+		Timeout: 30 * time.Second,
+		Transport: &http.Transport{
+			DialContext:         (&net.Dialer{Timeout: 10 * time.Second, LocalAddr: &net.TCPAddr{IP: ip}}).DialContext,
+			MaxIdleConns:        idle,
+			MaxIdleConnsPerHost: idle,
+			IdleConnTimeout:     30 * time.Second,
+		},
+	}
+}
+
+// ErrNotLoopback is returned by the hostile workload for a target that is
+// not on 127.0.0.0/8: it attacks only this machine.
+var ErrNotLoopback = errors.New("bench: the hostile workload only targets loopback (127.0.0.0/8)")
+
+// runHostile runs every phase against the first instance.
+func (e *env) runHostile(ctx context.Context) (*HostileResult, error) {
+	o := e.o
+	info := e.srv.Info()
+	base := info.URLs[0]
+	if !isLoopbackURL(base) || strings.Contains(base, "localhost") {
+		return nil, fmt.Errorf("%w: %s", ErrNotLoopback, base)
+	}
+	res := &HostileResult{Pairs: o.HostilePairs, Rate: o.HostileRate, PhaseS: o.HostilePhase.Seconds(),
+		Sockets: o.HostileSockets, Conns: o.HostileConns, WSRate: info.Rate, WSBurst: info.Burst, BcryptCost: info.Bcrypt}
+	h := &hostileRun{e: e, base: base, ws: wsURL(base, info.WSPath), sockets: o.HostileSockets,
+		conns: o.HostileConns, phase: o.HostilePhase}
+
+	// Setup goes through many source addresses, so a per-address login
+	// limit does not make it crawl.
+	var setupAPIs []*client.API
+	for i := range 32 {
+		hc := httpClientFrom(setupIP(i), 8)
+		defer hc.CloseIdleConnections()
+		setupAPIs = append(setupAPIs, &client.API{BaseURL: base, HTTP: hc})
+	}
+	saved := e.apis
+	e.apis = setupAPIs
+	defer func() { e.apis = saved }()
+	e.logf("hostile: setting up %d pairs and the attackers' accounts", o.HostilePairs)
+	attackers, err := setupUsers(ctx, setupAPIs, e.runID+"h", 12, nil)
+	if err != nil {
+		return nil, err
+	}
+	h.victim, h.feeders = attackers[0], attackers[1:5]
+	h.flooder, h.sink, h.acker, h.ackFeeder = attackers[5], attackers[6], attackers[7], attackers[8]
+	h.stormTargets = attackers[9:12]
+	r, stop, err := e.startPairs(ctx, o.HostilePairs, base, base, true)
+	if err != nil {
+		return nil, err
+	}
+	defer stop()
+	h.pairs = r
+
+	warm, err := e.pairsStep(ctx, r, o.HostileRate, 0, "hostile (warm-up)", min(time.Second, o.HostilePhase))
+	if err != nil {
+		return res, err
+	}
+	seq := warm.Planned
+	_, res.Measured, _ = e.srv.Stats(ctx, false)
+	switch {
+	case !res.Measured:
+		res.Note = "server process not measured (no --server-pid): peaks are not reported"
+	case !e.srv.Separate():
+		res.Note = "server in the tool's process: its RSS, fds and goroutines include the load tool's"
+	}
+	for _, name := range HostilePhases {
+		if ctx.Err() != nil {
+			return res, ctx.Err()
+		}
+		ph, err := h.runPhase(ctx, name, seq)
+		if err != nil {
+			return res, err
+		}
+		seq += ph.Planned
+		res.Phases = append(res.Phases, ph)
+		if name != PhaseAll {
+			h.settle(ctx)
+		}
+	}
+	return res, nil
+}
+
+// attackFunc is one attack: it runs until ctx ends or its count bound is
+// reached, counting into c, and calls engaged once it is going.
+type attackFunc func(ctx context.Context, c *counters, engaged func())
+
+// attacks returns the phase's attacks by name; PhaseAll runs them all.
+func (h *hostileRun) attacks(name string) map[string]attackFunc {
+	all := map[string]attackFunc{
+		PhaseNonReading: h.nonReading, PhaseSlowloris: h.slowloris, PhaseIdleConns: h.idleKeepAlives,
+		PhaseSendFlood: h.sendFlood, PhaseLoginStorm: h.loginStorm, PhaseRepeatAcks: h.repeatAcks,
+	}
+	switch name {
+	case PhaseQuiet:
+		return nil
+	case PhaseAll:
+		return all
+	}
+	return map[string]attackFunc{name: all[name]}
+}
+
+// attackEngageMax bounds how long attackers may take to get going (open
+// their sockets) before the legitimate load is measured anyway.
+const attackEngageMax = 30 * time.Second
+
+// runPhase starts the phase's attacks, waits until they are engaged, offers
+// the legitimate load for one phase while a legitimate client probes
+// /healthz and login, then stops the attackers.
+func (h *hostileRun) runPhase(ctx context.Context, name string, seq int64) (HostilePhase, error) {
+	e := h.e
+	ph := HostilePhase{Name: name}
+	c := newCounters()
+	// Every attack is bounded in time by this context (and in count by
+	// its own limits).
+	actx, cancel := context.WithTimeout(ctx, attackEngageMax+h.phase+e.o.Drain+10*time.Second)
+	defer cancel()
+	var aborted atomic.Bool
+	peaks := h.sample(actx, func(s ServerStats) {
+		if s.RSS > hostileRSSAbort && !aborted.Swap(true) {
+			e.logf("hostile: %s: server RSS %.0f MiB: stopping the attack", name, float64(s.RSS)/(1<<20))
+			cancel()
+		}
+	})
+	t0 := time.Now()
+	var attackers, engagedWG sync.WaitGroup
+	attacks := h.attacks(name)
+	for an, a := range attacks {
+		ac := c
+		if len(attacks) > 1 {
+			ac = c.with(an + ": ")
+		}
+		attackers.Add(1)
+		engagedWG.Add(1)
+		var once sync.Once
+		engaged := func() { once.Do(engagedWG.Done) }
+		go func() {
+			defer attackers.Done()
+			defer engaged()
+			a(actx, ac, engaged)
+		}()
+	}
+	if name != PhaseQuiet {
+		e.logf("hostile: %s: starting the attack", name)
+	}
+	if err := waitGroup(ctx, &engagedWG, attackEngageMax); err != nil {
+		e.logf("hostile: %s: attackers not all engaged after %v; measuring anyway", name, attackEngageMax)
+	}
+
+	probe := newProbe(h)
+	pctx, stopProbe := context.WithCancel(actx)
+	probeDone := make(chan struct{})
+	go func() { defer close(probeDone); probe.run(pctx) }()
+	step, err := e.pairsStep(ctx, h.pairs, e.o.HostileRate, seq, "hostile: "+name, h.phase)
+	stopProbe()
+	<-probeDone
+	cancel()
+	attackers.Wait()
+	ph.AttackS = time.Since(t0).Seconds()
+	pk := peaks()
+	if err != nil {
+		return ph, err
+	}
+	ph.PeakRSS, ph.PeakFDs, ph.PeakGoroutines, ph.PeakSockets, ph.Samples = pk.RSS, pk.FDs, pk.Goroutines, pk.Sockets, pk.Samples
+	ph.Planned, ph.Delivered, ph.Errors, ph.Codes, ph.Deliver = step.Planned, step.Delivered, step.Errors, step.Codes, step.Deliver
+	ph.Lost = max(0, step.Planned-step.Delivered)
+	ph.Late = countOver(h.pairs.dlv, time.Second)
+	ph.Healthz, ph.HealthzFailed = probe.health.Summary(), probe.healthFailed.Load()
+	ph.Login, ph.LoginFailed = probe.login.Summary(), probe.loginFailed.Load()
+	ph.Attack = c.snapshot()
+	if aborted.Load() {
+		ph.Aborted = fmt.Sprintf("attack stopped early: server RSS passed %d MiB", hostileRSSAbort>>20)
+	}
+	e.logf("hostile: %s: delivered p99 %.2f ms, lost %d, late %d, login p50 %.1f ms, peak RSS %.0f MiB, fds %d, goroutines %d; attack %s",
+		name, ph.Deliver.P99, ph.Lost, ph.Late, ph.Login.P50, float64(ph.PeakRSS)/(1<<20), ph.PeakFDs, ph.PeakGoroutines,
+		formatCounts(ph.Attack))
+	return ph, nil
+}
+
+// serverPeaks are the highest figures of a phase's samples.
+type serverPeaks struct {
+	RSS                      int64
+	FDs, Goroutines, Sockets int
+	Samples                  int
+}
+
+// sample polls the server's stats every 200 ms until ctx ends, passing each
+// to watch; the returned function stops it and returns the peaks.
+func (h *hostileRun) sample(ctx context.Context, watch func(ServerStats)) func() serverPeaks {
+	ctx, cancel := context.WithCancel(ctx)
+	var peak serverPeaks
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(200 * time.Millisecond)
+		defer t.Stop()
+		for {
+			s, ok, err := h.e.srv.Stats(ctx, false)
+			if err == nil && ok {
+				watch(s)
+				peak.RSS, peak.FDs = max(peak.RSS, s.RSS), max(peak.FDs, s.FDs)
+				peak.Goroutines, peak.Sockets = max(peak.Goroutines, s.Goroutines), max(peak.Sockets, s.Sockets)
+				peak.Samples++
+				if s.Goroutines < 0 {
+					peak.Goroutines = -1
+				}
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() serverPeaks { cancel(); <-done; return peak }
+}
+
+// settle waits (at most 15 s) until the server holds only the pairs'
+// sockets again, so one phase's leftovers do not count in the next.
+func (h *hostileRun) settle(ctx context.Context) {
+	want := 2 * len(h.pairs.senders)
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		s, ok, err := h.e.srv.Stats(ctx, false)
+		if err != nil || !ok || s.Sockets <= want {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// countOver counts the recorded latencies above d.
+func countOver(l *latency, d time.Duration) int64 {
+	limit := int64(d / time.Microsecond)
+	var n int64
+	for _, b := range l.Merged().Distribution() {
+		if b.From > limit {
+			n += b.Count
+		}
+	}
+	return n
+}
+
+// formatCounts renders counts as "a 1, b 2" in key order.
+func formatCounts(m map[string]int64) string {
+	if len(m) == 0 {
+		return "-"
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s %d", k, m[k])
+	}
+	return strings.Join(parts, ", ")
+}
+
+// probe is the legitimate client that checks /healthz and logs in while
+// attackers run.
+type probe struct {
+	h                         *hostileRun
+	api                       *client.API
+	hc                        *http.Client
+	user                      benchUser
+	health, login             *latency
+	healthFailed, loginFailed atomic.Int64
+}
+
+func newProbe(h *hostileRun) *probe {
+	hc := httpClientFrom(legitIP(), 2)
+	return &probe{h: h, hc: hc, api: &client.API{BaseURL: h.base, HTTP: hc}, user: h.pairs.users[0],
+		health: newLatency(), login: newLatency()}
+}
+
+// run probes four times a second until ctx ends.
+func (p *probe) run(ctx context.Context) {
+	defer p.hc.CloseIdleConnections()
+	t := time.NewTicker(250 * time.Millisecond)
+	defer t.Stop()
+	for {
+		rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		t0 := time.Now()
+		err := p.api.Healthz(rctx)
+		if ctx.Err() != nil {
+			cancel()
+			return
+		}
+		p.health.Record(0, time.Since(t0))
+		if err != nil {
+			p.healthFailed.Add(1)
+		}
+		t0 = time.Now()
+		_, err = p.api.Login(rctx, p.user.Name, benchPassword)
+		cancel()
+		if ctx.Err() != nil {
+			return
+		}
+		p.login.Record(0, time.Since(t0))
+		if err != nil {
+			p.loginFailed.Add(1)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

@@ -1,0 +1,96 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestRunHostileInProcess runs the hostile workload, tiny, against a real
+// instance in this process with its default limits, and checks that the
+// report has every phase in order with measured figures (never whether the
+// targets were met: that depends on the defences of the server under test).
+func TestRunHostileInProcess(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	var progress bytes.Buffer
+	rep, err := Run(ctx, Options{
+		Workloads: []string{WorkloadHostile}, InProcess: true,
+		Server:       ServerOptions{Dir: t.TempDir(), BcryptCost: 4},
+		HostilePairs: 4, HostileRate: 40, HostilePhase: 400 * time.Millisecond, Drain: 3 * time.Second,
+		HostileSockets: 10, HostileConns: 10, Progress: &progress,
+	})
+	if err != nil {
+		t.Fatalf("Run: %v\n%s", err, progress.String())
+	}
+	h := rep.Hostile
+	if h == nil || len(h.Phases) != len(HostilePhases) {
+		t.Fatalf("hostile phases: %+v\n%s", h, progress.String())
+	}
+	if h.WSRate != 20 || h.WSBurst != 40 || h.BcryptCost != 4 || !h.Measured {
+		t.Errorf("server not run with its default limits, or not measured: %+v", h)
+	}
+	// What each attack must have done at least once, whatever the server
+	// then did to it.
+	did := map[string]string{
+		PhaseNonReading: "sockets opened", PhaseSlowloris: "connections opened", PhaseIdleConns: "answered 200",
+		PhaseSendFlood: "frames sent", PhaseLoginStorm: "answered 401", PhaseRepeatAcks: "acks sent",
+	}
+	for i, p := range h.Phases {
+		if p.Name != HostilePhases[i] {
+			t.Errorf("phase %d is %q, want %q", i, p.Name, HostilePhases[i])
+		}
+		if p.Planned == 0 || p.Deliver.Count == 0 || p.Deliver.P99 <= 0 {
+			t.Errorf("%s: legitimate load not measured: planned %d, %+v", p.Name, p.Planned, p.Deliver)
+		}
+		if p.Lost != p.Planned-p.Delivered || p.Late < 0 {
+			t.Errorf("%s: lost %d of planned %d, delivered %d; late %d", p.Name, p.Lost, p.Planned, p.Delivered, p.Late)
+		}
+		if p.Samples == 0 || p.PeakRSS <= 0 || p.PeakFDs <= 0 || p.PeakGoroutines <= 0 || p.PeakSockets < 2*h.Pairs {
+			t.Errorf("%s: server peaks not measured: %+v", p.Name, p)
+		}
+		if p.Login.Count == 0 || p.Healthz.Count == 0 {
+			t.Errorf("%s: legitimate login/healthz not timed: %+v %+v", p.Name, p.Login, p.Healthz)
+		}
+		switch p.Name {
+		case PhaseQuiet:
+			if len(p.Attack) != 0 {
+				t.Errorf("quiet phase has attack counts %v", p.Attack)
+			}
+		case PhaseAll:
+			for name, key := range did {
+				if p.Attack[name+": "+key] == 0 {
+					t.Errorf("all together: no %q from %s in %v", key, name, p.Attack)
+				}
+			}
+		default:
+			if p.Attack[did[p.Name]] == 0 {
+				t.Errorf("%s: no %q in %v", p.Name, did[p.Name], p.Attack)
+			}
+		}
+	}
+	var checks int
+	for _, c := range rep.Targets {
+		if c.Workload == "hostile" {
+			checks++
+			if c.Status == StatusNotMeasured || c.Measured == "-" {
+				t.Errorf("target %q not measured: %+v", c.Figure, c)
+			}
+		}
+	}
+	if checks != 3 {
+		t.Errorf("%d hostile targets, want 3: %+v", checks, rep.Targets)
+	}
+	var table bytes.Buffer
+	if err := rep.WriteTable(&table); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range append([]string{"hostile:", "attackers"}, HostilePhases...) {
+		if !strings.Contains(table.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, table.String())
+		}
+	}
+	t.Log(table.String())
+}
