@@ -1,5 +1,5 @@
 // Package netlimit bounds the connections a listener hands out: a cap on
-// all of them (golang.org/x/net/netutil.LimitListener: over it, new
+// all of them (as golang.org/x/net/netutil.LimitListener does: over it, new
 // connections wait in the kernel's listen backlog) and a cap per peer IP
 // address (over it, the new connection is closed at once, so a client that
 // opens hundreds of idle connections holds no more than its share of the

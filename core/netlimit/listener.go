@@ -1,11 +1,11 @@
 package netlimit
 
 import (
+	"errors"
 	"net"
 	"net/netip"
 	"sync"
-
-	"golang.org/x/net/netutil"
+	"syscall"
 )
 
 // Options configure Listen. Zero fields mean no cap of that kind.
@@ -26,14 +26,47 @@ type Options struct {
 // Listen wraps l with the caps of opts. The per-address cap is applied
 // first, so a refused connection never holds a slot of the global cap.
 // The returned listener is safe for concurrent use, like l.
+//
+// The global cap works as golang.org/x/net/netutil.LimitListener does (a
+// slot is taken before Accept, so over the cap new connections wait in the
+// kernel's backlog), but its connections keep SyscallConn and CloseWrite:
+// netutil's wrapper hides them, and the WebSocket's non-blocking writes
+// (httpapi's corkConn) need the raw connection.
 func Listen(l net.Listener, opts Options) net.Listener {
 	if opts.MaxPerIP > 0 {
 		l = &perIPListener{Listener: l, max: opts.MaxPerIP, exempt: opts.Exempt, refused: opts.Refused, open: make(map[netip.Addr]int)}
 	}
 	if opts.MaxConnections > 0 {
-		l = netutil.LimitListener(l, opts.MaxConnections)
+		l = &capListener{Listener: l, slots: make(chan struct{}, opts.MaxConnections), done: make(chan struct{})}
 	}
 	return l
+}
+
+// capListener holds at most cap(slots) connections open at once.
+type capListener struct {
+	net.Listener
+	slots     chan struct{}
+	done      chan struct{} // closed by Close: a waiting Accept gives up
+	closeOnce sync.Once
+}
+
+func (l *capListener) Accept() (net.Conn, error) {
+	select {
+	case l.slots <- struct{}{}:
+	case <-l.done:
+		return nil, net.ErrClosed
+	}
+	c, err := l.Listener.Accept()
+	if err != nil {
+		<-l.slots
+		return nil, err
+	}
+	return &releasingConn{Conn: c, release: func() { <-l.slots }}, nil
+}
+
+func (l *capListener) Close() error {
+	l.closeOnce.Do(func() { close(l.done) })
+	return l.Listener.Close()
 }
 
 // perIPListener counts open connections per peer address. mu guards open;
@@ -63,7 +96,7 @@ func (l *perIPListener) Accept() (net.Conn, error) {
 			return c, nil
 		}
 		if l.take(addr) {
-			return &countedConn{Conn: c, release: func() { l.release(addr) }}, nil
+			return &releasingConn{Conn: c, release: func() { l.release(addr) }}, nil
 		}
 		_ = c.Close()
 		if l.refused != nil {
@@ -101,16 +134,35 @@ func peerAddr(c net.Conn) (netip.Addr, bool) {
 	return a.Unmap(), ok
 }
 
-// countedConn gives its slot back once, on the first Close (net/http and
-// hijackers may both close a connection).
-type countedConn struct {
+// releasingConn gives its slot back once, on the first Close, and keeps
+// the raw connection's SyscallConn and CloseWrite reachable.
+type releasingConn struct {
 	net.Conn
 	once    sync.Once
 	release func()
 }
 
-func (c *countedConn) Close() error {
+func (c *releasingConn) Close() error {
 	err := c.Conn.Close()
 	c.once.Do(c.release)
 	return err
+}
+
+var errNoRawConn = errors.New("netlimit: connection has no raw file descriptor")
+
+// SyscallConn is the wrapped connection's, for non-blocking writes.
+func (c *releasingConn) SyscallConn() (syscall.RawConn, error) {
+	if sc, ok := c.Conn.(syscall.Conn); ok {
+		return sc.SyscallConn()
+	}
+	return nil, errNoRawConn
+}
+
+// CloseWrite half-closes the wrapped connection when it can, so net/http
+// can send an answer before closing a connection whose body it refused.
+func (c *releasingConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"syscall"
 	"testing"
 	"time"
 
@@ -146,5 +147,49 @@ func TestExemptPeersAreNotCappedPerIP(t *testing.T) {
 	acceptOne(t, accepted)
 	if !closedByServer(dialFrom(t, "127.0.0.6", addr), waitFor) {
 		t.Fatal("a second connection of a capped peer was kept")
+	}
+}
+
+// A capped connection keeps the raw file descriptor reachable (the
+// WebSocket's non-blocking writes use it) and can still half-close.
+func TestCappedConnectionsKeepTheRawConn(t *testing.T) {
+	addr, accepted := setup(t, netlimit.Options{MaxConnections: 4, MaxPerIP: 2})
+	dialFrom(t, "127.0.0.1", addr)
+	c := acceptOne(t, accepted)
+	sc, ok := c.(syscall.Conn)
+	if !ok {
+		t.Fatalf("%T does not implement syscall.Conn", c)
+	}
+	if _, err := sc.SyscallConn(); err != nil {
+		t.Fatalf("SyscallConn: %v", err)
+	}
+	if _, ok := c.(interface{ CloseWrite() error }); !ok {
+		t.Fatalf("%T has no CloseWrite", c)
+	}
+}
+
+// Close ends an Accept that waits for a slot.
+func TestCloseEndsAWaitingAccept(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ll := netlimit.Listen(l, netlimit.Options{MaxConnections: 1})
+	dialFrom(t, "127.0.0.1", l.Addr().String())
+	first, err := ll.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Close()
+	errc := make(chan error, 1)
+	go func() { _, err := ll.Accept(); errc <- err }() // waits: the one slot is taken
+	_ = ll.Close()
+	select {
+	case err := <-errc:
+		if !errors.Is(err, net.ErrClosed) {
+			t.Fatalf("Accept after Close: %v, want net.ErrClosed", err)
+		}
+	case <-time.After(waitFor):
+		t.Fatal("Accept still waiting after Close")
 	}
 }
