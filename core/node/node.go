@@ -30,8 +30,9 @@ type Options struct {
 	Logger *zap.Logger
 	// Metrics is the instance's registry; nil means a fresh one.
 	Metrics *metrics.Metrics
-	// Rate and Burst are the per-connection frame rate limit (frames/s and
-	// burst). Defaults 20 and 40.
+	// Rate and Burst are the frame rate limit (frames/s and burst) of each
+	// connection, and of each user across its connections here. Defaults
+	// 20 and 40.
 	Rate  float64
 	Burst int
 	// ReplayBatch is how many missed messages are read from the store at
@@ -56,9 +57,10 @@ type Node struct {
 	known  sync.Map // user id -> struct{}: users known to exist (ids never disappear)
 	banned sync.Map // user id -> struct{}: this instance's view of banned users
 
-	presence presenceTable
-	states   stateLog
-	stopBg   context.CancelFunc
+	presence   presenceTable
+	states     stateLog
+	userLimits *userLimits
+	stopBg     context.CancelFunc
 
 	catchupRunning atomic.Bool
 	catchupAgain   atomic.Bool
@@ -106,6 +108,7 @@ func New(opts Options) (*Node, error) {
 		busLog:   opts.Logger.Named("RedisBusHandler"),
 		adminLog: opts.Logger.Named("Admin"),
 	}
+	n.userLimits = newUserLimits(opts.Rate, opts.Burst)
 	ho := opts.Hub
 	ho.OnSlowConsumer = func(*hub.Client) { n.metrics.SlowConsumers.Inc() }
 	ho.OnRegister = func(*hub.Client) { n.metrics.Connections.Inc() }
