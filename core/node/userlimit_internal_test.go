@@ -53,3 +53,53 @@ func TestUserLimiterGoesWithTheLastSocket(t *testing.T) {
 		t.Fatalf("%d limiters left after the last socket closed", k)
 	}
 }
+
+// TestReconnectingBuysNoFreshBurst: a user who spent their burst, closed
+// every socket and reconnected gets the same, still empty bucket; entries
+// of idle users whose buckets refilled are swept as the table grows.
+func TestReconnectingBuysNoFreshBurst(t *testing.T) {
+	u := newUserLimits(0.001, 2)
+	lim := u.acquire("alice")
+	lim.Allow()
+	lim.Allow()
+	u.release("alice")
+	again := u.acquire("alice")
+	if again != lim || again.Allow() {
+		t.Fatal("a reconnect got a fresh burst")
+	}
+	u.release("alice")
+
+	for i := range 3 * minSweep {
+		id := string(rune('a'+i%26)) + time.Duration(i).String()
+		u.acquire(id)
+		u.release(id) // full bucket: dropped at once
+	}
+	if k := u.users(); k != 1 {
+		t.Fatalf("%d entries left, want only alice's (her bucket is still empty)", k)
+	}
+}
+
+// TestIdleEntriesAreSweptOnceRefilled: entries kept for users who left
+// with a spent bucket are dropped by a sweep once the bucket is full again,
+// not before, and never while the user has a socket.
+func TestIdleEntriesAreSweptOnceRefilled(t *testing.T) {
+	u := newUserLimits(1, 1) // refills in a second
+	for _, id := range []string{"a", "b", "c"} {
+		u.acquire(id).Allow()
+	}
+	u.release("a")
+	u.release("b")
+	now := time.Now()
+	u.mu.Lock()
+	u.sweepLocked(now)
+	u.mu.Unlock()
+	if k := u.users(); k != 3 {
+		t.Fatalf("%d entries after a sweep before refill, want 3", k)
+	}
+	u.mu.Lock()
+	u.sweepLocked(now.Add(time.Hour))
+	u.mu.Unlock()
+	if k := u.users(); k != 1 {
+		t.Fatalf("%d entries after a sweep once refilled, want 1 (c still connected)", k)
+	}
+}

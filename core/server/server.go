@@ -21,6 +21,7 @@ import (
 	"github.com/dmchat/dmchat/core/bus"
 	"github.com/dmchat/dmchat/core/config"
 	"github.com/dmchat/dmchat/core/httpapi"
+	"github.com/dmchat/dmchat/core/hub"
 	"github.com/dmchat/dmchat/core/logging"
 	"github.com/dmchat/dmchat/core/metrics"
 	"github.com/dmchat/dmchat/core/node"
@@ -112,6 +113,8 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	n, err := node.New(node.Options{
 		InstanceID: cfg.InstanceID, Store: s.store, Bus: b, Logger: log, Metrics: s.metrics,
 		Rate: cfg.WSRate, Burst: cfg.WSBurst,
+		Hub: hub.Options{MaxQueueBytes: cfg.WSQueueBytes, OutboundBudget: cfg.WSOutboundBudget,
+			MaxSocketsPerUser: cfg.WSMaxSocketsPerUser},
 	})
 	if err != nil {
 		s.closeStore()
@@ -124,6 +127,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		WSPath: cfg.WSPath, CookieDomain: cfg.CookieDomain, CORSOrigin: cfg.CORSOrigin,
 		MetricsMode: cfg.MetricsMode, MetricsSecret: cfg.MetricsSecret, MetricsAdminRoute: cfg.MetricsEnableAdminRoute,
 		AuthRate: opts.AuthRate, AuthBurst: opts.AuthBurst,
+		PingInterval: cfg.WSPingInterval,
 	})
 	s.listener = opts.Listener
 	return s, nil
