@@ -79,6 +79,8 @@ func (n *Node) deliveryAck(ctx context.Context, s *Session, messageID string) {
 	m, changed, err := n.store.MarkDelivered(ctx, messageID, s.c.UserID())
 	switch {
 	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrNotRecipient):
+		// Not an ack at all: a repeat must be refused again, not ignored.
+		s.c.Forget(messageID)
 		s.sendError(chat.CodeForbidden, "not a message addressed to you", "", messageID)
 		return
 	case err != nil:
