@@ -36,7 +36,9 @@ type Options struct {
 	Rate  float64
 	Burst int
 	// ReplayBatch is how many missed messages are read from the store at
-	// a time. Default 500.
+	// a time (replay and catch-up): the page a socket that does not read
+	// holds while its replay waits for it, up to ~4 KiB of content per
+	// message. Default 200.
 	ReplayBatch int
 	// Hub tunes the socket queues.
 	Hub hub.Options
@@ -96,7 +98,7 @@ func New(opts Options) (*Node, error) {
 		opts.Burst = 40
 	}
 	if opts.ReplayBatch <= 0 {
-		opts.ReplayBatch = 500
+		opts.ReplayBatch = 200
 	}
 	n := &Node{
 		opts:     opts,
