@@ -208,3 +208,34 @@ func TestSocketsPerUserAreCapped(t *testing.T) {
 	}
 	t.Cleanup(func() { again.Close(chat.CloseNormal, "") })
 }
+
+// TestBytesBeingWrittenCountAgainstTheBound: a batch the writer took but
+// the socket has not accepted yet still counts, so a stuck socket holds
+// its bound in all, not its bound queued plus a batch in flight.
+func TestBytesBeingWrittenCountAgainstTheBound(t *testing.T) {
+	h := New(Options{MaxQueueBytes: 4 << 10})
+	bc := &batchConn{entered: make(chan struct{}), release: make(chan struct{}), wrote: make(chan struct{}, 16)}
+	c := h.NewClient("bob", chat.RoleUser, bc)
+	if err := h.Register(c); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close(chat.CloseNormal, "") })
+	frame := []byte(strings.Repeat("x", 3<<10))
+	if !c.Send(frame) {
+		t.Fatal("the first frame was refused")
+	}
+	<-bc.entered // the writer holds it, stuck
+	if got := c.QueuedBytes(); got != len(frame) {
+		t.Fatalf("%d bytes accounted while the frame is being written, want %d", got, len(frame))
+	}
+	if c.Send(frame) {
+		t.Fatal("a second frame was queued behind a stuck one past the bound")
+	}
+	if c.CloseCode() != 1013 {
+		t.Fatalf("close code %d, want 1013", c.CloseCode())
+	}
+	close(bc.release)
+	if q := h.QueuedBytes(); q != 0 {
+		t.Fatalf("%d bytes accounted after the close", q)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/dmchat/dmchat/core/hub"
 	"github.com/dmchat/dmchat/core/logging/logtest"
 	"github.com/dmchat/dmchat/core/node"
+	"github.com/dmchat/dmchat/core/store"
 )
 
 // stuckConn is a socket whose peer stopped reading: every write waits for
@@ -236,5 +238,90 @@ func TestTooManyConnectionsGetsOnlyTheError(t *testing.T) {
 func (p *peer) skipToClose(t *testing.T) {
 	t.Helper()
 	for !p.conn.next(t).Closed {
+	}
+}
+
+// gatedConn is a socket that reads, but slower than the server can queue:
+// every Write waits for a turn handed out by a goroutine of the test. It
+// reports each MESSAGE frame that reached it on got.
+type gatedConn struct {
+	gate   chan struct{}
+	got    chan struct{} // one per MESSAGE
+	closed chan int
+}
+
+func newGatedConn(t *testing.T) *gatedConn {
+	c := &gatedConn{gate: make(chan struct{}), got: make(chan struct{}, 10000), closed: make(chan int, 1)}
+	done := make(chan struct{})
+	t.Cleanup(func() { close(done) })
+	go func() {
+		for {
+			select {
+			case c.gate <- struct{}{}:
+			case <-done:
+				return
+			}
+		}
+	}()
+	return c
+}
+
+func (c *gatedConn) Write(deadline time.Time, frames [][]byte) error {
+	select {
+	case <-c.gate:
+	case <-time.After(time.Until(deadline)):
+		return os.ErrDeadlineExceeded
+	}
+	for _, f := range frames {
+		if strings.Contains(string(f), `"type":"MESSAGE"`) {
+			c.got <- struct{}{}
+		}
+	}
+	return nil
+}
+
+func (c *gatedConn) Close(code int, _ string) error {
+	select {
+	case c.closed <- code:
+	default:
+	}
+	return nil
+}
+
+// TestCatchUpIsPacedToTheSocket: after a bus outage the catch-up pushes
+// what the bus lost page by page as the socket takes it: a socket that
+// reads slower than the server queues gets all 300 messages (60 times its
+// queue bound) and is not closed as a slow consumer.
+func TestCatchUpIsPacedToTheSocket(t *testing.T) {
+	const msgs = 300
+	rec := logtest.New(t)
+	e := newEnv(t, node.Options{Logger: rec.Logger(), ReplayBatch: 50, Hub: hub.Options{MaxQueueBytes: 5 << 10}})
+	alice, bob := e.user(t, "alice"), e.user(t, "bob")
+	conn := newGatedConn(t)
+	if _, err := e.n.Attach(context.Background(), bob, time.Time{}, conn); err != nil {
+		t.Fatal(err)
+	}
+	// Stored while the bus was down: bob's socket never heard of them.
+	for i := range msgs {
+		if _, _, err := e.st.SaveMessage(context.Background(), store.NewMessage{SenderID: alice.ID, RecipientID: bob.ID,
+			ClientMessageID: fmt.Sprint("lost", i), Content: contentOf(1000)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.n.BusRestored()
+	for i := range msgs {
+		select {
+		case <-conn.got:
+		case code := <-conn.closed:
+			t.Fatalf("closed with %d after %d of %d messages", code, i, msgs)
+		case <-time.After(waitFor):
+			t.Fatalf("%d of %d messages arrived", i, msgs)
+		}
+	}
+	rec.WaitFor(t, waitFor, logtest.Event("Node", "catchup_done"))
+	select {
+	case code := <-conn.closed:
+		t.Fatalf("closed with %d", code)
+	default:
 	}
 }

@@ -249,6 +249,11 @@ func TestRateLimitThenFloodClose(t *testing.T) {
 		}
 	}
 	expectClose(t, c, chat.ClosePolicy)
+	// One line for the close, however many frames were on their way.
+	e.logs.WaitFor(t, waitFor, logtest.Event("Node", "rate_limited_repeated"))
+	if n := len(e.logs.Events("Node", "flood_closed")); n != 1 {
+		t.Fatalf("%d flood_closed lines, want 1", n)
+	}
 }
 
 func TestDeliveryAckOfDeliveredMessageIsNeverLimited(t *testing.T) {
