@@ -28,6 +28,8 @@ type pinger struct {
 	c                 *websocket.Conn
 	interval, timeout time.Duration
 	onDead            func()
+	// answered, if set (tests), is called after each pong.
+	answered func()
 
 	mu       sync.Mutex
 	timer    *time.Timer
@@ -39,7 +41,13 @@ type pinger struct {
 // startPinger pings c every interval until stop; onDead is called (once,
 // from the pinging goroutine) when a pong does not come within timeout.
 func startPinger(c *websocket.Conn, interval, timeout time.Duration, onDead func()) *pinger {
-	p := &pinger{c: c, interval: interval, timeout: timeout, onDead: onDead}
+	return startPingerHooked(c, interval, timeout, onDead, nil)
+}
+
+// startPingerHooked is startPinger that also calls answered after each
+// pong.
+func startPingerHooked(c *websocket.Conn, interval, timeout time.Duration, onDead, answered func()) *pinger {
+	p := &pinger{c: c, interval: interval, timeout: timeout, onDead: onDead, answered: answered}
 	p.mu.Lock()
 	p.timer = time.AfterFunc(interval, p.ping)
 	p.mu.Unlock()
@@ -69,6 +77,9 @@ func (p *pinger) ping() {
 	}
 	p.mu.Unlock()
 	p.inflight.Done()
+	if err == nil && p.answered != nil {
+		p.answered()
+	}
 	// Any other error means the socket closed, which the read loop sees.
 	if timedOut && !stopped {
 		p.onDead()
