@@ -11,15 +11,15 @@ const minWSQueueBytes = 64 << 10
 // wsBounds reads the memory and connection bounds of the WebSockets.
 func (l loader) wsBounds(c *Config) error {
 	var err error
-	if c.WSMaxSocketsPerUser, err = l.positiveInt("WS_MAX_SOCKETS_PER_USER", DefaultWSMaxSocketsPerUser, 1,
+	if c.WSMaxSocketsPerUser, err = l.intAtLeast("WS_MAX_SOCKETS_PER_USER", DefaultWSMaxSocketsPerUser, 1,
 		"want a positive whole number of sockets"); err != nil {
 		return err
 	}
-	if c.WSQueueBytes, err = l.positiveInt("WS_QUEUE_BYTES", DefaultWSQueueBytes, minWSQueueBytes,
+	if c.WSQueueBytes, err = l.intAtLeast("WS_QUEUE_BYTES", DefaultWSQueueBytes, minWSQueueBytes,
 		"want a whole number of bytes, at least 65536"); err != nil {
 		return err
 	}
-	budget, err := l.positiveInt("WS_OUTBOUND_BUDGET", DefaultWSOutboundBudget, c.WSQueueBytes,
+	budget, err := l.intAtLeast("WS_OUTBOUND_BUDGET", DefaultWSOutboundBudget, c.WSQueueBytes,
 		"want a whole number of bytes, at least WS_QUEUE_BYTES")
 	if err != nil {
 		return err
@@ -31,9 +31,9 @@ func (l loader) wsBounds(c *Config) error {
 	return nil
 }
 
-// positiveInt reads name as a whole number no less than least (def when
+// intAtLeast reads name as a whole number no less than least (def when
 // unset); want is the error's hint.
-func (l loader) positiveInt(name string, def, least int, want string) (int, error) {
+func (l loader) intAtLeast(name string, def, least int, want string) (int, error) {
 	v := l.get(name)
 	if v == "" {
 		return def, nil
