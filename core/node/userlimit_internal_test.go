@@ -9,11 +9,11 @@ import (
 	"github.com/dmchat/dmchat/core/store"
 )
 
-// discardConn takes every write.
-type discardConn struct{}
+// takeAllConn takes every write.
+type takeAllConn struct{}
 
-func (discardConn) Write(time.Time, [][]byte) error { return nil }
-func (discardConn) Close(int, string) error         { return nil }
+func (takeAllConn) Write(time.Time, [][]byte) error { return nil }
+func (takeAllConn) Close(int, string) error         { return nil }
 
 // TestUserLimiterGoesWithTheLastSocket: the per-user limiter is shared
 // while the user has a socket here and dropped after the last one closes,
@@ -32,11 +32,11 @@ func TestUserLimiterGoesWithTheLastSocket(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s1, err := n.Attach(context.Background(), u, time.Time{}, discardConn{})
+	s1, err := n.Attach(context.Background(), u, time.Time{}, takeAllConn{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s2, err := n.Attach(context.Background(), u, time.Time{}, discardConn{})
+	s2, err := n.Attach(context.Background(), u, time.Time{}, takeAllConn{})
 	if err != nil {
 		t.Fatal(err)
 	}
