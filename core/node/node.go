@@ -40,7 +40,8 @@ type Options struct {
 	// holds while its replay waits for it, up to ~4 KiB of content per
 	// message. Default 200.
 	ReplayBatch int
-	// Hub tunes the socket queues.
+	// Hub bounds the local sockets (queue bytes, outbound budget, unacked
+	// messages, sockets per user) and their writes; see hub.Options.
 	Hub hub.Options
 }
 
