@@ -14,7 +14,7 @@ import (
 
 // pingInterval is the tests' WS_PING_INTERVAL; the pong deadline is the
 // same (it is never longer than the interval).
-const pingInterval = 300 * time.Millisecond
+const pingInterval = 500 * time.Millisecond
 
 // dialWS opens a bare coder/websocket connection with token, for peers
 // the client package would not play (one that never reads).
