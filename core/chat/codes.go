@@ -9,6 +9,9 @@ const (
 	CodeRateLimited      = "RATE_LIMITED"
 	CodeForbidden        = "FORBIDDEN"
 	CodeInternal         = "INTERNAL"
+	// CodeTooManyConnections is the only frame of a socket past
+	// WS_MAX_SOCKETS_PER_USER, which is then closed with ClosePolicy.
+	CodeTooManyConnections = "TOO_MANY_CONNECTIONS"
 	// HTTP-only codes.
 	CodeBadRequest    = "BAD_REQUEST"
 	CodeUnauthorized  = "UNAUTHORIZED"

@@ -51,6 +51,13 @@ const (
 	DefaultWSPath           = "/ws"
 	DefaultWSRate           = 20
 	DefaultWSBurst          = 40
+	// DefaultWSMaxSocketsPerUser is the contract's WS_MAX_SOCKETS_PER_USER.
+	DefaultWSMaxSocketsPerUser = 16
+	// DefaultWSQueueBytes, DefaultWSOutboundBudget and DefaultWSPingInterval
+	// are this project's extensions (see docs/protocol.md).
+	DefaultWSQueueBytes     = 1 << 20
+	DefaultWSOutboundBudget = 256 << 20
+	DefaultWSPingInterval   = 30 * time.Second
 	DefaultShutdownTimeout  = 10 * time.Second
 	DefaultTokenTTL         = 24 * time.Hour
 )
@@ -112,6 +119,20 @@ type Config struct {
 	// default 20 frames/s; WS_BURST, default 40).
 	WSRate  float64
 	WSBurst int
+	// WSMaxSocketsPerUser caps one user's sockets on this instance
+	// (WS_MAX_SOCKETS_PER_USER, default 16).
+	WSMaxSocketsPerUser int
+	// WSQueueBytes bounds one socket's outbound bytes before it is closed
+	// 1013 as a slow consumer (WS_QUEUE_BYTES, default 1 MiB); at least
+	// 64 KiB.
+	WSQueueBytes int
+	// WSOutboundBudget bounds the outbound bytes of all sockets together
+	// (WS_OUTBOUND_BUDGET, default 256 MiB); at least WSQueueBytes.
+	WSOutboundBudget int64
+	// WSPingInterval is how often an idle socket is pinged; one that does
+	// not answer within the ping deadline is closed (WS_PING_INTERVAL,
+	// default 30s).
+	WSPingInterval time.Duration
 
 	// MaxConnections caps the connections served at once (MAX_CONNECTIONS,
 	// default 10000); MaxConnectionsPerIP caps those of one TCP peer
@@ -154,11 +175,15 @@ func (c Config) String() string {
 	}
 	return fmt.Sprintf("Config{Env:%s Port:%d InstanceID:%q JWTSecret:%s DBURI:%s RedisURL:%s RedisInitTimeout:%v "+
 		"CookieDomain:%q CORSOrigin:%q WSPath:%q MetricsMode:%s MetricsSecret:%s AllowPublicMetricsInProd:%t "+
-		"MetricsEnableAdminRoute:%t WSRate:%g WSBurst:%d AdminBootstrapName:%q AdminBootstrapPassword:%s "+
+		"MetricsEnableAdminRoute:%t WSRate:%g WSBurst:%d "+
+		"WSMaxSocketsPerUser:%d WSQueueBytes:%d WSOutboundBudget:%d WSPingInterval:%v "+
+		"AdminBootstrapName:%q AdminBootstrapPassword:%s "+
 		"ShutdownTimeout:%v TokenTTL:%v PprofAddr:%q MaxConnections:%d MaxConnectionsPerIP:%d TrustedProxies:%v}",
 		c.Env, c.Port, c.InstanceID, redact(string(c.JWTSecret)), redactURI(c.DBURI), redactURI(c.RedisURL), c.RedisInitTimeout,
 		c.CookieDomain, c.CORSOrigin, c.WSPath, c.MetricsMode, redact(c.MetricsSecret), c.AllowPublicMetricsInProd,
-		c.MetricsEnableAdminRoute, c.WSRate, c.WSBurst, c.AdminBootstrapName, redact(c.AdminBootstrapPassword),
+		c.MetricsEnableAdminRoute, c.WSRate, c.WSBurst,
+		c.WSMaxSocketsPerUser, c.WSQueueBytes, c.WSOutboundBudget, c.WSPingInterval,
+		c.AdminBootstrapName, redact(c.AdminBootstrapPassword),
 		c.ShutdownTimeout, c.TokenTTL, c.PprofAddr, c.MaxConnections, c.MaxConnectionsPerIP, c.TrustedProxies)
 }
 

@@ -106,7 +106,7 @@ func (l loader) load() (Config, error) {
 	// Values.
 	steps := []func(*Config) error{
 		l.port, l.instanceID, l.dbURI, l.redis, l.cookieDomain, l.corsOrigin, l.wsPath,
-		l.metricsFlags, l.wsLimits, l.adminBootstrap, l.timeouts, l.pprofAddr,
+		l.metricsFlags, l.wsLimits, l.wsBounds, l.adminBootstrap, l.timeouts, l.pprofAddr,
 		l.connLimits, l.trustedProxies,
 	}
 	for _, step := range steps {

@@ -57,6 +57,7 @@ func TestDevelopmentDefaults(t *testing.T) {
 		Env: EnvDevelopment, Port: 8000, InstanceID: host, JWTSecret: []byte(devSecret),
 		DBURI: "sqlite:data/chat.db", RedisInitTimeout: 5 * time.Second, WSPath: "/ws",
 		MetricsMode: MetricsOpen, WSRate: 20, WSBurst: 40,
+		WSMaxSocketsPerUser: 16, WSQueueBytes: 1 << 20, WSOutboundBudget: 256 << 20, WSPingInterval: 30 * time.Second,
 		ShutdownTimeout: 10 * time.Second, TokenTTL: 24 * time.Hour,
 		MaxConnections: 10000, MaxConnectionsPerIP: 256,
 	}
@@ -123,6 +124,11 @@ func TestValues(t *testing.T) {
 		}},
 		{"METRICS_ENABLE_ADMIN_ROUTE", devBase, []string{"METRICS_ENABLE_ADMIN_ROUTE", "1"}, func(c Config) bool { return c.MetricsEnableAdminRoute }},
 		{"WS_RATE and WS_BURST", devBase, []string{"WS_RATE", "2.5", "WS_BURST", "5"}, func(c Config) bool { return c.WSRate == 2.5 && c.WSBurst == 5 }},
+		{"WS_MAX_SOCKETS_PER_USER", devBase, []string{"WS_MAX_SOCKETS_PER_USER", "3"}, func(c Config) bool { return c.WSMaxSocketsPerUser == 3 }},
+		{"WS_QUEUE_BYTES and WS_OUTBOUND_BUDGET", devBase, []string{"WS_QUEUE_BYTES", "65536", "WS_OUTBOUND_BUDGET", "65536"}, func(c Config) bool {
+			return c.WSQueueBytes == 65536 && c.WSOutboundBudget == 65536
+		}},
+		{"WS_PING_INTERVAL", devBase, []string{"WS_PING_INTERVAL", "45s"}, func(c Config) bool { return c.WSPingInterval == 45*time.Second }},
 		{"ADMIN_BOOTSTRAP", devBase, []string{"ADMIN_BOOTSTRAP", "root:" + adminPass + ":with:colons"}, func(c Config) bool {
 			return c.AdminBootstrapName == "root" && c.AdminBootstrapPassword == adminPass+":with:colons"
 		}},
@@ -247,6 +253,12 @@ func TestErrors(t *testing.T) {
 		{"WS_RATE Inf", devBase, []string{"WS_RATE", "+Inf"}, "", "WS_RATE", "+Inf"},
 		{"WS_BURST zero", devBase, []string{"WS_BURST", "0"}, "", "WS_BURST", "0"},
 		{"WS_BURST fraction", devBase, []string{"WS_BURST", "1.5"}, "", "WS_BURST", "1.5"},
+		{"WS_MAX_SOCKETS_PER_USER zero", devBase, []string{"WS_MAX_SOCKETS_PER_USER", "0"}, "", "WS_MAX_SOCKETS_PER_USER", "0"},
+		{"WS_MAX_SOCKETS_PER_USER text", devBase, []string{"WS_MAX_SOCKETS_PER_USER", "many"}, "", "WS_MAX_SOCKETS_PER_USER", "many"},
+		{"WS_QUEUE_BYTES too small", devBase, []string{"WS_QUEUE_BYTES", "1024"}, "", "WS_QUEUE_BYTES", "1024"},
+		{"WS_QUEUE_BYTES with unit", devBase, []string{"WS_QUEUE_BYTES", "1MiB"}, "", "WS_QUEUE_BYTES", "1MiB"},
+		{"WS_OUTBOUND_BUDGET under the queue", devBase, []string{"WS_OUTBOUND_BUDGET", "100000"}, "", "WS_OUTBOUND_BUDGET", "100000"},
+		{"WS_PING_INTERVAL bare number", devBase, []string{"WS_PING_INTERVAL", "30"}, "", "WS_PING_INTERVAL", "30"},
 		{"ADMIN_BOOTSTRAP no colon", devBase, []string{"ADMIN_BOOTSTRAP", "root" + adminPass}, "", "ADMIN_BOOTSTRAP", ""},
 		{"ADMIN_BOOTSTRAP empty name", devBase, []string{"ADMIN_BOOTSTRAP", ":" + adminPass}, "", "ADMIN_BOOTSTRAP", ""},
 		{"ADMIN_BOOTSTRAP empty password", devBase, []string{"ADMIN_BOOTSTRAP", "root:"}, "", "ADMIN_BOOTSTRAP", ""},
@@ -335,7 +347,8 @@ func TestNilGetenvReadsProcess(t *testing.T) {
 	// Not parallel: it sets process variables. Empty means unset to Load.
 	for _, k := range []string{"NODE_ENV", "INSTANCE_ID", "DB_URI", "REDIS_URL", "REDIS_INIT_TIMEOUT", "COOKIE_DOMAIN",
 		"CORS_ORIGIN", "WS_PATH", "METRICS_MODE", "METRICS_SECRET", "ALLOW_PUBLIC_METRICS_IN_PROD",
-		"METRICS_ENABLE_ADMIN_ROUTE", "WS_RATE", "WS_BURST", "ADMIN_BOOTSTRAP", "SHUTDOWN_TIMEOUT", "TOKEN_TTL", "PPROF_ADDR"} {
+		"METRICS_ENABLE_ADMIN_ROUTE", "WS_RATE", "WS_BURST", "WS_MAX_SOCKETS_PER_USER", "WS_QUEUE_BYTES",
+		"WS_OUTBOUND_BUDGET", "WS_PING_INTERVAL", "ADMIN_BOOTSTRAP", "SHUTDOWN_TIMEOUT", "TOKEN_TTL", "PPROF_ADDR"} {
 		t.Setenv(k, "")
 	}
 	t.Setenv("APP_ENV", "development")

@@ -49,6 +49,12 @@ type Options struct {
 	// TrustedProxies are the peers whose X-Forwarded-For (client address)
 	// and X-Forwarded-Proto (own origin) are believed. Default none.
 	TrustedProxies []netip.Prefix
+
+	// PingInterval is how often each WebSocket is pinged, and PingTimeout
+	// how long its pong may take before the socket is closed as dead.
+	// Defaults 30 s (DefaultPingInterval) and 10 s (DefaultPingTimeout,
+	// never more than PingInterval).
+	PingInterval, PingTimeout time.Duration
 }
 
 // API is the HTTP handler of one instance. Safe for concurrent use.
@@ -89,6 +95,13 @@ func New(opts Options) *API {
 	if opts.Logger == nil {
 		opts.Logger = zap.NewNop()
 	}
+	if opts.PingInterval <= 0 {
+		opts.PingInterval = DefaultPingInterval
+	}
+	if opts.PingTimeout <= 0 {
+		opts.PingTimeout = DefaultPingTimeout
+	}
+	opts.PingTimeout = min(opts.PingTimeout, opts.PingInterval)
 	a := &API{
 		opts:    opts,
 		node:    opts.Node,

@@ -61,9 +61,20 @@ var frameBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 // maxPooledFrameBuf keeps a rare large frame's buffer out of the pool.
 const maxPooledFrameBuf = 16 << 10
 
-// readLoop feeds the session every frame until the socket closes.
+// closePingTimeout closes a socket whose peer did not answer a ping in
+// time: it is gone (or cannot be reached), and a client that is still
+// there reconnects as after a restart.
+const closePingTimeout = chat.CloseGoingAway
+
+// readLoop feeds the session every frame until the socket closes, pinging
+// the peer meanwhile.
 func (a *API) readLoop(c *websocket.Conn, sess *node.Session, userID string) {
 	defer a.sockets.Done()
+	p := startPinger(c, a.opts.PingInterval, a.opts.PingTimeout, func() {
+		sess.Close(closePingTimeout, "ping timeout")
+		a.log.Info("ping_timeout", zap.String("userId", userID))
+	})
+	defer p.stop()
 	ctx := context.Background()
 	for {
 		if err := a.readFrame(ctx, c, sess); err != nil {

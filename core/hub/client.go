@@ -23,19 +23,22 @@ type Client struct {
 	hub    *Hub
 	q      *queue
 
-	// mu guards pushed, replaying, holdback and the states fields.
+	// mu guards pending, acked, replaying, holdback and the states fields.
 	mu sync.Mutex
-	// pushed holds the ids of messages pushed on this socket, true once the
-	// socket acked them. It is the dedupe that keeps a message from reaching
-	// one connection twice: a late push (a bus event after a replayed copy
-	// was acked, a catch-up, a sender's retry) skips ids found here.
-	pushed map[string]bool
+	// pending holds the ids of messages pushed on this socket and not yet
+	// acked, acked those acked lately (see acked.go). Together they are the
+	// dedupe that keeps a message from reaching one connection twice: a
+	// late push (a bus event after a replayed copy was acked, a catch-up, a
+	// sender's retry) skips ids found in either. Both are bounded.
+	pending map[string]struct{}
+	acked   ackWindow
 	// statesNow and statesOld are the MESSAGE_STATE ids sent here lately
 	// (see stateSeen); statesSince is when statesNow was started.
 	statesNow, statesOld map[string]struct{}
 	statesSince          time.Time
 	replaying            bool
 	holdback             []heldMessage
+	holdbackBytes        int
 
 	closeOnce sync.Once
 	closed    chan struct{}
@@ -70,7 +73,7 @@ func (c *Client) Send(frame []byte) bool {
 // the client as a slow consumer if they do not fit; how says who may write
 // them (see Push).
 func (c *Client) push(how Push, frames ...[]byte) bool {
-	res, start := c.q.push(c.hub.opts.MaxQueueBytes, frames...)
+	res, start := c.q.push(c.hub.limits, frames...)
 	if start {
 		c.kickWriter(how)
 	}
@@ -103,23 +106,53 @@ func (c *Client) slow() {
 	c.Close(1013, "slow consumer")
 }
 
-// deliver pushes m unless it is already pending on this socket. During a
-// replay, live messages are held back so that the replay stays oldest first;
-// EndReplay releases them.
+// deliver pushes m unless this socket has it already (pending or acked
+// lately). During a replay, live messages are held back so that the replay
+// stays oldest first; EndReplay releases them. A socket that holds back
+// more than its queue's bytes, or has MaxUnacked messages it has not acked,
+// is closed as a slow consumer: m stays undelivered in the store and comes
+// back by replay when the client reconnects.
 func (c *Client) deliver(m chat.Message, frame []byte, how Push) bool {
 	c.mu.Lock()
-	if _, dup := c.pushed[m.ID]; dup {
+	if c.seenLocked(m.ID) {
 		c.mu.Unlock()
 		return false
 	}
 	if c.replaying {
+		if c.holdbackBytes+len(frame) > c.hub.opts.MaxQueueBytes {
+			c.mu.Unlock()
+			c.slow()
+			return false
+		}
 		c.holdback = append(c.holdback, heldMessage{m, frame})
+		c.holdbackBytes += len(frame)
 		c.mu.Unlock()
 		return false
 	}
-	c.pushed[m.ID] = false
+	if len(c.pending) >= c.hub.opts.MaxUnacked {
+		c.mu.Unlock()
+		c.slow()
+		return false
+	}
+	c.pending[m.ID] = struct{}{}
 	c.mu.Unlock()
 	return c.push(how, frame)
+}
+
+// seenLocked reports whether messageID was pushed here and is either
+// awaiting its ack or was acked lately. The caller holds c.mu.
+func (c *Client) seenLocked(messageID string) bool {
+	if _, ok := c.pending[messageID]; ok {
+		return true
+	}
+	return c.acked.has(messageID)
+}
+
+// waitBelowHalf blocks until less than half of this socket's queue bound
+// is held, the client closes (context.Canceled) or ctx ends: a bulk sender
+// (replay, catch-up) then holds at most about one page per socket.
+func (c *Client) waitBelowHalf(ctx context.Context) error {
+	return c.q.waitBelow(ctx, c.hub.opts.MaxQueueBytes/2, c.closed)
 }
 
 // Replay pushes missed messages, oldest first, applying backpressure instead
@@ -128,13 +161,16 @@ func (c *Client) deliver(m chat.Message, frame []byte, how Push) bool {
 func (c *Client) Replay(ctx context.Context, msgs []chat.Message) (int, error) {
 	n := 0
 	for _, m := range msgs {
-		if err := c.q.waitBelow(ctx, c.hub.opts.MaxQueueBytes/2, c.closed); err != nil {
+		if err := c.waitBelowHalf(ctx); err != nil {
 			return n, err
 		}
+		// A replay is not held to MaxUnacked: the read loop starts after
+		// it, so no ack can come before it ends; what it adds is bounded by
+		// what the store holds undelivered for the user.
 		c.mu.Lock()
-		_, dup := c.pushed[m.ID]
+		dup := c.seenLocked(m.ID)
 		if !dup {
-			c.pushed[m.ID] = false
+			c.pending[m.ID] = struct{}{}
 		}
 		c.mu.Unlock()
 		if dup {
@@ -160,41 +196,45 @@ func (c *Client) BeginReplay() {
 func (c *Client) EndReplay(count int) {
 	c.mu.Lock()
 	held := c.holdback
-	c.holdback = nil
+	c.holdback, c.holdbackBytes = nil, 0
 	c.replaying = false
 	frames := make([][]byte, 0, len(held)+1)
 	frames = append(frames, chat.ReplayDoneFrame(count).Encode())
 	for _, h := range held {
-		if _, dup := c.pushed[h.m.ID]; dup {
+		if c.seenLocked(h.m.ID) {
 			continue
 		}
-		c.pushed[h.m.ID] = false
+		c.pending[h.m.ID] = struct{}{}
 		frames = append(frames, h.frame)
 	}
 	c.mu.Unlock()
 	c.push(Inline, frames...)
 }
 
-// Pushed reports whether messageID was pushed on this socket (acked or
-// not): acks of such messages are never rate limited.
-func (c *Client) Pushed(messageID string) bool {
+// AwaitingAck reports whether messageID was pushed on this socket and not
+// acked yet: the first DELIVERY_ACK of such a message is never rate
+// limited, repeats are.
+func (c *Client) AwaitingAck(messageID string) bool {
 	c.mu.Lock()
-	_, ok := c.pushed[messageID]
+	_, ok := c.pending[messageID]
 	c.mu.Unlock()
 	return ok
 }
 
 // MarkAcked records the socket's DELIVERY_ACK for messageID and reports
-// whether it is the first one for a message pushed here; repeats need no
-// store work.
+// whether the store must see it: false for a repeat of an ack this socket
+// sent lately, which needs no store work. The id moves from pending to the
+// window of recent acks, so a late push of it is still skipped here.
 func (c *Client) MarkAcked(messageID string) (first bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	acked, ok := c.pushed[messageID]
-	if !ok || acked {
-		return !ok // an id never pushed here is the store's to judge
+	if c.acked.has(messageID) {
+		return false
 	}
-	c.pushed[messageID] = true
+	// An id not pending here (never pushed, or acked too long ago to be
+	// remembered) is the store's to judge.
+	delete(c.pending, messageID)
+	c.acked.add(messageID, time.Now())
 	return true
 }
 
@@ -202,9 +242,29 @@ func (c *Client) MarkAcked(messageID string) (first bool) {
 // not be recorded).
 func (c *Client) Forget(messageID string) {
 	c.mu.Lock()
-	delete(c.pushed, messageID)
+	delete(c.pending, messageID)
+	c.acked.remove(messageID)
 	c.mu.Unlock()
 }
+
+// Unacked is the number of messages pushed here and not acked yet.
+func (c *Client) Unacked() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.pending)
+}
+
+// Remembered is the number of message ids this socket keeps to dedupe
+// pushes: those awaiting an ack and the window of recent acks.
+func (c *Client) Remembered() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.pending) + c.acked.len()
+}
+
+// QueuedBytes is how many outbound bytes this socket holds: queued, or
+// handed to the socket and not yet written.
+func (c *Client) QueuedBytes() int { return c.q.held() }
 
 // Close queues nothing more, closes the socket with code and reason, and
 // unregisters the client. The first call wins; later calls do nothing.
@@ -230,7 +290,7 @@ func (c *Client) Close(code int, reason string) {
 func (c *Client) CloseAfter(frame []byte, code int, reason string) {
 	c.mu.Lock()
 	c.replaying = false
-	c.holdback = nil
+	c.holdback, c.holdbackBytes = nil, 0
 	c.mu.Unlock()
 	ok, start := c.q.pushFinal(frame, closeRequest{code, reason})
 	switch {

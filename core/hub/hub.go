@@ -1,6 +1,8 @@
 package hub
 
 import (
+	"context"
+	"errors"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -11,9 +13,24 @@ import (
 // Options configure a Hub. The zero value means the defaults documented on
 // each field.
 type Options struct {
-	// MaxQueueBytes bounds one socket's outbound queue; a socket whose
-	// queue would pass it is closed with 1013 as a slow consumer. Default 4 MiB.
+	// MaxQueueBytes bounds one socket's outbound bytes (queued, or handed
+	// to the socket and not yet written); a socket that would pass it is
+	// closed with 1013 as a slow consumer. Replay and catch-up wait for a
+	// socket to drain below half of it. Default 1 MiB (DefaultMaxQueueBytes).
 	MaxQueueBytes int
+	// OutboundBudget bounds the sum of every socket's outbound bytes on
+	// this instance; a push that would pass it closes its socket with 1013
+	// instead. Default 256 MiB (DefaultOutboundBudget).
+	OutboundBudget int64
+	// MaxUnacked bounds the messages pushed on one socket and not acked
+	// yet; a live delivery past it closes the socket with 1013 (a client
+	// that does not ack is treated like one that does not read, and gets
+	// the messages again by replay). Default 4096 (DefaultMaxUnacked).
+	MaxUnacked int
+	// MaxSocketsPerUser bounds one user's registered sockets here; Register
+	// refuses one more with ErrTooManySockets. Default 16
+	// (DefaultMaxSocketsPerUser).
+	MaxSocketsPerUser int
 	// WriteTimeout bounds the write of one batch of frames. Default 10 s.
 	WriteTimeout time.Duration
 	// Go starts a socket's writer goroutine and reports whether it did;
@@ -27,11 +44,27 @@ type Options struct {
 	OnRegister, OnUnregister func(*Client)
 }
 
+// Defaults of Options.
+const (
+	DefaultMaxQueueBytes     = 1 << 20
+	DefaultOutboundBudget    = 256 << 20
+	DefaultMaxUnacked        = 4096
+	DefaultMaxSocketsPerUser = 16
+)
+
+// ErrTooManySockets is Register's answer for a user who already has
+// Options.MaxSocketsPerUser sockets here.
+var ErrTooManySockets = errors.New("hub: too many sockets for this user")
+
 // Hub is the set of this instance's sockets, by user. It is safe for
 // concurrent use.
 type Hub struct {
 	opts   Options
+	limits limits
 	nextID atomic.Uint64
+	// queued is the sum of every socket's outbound bytes, kept by the
+	// queues themselves.
+	queued atomic.Int64
 
 	// mu guards users. Never call a Client method that can block, or a
 	// callback, while holding it.
@@ -42,7 +75,16 @@ type Hub struct {
 // New returns an empty hub.
 func New(opts Options) *Hub {
 	if opts.MaxQueueBytes <= 0 {
-		opts.MaxQueueBytes = 4 << 20
+		opts.MaxQueueBytes = DefaultMaxQueueBytes
+	}
+	if opts.OutboundBudget <= 0 {
+		opts.OutboundBudget = DefaultOutboundBudget
+	}
+	if opts.MaxUnacked <= 0 {
+		opts.MaxUnacked = DefaultMaxUnacked
+	}
+	if opts.MaxSocketsPerUser <= 0 {
+		opts.MaxSocketsPerUser = DefaultMaxSocketsPerUser
 	}
 	if opts.WriteTimeout <= 0 {
 		opts.WriteTimeout = 10 * time.Second
@@ -50,33 +92,43 @@ func New(opts Options) *Hub {
 	if opts.Go == nil {
 		opts.Go = func(fn func()) bool { go fn(); return true }
 	}
-	return &Hub{opts: opts, users: make(map[string]map[*Client]struct{})}
+	return &Hub{opts: opts, limits: limits{opts.MaxQueueBytes, opts.OutboundBudget},
+		users: make(map[string]map[*Client]struct{})}
 }
+
+// QueuedBytes is the sum of every socket's outbound bytes: what the
+// global budget bounds.
+func (h *Hub) QueuedBytes() int64 { return h.queued.Load() }
 
 // NewClient wraps conn for userID. The client is not yet visible to
 // deliveries until Register; frames sent to it before are written.
 func (h *Hub) NewClient(userID string, role chat.Role, conn Conn) *Client {
 	return &Client{
-		id:     h.nextID.Add(1),
-		userID: userID,
-		role:   role,
-		conn:   conn,
-		hub:    h,
-		q:      newQueue(),
-		pushed: make(map[string]bool),
-		closed: make(chan struct{}),
+		id:      h.nextID.Add(1),
+		userID:  userID,
+		role:    role,
+		conn:    conn,
+		hub:     h,
+		q:       newQueue(&h.queued),
+		pending: make(map[string]struct{}),
+		closed:  make(chan struct{}),
 	}
 }
 
 // Register makes c receive deliveries for its user. A client that is
-// already closed is not added.
-func (h *Hub) Register(c *Client) {
+// already closed is not added; nor is one past its user's
+// MaxSocketsPerUser (ErrTooManySockets: the caller tells and closes it).
+func (h *Hub) Register(c *Client) error {
 	h.mu.Lock()
 	if c.q.isClosed() {
 		h.mu.Unlock()
-		return
+		return nil
 	}
 	set := h.users[c.userID]
+	if len(set) >= h.opts.MaxSocketsPerUser {
+		h.mu.Unlock()
+		return ErrTooManySockets
+	}
 	if set == nil {
 		set = make(map[*Client]struct{}, 1)
 		h.users[c.userID] = set
@@ -86,6 +138,7 @@ func (h *Hub) Register(c *Client) {
 	if h.opts.OnRegister != nil {
 		h.opts.OnRegister(c)
 	}
+	return nil
 }
 
 func (h *Hub) unregister(c *Client) {
@@ -159,6 +212,34 @@ func (h *Hub) Count() int {
 func (h *Hub) DeliverMessage(m chat.Message, how Push) int {
 	return h.fanOut(m.RecipientID, func() []byte { return chat.MessageFrame(m).Encode() },
 		func(c *Client, frame []byte) bool { return c.deliver(m, frame, how) })
+}
+
+// DeliverMessagePaced is DeliverMessage for bulk senders (the catch-up
+// after a bus outage): before offering m to a socket it waits until the
+// socket holds less than half its bound, so one that does not read is
+// sent about one page and then closed by its write deadline, never sent
+// page after page. It returns the sockets m was pushed to, and ctx's error
+// if it ended a wait (m then stays undelivered, in the store, for later).
+func (h *Hub) DeliverMessagePaced(ctx context.Context, m chat.Message) (int, error) {
+	var few [fewClients]*Client
+	clients := h.appendClients(few[:0], m.RecipientID)
+	if len(clients) == 0 {
+		return 0, nil
+	}
+	frame := chat.MessageFrame(m).Encode()
+	n := 0
+	for _, c := range clients {
+		if err := c.waitBelowHalf(ctx); err != nil {
+			if ctx.Err() != nil {
+				return n, err
+			}
+			continue // closed meanwhile
+		}
+		if c.deliver(m, frame, Queued) {
+			n++
+		}
+	}
+	return n, nil
 }
 
 // fanOut encodes a frame once, and only if userID has sockets here, and

@@ -118,6 +118,9 @@ func TestDeliverNeverTwiceWhilePending(t *testing.T) {
 	if n := h.DeliverMessage(msg(1, "bob"), Queued); n != 0 {
 		t.Fatalf("repeat while pending reached %d sockets, want 0", n)
 	}
+	if !c.AwaitingAck("1") || c.AwaitingAck("2") {
+		t.Fatal("AwaitingAck is wrong before the ack")
+	}
 	if !c.MarkAcked("1") {
 		t.Fatal("MarkAcked: the first ack of a pushed message must count")
 	}
@@ -127,8 +130,8 @@ func TestDeliverNeverTwiceWhilePending(t *testing.T) {
 	if n := h.DeliverMessage(msg(1, "bob"), Queued); n != 0 {
 		t.Fatalf("after its ack, a late push reached %d sockets, want 0", n)
 	}
-	if !c.Pushed("1") || c.Pushed("2") {
-		t.Fatal("Pushed is wrong")
+	if c.AwaitingAck("1") {
+		t.Fatal("AwaitingAck still true after the ack")
 	}
 	c.Forget("1") // the ack could not be recorded
 	if n := h.DeliverMessage(msg(1, "bob"), Queued); n != 1 {

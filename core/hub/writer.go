@@ -30,7 +30,7 @@ func (c *Client) kickWriter(how Push) {
 		c.writeInline(tw)
 		return
 	}
-	c.startWriter(nil, false)
+	c.startWriter(nil, noFlush)
 }
 
 // writeInline writes what is queued without blocking, from the goroutine
@@ -44,7 +44,7 @@ func (c *Client) writeInline(tw TryWriter) {
 		batchPool.Put(bp)
 	}()
 	for range maxInlineBatches {
-		batch, fin, ok := c.q.take(*bp)
+		batch, size, fin, ok := c.q.take(*bp)
 		*bp = batch
 		if !ok {
 			return // written; the queue is empty and the writer role released
@@ -53,45 +53,58 @@ func (c *Client) writeInline(tw TryWriter) {
 		clear(batch)
 		switch {
 		case err != nil:
+			c.q.written(size)
 			c.Close(CloseWriteFailed, "write failed")
 			return
 		case !done:
-			c.startWriter(fin, true)
+			// The Conn holds the rest: still counted until it has left.
+			c.startWriter(fin, size)
 			return
-		case fin != nil:
+		}
+		c.q.written(size)
+		if fin != nil {
 			c.Close(fin.code, fin.reason)
 			return
 		}
 	}
-	c.startWriter(nil, false) // still being fed: the role passes to a goroutine
+	c.startWriter(nil, noFlush) // still being fed: the role passes to a goroutine
 }
 
+// noFlush is startWriter's held argument when an inline write left
+// nothing in the Conn.
+const noFlush = -1
+
 // startWriter runs write in a goroutine started by Options.Go; fin and
-// flush are write's. If the owner is shutting down and refuses, the client
+// held are write's. If the owner is shutting down and refuses, the client
 // is closed as going away, after sending here what an inline write left:
 // that may be part of a frame, which the close frame must not cut.
-func (c *Client) startWriter(fin *closeRequest, flush bool) {
+func (c *Client) startWriter(fin *closeRequest, held int) {
 	fn := c.writeQueued
-	if flush {
-		fn = func() { c.write(fin, true) }
+	if held != noFlush {
+		fn = func() { c.write(fin, held) }
 	}
 	if !c.hub.opts.Go(fn) {
-		if flush {
+		if held != noFlush {
 			_ = c.conn.Write(time.Now().Add(c.hub.opts.WriteTimeout), nil)
+			c.q.written(held)
 		}
 		c.Close(chat.CloseGoingAway, "server shutting down")
 	}
 }
 
 // writeQueued is write with nothing left over from an inline write.
-func (c *Client) writeQueued() { c.write(nil, false) }
+func (c *Client) writeQueued() { c.write(nil, noFlush) }
 
 // write writes batches until the queue is empty or the client closes.
-// Each batch gets WriteTimeout to be written. With flush, it first sends
-// what an inline write left in the Conn, then closes with fin if set.
-func (c *Client) write(fin *closeRequest, flush bool) {
-	if flush {
-		if err := c.conn.Write(time.Now().Add(c.hub.opts.WriteTimeout), nil); err != nil {
+// Each batch gets WriteTimeout to be written. Unless held is noFlush, it
+// first sends what an inline write left in the Conn (a batch of held
+// bytes, given back to the queue's count once sent), then closes with fin
+// if set.
+func (c *Client) write(fin *closeRequest, held int) {
+	if held != noFlush {
+		err := c.conn.Write(time.Now().Add(c.hub.opts.WriteTimeout), nil)
+		c.q.written(held)
+		if err != nil {
 			c.Close(CloseWriteFailed, "write failed")
 			return
 		}
@@ -106,7 +119,7 @@ func (c *Client) write(fin *closeRequest, flush bool) {
 		batchPool.Put(bp)
 	}()
 	for {
-		batch, fin, ok := c.q.take(*bp)
+		batch, size, fin, ok := c.q.take(*bp)
 		*bp = batch
 		if !ok {
 			return
@@ -114,6 +127,7 @@ func (c *Client) write(fin *closeRequest, flush bool) {
 		if len(batch) > 0 {
 			err := c.conn.Write(time.Now().Add(c.hub.opts.WriteTimeout), batch)
 			clear(batch)
+			c.q.written(size)
 			if err != nil {
 				c.Close(CloseWriteFailed, "write failed")
 				return

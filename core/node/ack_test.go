@@ -50,7 +50,8 @@ func TestDeliveryAckSendsStateOnce(t *testing.T) {
 
 // TestDeliveryAckForbidden checks that only the recipient may ack: the
 // sender, a third user, an unknown id and a malformed id all get ERROR
-// FORBIDDEN naming the messageId, and the message stays undelivered.
+// FORBIDDEN naming the messageId, every time, and the message stays
+// undelivered.
 func TestDeliveryAckForbidden(t *testing.T) {
 	e := newEnv(t, node.Options{})
 	alice, bob, carol := e.user(t, "alice"), e.user(t, "bob"), e.user(t, "carol")
@@ -69,10 +70,12 @@ func TestDeliveryAckForbidden(t *testing.T) {
 		{"unknown id", a, "999999"},
 		{"malformed id", c, "abc"},
 	} {
-		tc.p.do(ackJSON(tc.id))
-		f := tc.p.expectError(t, chat.CodeForbidden)
-		if f.MessageID != tc.id {
-			t.Fatalf("%s: FORBIDDEN names %q, want %q", tc.name, f.MessageID, tc.id)
+		for range 2 { // a repeat is refused again, not ignored
+			tc.p.do(ackJSON(tc.id))
+			f := tc.p.expectError(t, chat.CodeForbidden)
+			if f.MessageID != tc.id {
+				t.Fatalf("%s: FORBIDDEN names %q, want %q", tc.name, f.MessageID, tc.id)
+			}
 		}
 	}
 	a.expectNothing(t) // no MESSAGE_STATE

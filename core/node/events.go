@@ -91,38 +91,67 @@ func (n *Node) scheduleCatchUp() {
 	}
 }
 
+// catchupUserTimeout bounds the catch-up of one user's sockets: the store
+// reads and the waits for its sockets to drain.
+const catchupUserTimeout = 30 * time.Second
+
 // catchUp applies bans made during an outage and pushes every undelivered
 // message to this instance's connected recipients (sockets where one is
-// still pending skip it).
+// still pending skip it). It is paced like a replay: each socket is sent
+// about a page at a time, as fast as it reads; one that does not read is
+// closed by its write deadline, and what it missed stays undelivered in
+// the store for its next replay.
 func (n *Node) catchUp() {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := n.refreshBans(ctx); err != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), catchupUserTimeout)
+	err := n.refreshBans(ctx)
+	cancel()
+	if err != nil {
 		n.log.Warn("catchup_failed", zap.Error(err))
 		return
 	}
 	users, pushed := 0, 0
 	for _, uid := range n.hub.UserIDs() {
-		if n.isBanned(uid) {
+		if n.isBanned(uid) || n.closing.Load() {
 			continue
 		}
 		users++
-		after := ""
-		for {
-			msgs, err := n.store.Undelivered(ctx, uid, after, n.opts.ReplayBatch)
-			if err != nil {
-				n.log.Warn("catchup_failed", zap.Error(err))
-				return
-			}
-			for _, m := range msgs {
-				pushed += n.deliver(m, hub.Queued)
-			}
-			if len(msgs) < n.opts.ReplayBatch {
-				break
-			}
-			after = msgs[len(msgs)-1].ID
+		k, err := n.catchUpUser(uid)
+		pushed += k
+		if err != nil {
+			n.log.Warn("catchup_failed", zap.String("userId", uid), zap.Error(err))
 		}
 	}
 	n.metrics.CatchupDeliveries.Add(float64(pushed))
 	n.log.Info("catchup_done", zap.Int("users", users), zap.Int("pushed", pushed))
+}
+
+// catchUpUser pushes userID's undelivered messages to its sockets here,
+// page by page, and returns how many pushes it made.
+func (n *Node) catchUpUser(userID string) (int, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), catchupUserTimeout)
+	defer cancel()
+	pushed, after := 0, ""
+	for {
+		msgs, err := n.store.Undelivered(ctx, userID, after, n.opts.ReplayBatch)
+		if err != nil {
+			return pushed, err
+		}
+		for _, m := range msgs {
+			if n.isBanned(userID) {
+				return pushed, nil
+			}
+			k, err := n.hub.DeliverMessagePaced(ctx, m)
+			pushed += k
+			if k > 0 {
+				n.metrics.MessagesSent.Add(float64(k))
+			}
+			if err != nil {
+				return pushed, err
+			}
+		}
+		if len(msgs) < n.opts.ReplayBatch {
+			return pushed, nil
+		}
+		after = msgs[len(msgs)-1].ID
+	}
 }

@@ -31,14 +31,18 @@ type Options struct {
 	Logger *zap.Logger
 	// Metrics is the instance's registry; nil means a fresh one.
 	Metrics *metrics.Metrics
-	// Rate and Burst are the per-connection frame rate limit (frames/s and
-	// burst). Defaults 20 and 40.
+	// Rate and Burst are the frame rate limit (frames/s and burst) of each
+	// connection, and of each user across its connections here. Defaults
+	// 20 and 40.
 	Rate  float64
 	Burst int
 	// ReplayBatch is how many missed messages are read from the store at
-	// a time. Default 500.
+	// a time (replay and catch-up): the page a socket that does not read
+	// holds while its replay waits for it, up to ~4 KiB of content per
+	// message. Default 200.
 	ReplayBatch int
-	// Hub tunes the socket queues.
+	// Hub bounds the local sockets (queue bytes, outbound budget, unacked
+	// messages, sockets per user) and their writes; see hub.Options.
 	Hub hub.Options
 	// RevocationPoll is how often the store is asked for revoked tokens,
 	// whose sockets are then closed with 4001. Default 1 s.
@@ -60,10 +64,11 @@ type Node struct {
 	known  sync.Map // user id -> struct{}: users known to exist (ids never disappear)
 	banned sync.Map // user id -> struct{}: this instance's view of banned users
 
-	presence presenceTable
-	states   stateLog
-	tokens   tokenSessions // see revoke.go
-	stopBg   context.CancelFunc
+	presence   presenceTable
+	states     stateLog
+	tokens     tokenSessions // see revoke.go
+	userLimits *userLimits
+	stopBg     context.CancelFunc
 
 	catchupRunning atomic.Bool
 	catchupAgain   atomic.Bool
@@ -99,7 +104,7 @@ func New(opts Options) (*Node, error) {
 		opts.Burst = 40
 	}
 	if opts.ReplayBatch <= 0 {
-		opts.ReplayBatch = 500
+		opts.ReplayBatch = 200
 	}
 	if opts.RevocationPoll <= 0 {
 		opts.RevocationPoll = defaultRevocationPoll
@@ -114,6 +119,7 @@ func New(opts Options) (*Node, error) {
 		busLog:   opts.Logger.Named("RedisBusHandler"),
 		adminLog: opts.Logger.Named("Admin"),
 	}
+	n.userLimits = newUserLimits(opts.Rate, opts.Burst)
 	ho := opts.Hub
 	ho.OnSlowConsumer = func(*hub.Client) { n.metrics.SlowConsumers.Inc() }
 	ho.OnRegister = func(*hub.Client) { n.metrics.Connections.Inc() }

@@ -13,7 +13,8 @@ const tinyRate = 0.001
 
 // TestRateLimitDropsSendsOverTheLimit checks that, past the burst, a
 // MESSAGE_SEND gets ERROR RATE_LIMITED with its clientMessageId, is not
-// stored, not acknowledged and not delivered; the limit is per connection.
+// stored, not acknowledged and not delivered; the limit holds for the
+// user's other sockets too, not for other users.
 func TestRateLimitDropsSendsOverTheLimit(t *testing.T) {
 	e := newEnv(t, node.Options{Rate: tinyRate, Burst: 2})
 	alice, bob := e.user(t, "alice"), e.user(t, "bob")
@@ -35,18 +36,21 @@ func TestRateLimitDropsSendsOverTheLimit(t *testing.T) {
 		t.Fatalf("bob got %+v, want messages one and two only", got)
 	}
 
-	// A bad frame counts too, and another socket of alice has its own limit.
+	// A bad frame counts too; another socket of alice shares her limit,
+	// while bob has his own.
 	a.do(`nonsense`)
 	a.expectError(t, chat.CodeRateLimited)
 	a2 := e.connect(t, alice)
 	a2.do(sendJSON("c3", bob.ID, "three"))
-	a2.expect(t, chat.TypeMessageAck)
+	a2.expectError(t, chat.CodeRateLimited)
+	b.do(sendJSON("b1", alice.ID, "hello"))
+	b.expect(t, chat.TypeMessageAck)
 }
 
-// TestRateLimitNeverLimitsAckOfPushedMessage checks that a DELIVERY_ACK
-// for a message pushed on the connection goes through with the limit
-// exhausted (the sender gets MESSAGE_STATE), while an ack of a message not
-// pushed there is limited like any frame.
+// TestRateLimitNeverLimitsAckOfPushedMessage checks that the first
+// DELIVERY_ACK for a message pushed on the connection goes through with
+// the limit exhausted (the sender gets MESSAGE_STATE), while an ack of a
+// message not pushed there, and a repeat ack, are limited like any frame.
 func TestRateLimitNeverLimitsAckOfPushedMessage(t *testing.T) {
 	e := newEnv(t, node.Options{Rate: tinyRate, Burst: 1})
 	alice, bob := e.user(t, "alice"), e.user(t, "bob")
@@ -67,8 +71,12 @@ func TestRateLimitNeverLimitsAckOfPushedMessage(t *testing.T) {
 	if st := a.expect(t, chat.TypeMessageState); st.MessageID != id {
 		t.Fatalf("state for %s, want %s", st.MessageID, id)
 	}
-	b.do(ackJSON(id)) // a repeat is exempt too, and answered with nothing
+	b.do(ackJSON(id)) // a repeat counts: limited
+	if f := b.expectError(t, chat.CodeRateLimited); f.MessageID != id {
+		t.Fatalf("RATE_LIMITED names messageId %q, want %s", f.MessageID, id)
+	}
 	b.expectNothing(t)
+	a.expectNothing(t)
 	if m, _ := e.st.MessageByID(t.Context(), id); !m.Delivered() {
 		t.Fatal("exempt ack did not mark the message delivered")
 	}

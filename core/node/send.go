@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 
 	"github.com/dmchat/dmchat/core/bus"
 	"github.com/dmchat/dmchat/core/chat"
@@ -68,15 +69,18 @@ func (n *Node) deliver(m chat.Message, how hub.Push) int {
 // deliveryAck is DELIVERY_ACK: mark DELIVERED once, tell the sender once.
 func (n *Node) deliveryAck(ctx context.Context, s *Session, messageID string) {
 	n.metrics.DeliveryAcks.Inc()
-	// The id stays in the socket's pushed set: a late push of the same
-	// message must not reach this socket again, since its ack was not lost.
-	// A repeat ack from this socket changes nothing and costs no store work.
+	// The id moves to the socket's window of recent acks: a late push of
+	// the same message must not reach this socket again, since its ack was
+	// not lost. A repeat ack from this socket changes nothing and costs no
+	// store work (it was rate limited like any frame).
 	if !s.c.MarkAcked(messageID) {
 		return
 	}
 	m, changed, err := n.store.MarkDelivered(ctx, messageID, s.c.UserID())
 	switch {
 	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrNotRecipient):
+		// Not an ack at all: a repeat must be refused again, not ignored.
+		s.c.Forget(messageID)
 		s.sendError(chat.CodeForbidden, "not a message addressed to you", "", messageID)
 		return
 	case err != nil:
@@ -94,7 +98,9 @@ func (n *Node) deliveryAck(ctx context.Context, s *Session, messageID string) {
 }
 
 func (n *Node) internalError(s *Session, msg string, err error, cmid, mid string) {
-	n.log.Error("internal_error", zap.String("what", msg), zap.Error(err), zap.String("userId", s.c.UserID()))
+	// Per session: a client whose every frame fails (the store is down)
+	// writes one line and a count, not one line per frame.
+	s.repeats.Log(zapcore.ErrorLevel, "internal_error", zap.String("what", msg), zap.Error(err))
 	s.sendError(chat.CodeInternal, msg, cmid, mid)
 }
 

@@ -7,13 +7,19 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 	"golang.org/x/time/rate"
 
 	"github.com/dmchat/dmchat/core/chat"
 	"github.com/dmchat/dmchat/core/hub"
+	"github.com/dmchat/dmchat/core/logging"
 )
 
 var errShuttingDown = errors.New("node: shutting down")
+
+// ErrTooManyConnections is returned by Attach for a user who already has
+// WS_MAX_SOCKETS_PER_USER sockets on this instance.
+var ErrTooManyConnections = errors.New("node: too many connections for this user")
 
 // Flood policy: this many over-limit frames within floodWindow close the
 // connection with 1008.
@@ -23,13 +29,17 @@ const (
 )
 
 // Session is one authenticated socket's protocol state: its hub client,
-// rate limiter and token expiry. The transport's read loop owns it and
+// rate limiters (its own and its user's, shared with the user's other
+// sessions here) and token expiry. The transport's read loop owns it and
 // calls HandleFrame for each frame, sequentially.
 type Session struct {
-	n       *Node
-	c       *hub.Client
-	limiter *rate.Limiter
-	expiry  *time.Timer
+	n           *Node
+	c           *hub.Client
+	limiter     *rate.Limiter
+	userLimiter *rate.Limiter // nil until Attach succeeds
+	expiry      *time.Timer
+	// repeats keeps one client's repeated warnings to a line and a count.
+	repeats *logging.Repeats
 
 	overLimit []time.Time // ring of the last floodLimit over-limit times
 	overNext  int
@@ -44,7 +54,8 @@ type Session struct {
 // loop, feeding HandleFrame, and calls Close when it ends.
 func (n *Node) Attach(ctx context.Context, user chat.User, expires time.Time, conn hub.Conn) (*Session, error) {
 	c := n.hub.NewClient(user.ID, user.Role, conn)
-	s := &Session{n: n, c: c, limiter: rate.NewLimiter(rate.Limit(n.opts.Rate), n.opts.Burst)}
+	s := &Session{n: n, c: c, limiter: rate.NewLimiter(rate.Limit(n.opts.Rate), n.opts.Burst),
+		repeats: logging.NewRepeats(n.log, zap.String("userId", user.ID))}
 	if n.closing.Load() {
 		c.Close(chat.CloseGoingAway, "server shutting down")
 		return s, errShuttingDown
@@ -55,7 +66,12 @@ func (n *Node) Attach(ctx context.Context, user chat.User, expires time.Time, co
 		return s, ErrBanned
 	}
 	c.BeginReplay()
-	n.hub.Register(c)
+	if err := n.hub.Register(c); errors.Is(err, hub.ErrTooManySockets) {
+		n.metrics.Errors.WithLabelValues(chat.CodeTooManyConnections).Inc()
+		c.CloseAfter(chat.ErrorFrame(chat.CodeTooManyConnections, "too many connections for this user", "", "").Encode(),
+			chat.ClosePolicy, "too many connections")
+		return s, ErrTooManyConnections
+	}
 	// Shutdown sets closing before it closes every registered client, so a
 	// client registered too late for that sees closing here.
 	if n.closing.Load() {
@@ -76,6 +92,7 @@ func (n *Node) Attach(ctx context.Context, user chat.User, expires time.Time, co
 	}
 	c.EndReplay(count)
 	n.metrics.MessagesReplayed.Add(float64(count))
+	s.userLimiter = n.userLimits.acquire(user.ID)
 	// Armed last, so no failed Attach leaves a timer behind; a token that
 	// expired during the replay closes the socket at once.
 	if !expires.IsZero() {
@@ -116,19 +133,30 @@ func (s *Session) Close(code int, reason string) {
 			s.expiry.Stop()
 		}
 		s.c.Close(code, reason)
+		if s.userLimiter != nil {
+			s.n.userLimits.release(s.c.UserID())
+		}
+		s.repeats.Flush()
 	})
 }
 
 // HandleFrame processes one frame from the client. Errors are answered
-// with ERROR frames; only flooding closes the socket.
+// with ERROR frames; only flooding closes the socket. Frames read after the
+// socket was closed (they were on their way) are ignored.
 func (s *Session) HandleFrame(ctx context.Context, data []byte) {
+	if s.closed() {
+		return
+	}
 	if s.n.isBanned(s.c.UserID()) {
 		return // the kick is on its way; frames read meanwhile are void
 	}
 	f, err := chat.DecodeFrame(data)
-	exempt := err == nil && f.Type == chat.TypeDeliveryAck && s.c.Pushed(f.MessageID)
-	if !exempt && !s.limiter.Allow() {
+	// Only the first ack of a message pushed here is exempt: repeats cost
+	// a frame like any other.
+	exempt := err == nil && f.Type == chat.TypeDeliveryAck && s.c.AwaitingAck(f.MessageID)
+	if !exempt && !allowBoth(s.limiter, s.userLimiter, time.Now()) {
 		s.n.metrics.Errors.WithLabelValues(chat.CodeRateLimited).Inc()
+		s.repeats.Log(zapcore.InfoLevel, "rate_limited")
 		// Name the frame when it names something: a send's clientMessageId,
 		// an ack's messageId.
 		s.c.SendError(chat.CodeRateLimited, "rate limit exceeded; frame dropped", f.ClientMessageID, f.MessageID)
@@ -169,5 +197,16 @@ func (s *Session) noteOverLimit() {
 	if oldest := s.overLimit[s.overNext]; !oldest.IsZero() && now.Sub(oldest) < floodWindow {
 		s.n.log.Warn("flood_closed", zap.String("userId", s.c.UserID()))
 		s.Close(chat.ClosePolicy, "rate limit exceeded")
+	}
+}
+
+// closed reports whether the socket was closed (by the flood rule, a
+// kick, a slow write...): what the client sent before it learnt so is void.
+func (s *Session) closed() bool {
+	select {
+	case <-s.c.Done():
+		return true
+	default:
+		return false
 	}
 }

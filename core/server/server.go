@@ -20,6 +20,7 @@ import (
 	"github.com/dmchat/dmchat/core/bus"
 	"github.com/dmchat/dmchat/core/config"
 	"github.com/dmchat/dmchat/core/httpapi"
+	"github.com/dmchat/dmchat/core/hub"
 	"github.com/dmchat/dmchat/core/logging"
 	"github.com/dmchat/dmchat/core/metrics"
 	"github.com/dmchat/dmchat/core/node"
@@ -118,6 +119,8 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	n, err := node.New(node.Options{
 		InstanceID: cfg.InstanceID, Store: s.store, Bus: b, Logger: log, Metrics: s.metrics,
 		Rate: cfg.WSRate, Burst: cfg.WSBurst,
+		Hub: hub.Options{MaxQueueBytes: cfg.WSQueueBytes, OutboundBudget: cfg.WSOutboundBudget,
+			MaxSocketsPerUser: cfg.WSMaxSocketsPerUser},
 	})
 	if err != nil {
 		s.closeStore()
@@ -130,6 +133,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		WSPath: cfg.WSPath, CookieDomain: cfg.CookieDomain, CORSOrigin: cfg.CORSOrigin,
 		MetricsMode: cfg.MetricsMode, MetricsSecret: cfg.MetricsSecret, MetricsAdminRoute: cfg.MetricsEnableAdminRoute,
 		AuthRate: opts.AuthRate, AuthBurst: opts.AuthBurst, TrustedProxies: cfg.TrustedProxies,
+		PingInterval: cfg.WSPingInterval,
 	})
 	s.listener = opts.Listener
 	s.timeouts = opts.Timeouts

@@ -249,18 +249,24 @@ func TestRateLimitThenFloodClose(t *testing.T) {
 		}
 	}
 	expectClose(t, c, chat.ClosePolicy)
+	// One line for the close, however many frames were on their way.
+	e.logs.WaitFor(t, waitFor, logtest.Event("Node", "rate_limited_repeated"))
+	if n := len(e.logs.Events("Node", "flood_closed")); n != 1 {
+		t.Fatalf("%d flood_closed lines, want 1", n)
+	}
 }
 
 func TestDeliveryAckOfDeliveredMessageIsNeverLimited(t *testing.T) {
 	e := setup(t, func(c *config.Config) { c.WSRate = 0.001; c.WSBurst = 1 }, nil)
-	_, aliceTok := e.user("alice")
 	bobID, bobTok := e.user("bob")
 	var ids []string
 	for i := 0; i < 5; i++ {
-		alice, _ := e.dial(aliceTok) // a fresh connection per send: a fresh bucket
-		send(t, alice, fmt.Sprintf("n%d", i), bobID, "x")
-		ids = append(ids, expectType(t, alice, chat.TypeMessageAck).MessageID)
-		alice.Close()
+		// A sender per send: a fresh bucket (the limit is per user too).
+		_, tok := e.user(fmt.Sprintf("sender%d", i))
+		sender, _ := e.dial(tok)
+		send(t, sender, fmt.Sprintf("n%d", i), bobID, "x")
+		ids = append(ids, expectType(t, sender, chat.TypeMessageAck).MessageID)
+		sender.Close()
 	}
 	bob, replayed := e.dial(bobTok)
 	if len(replayed) != 5 {
@@ -375,7 +381,7 @@ func TestShutdownCloses1001(t *testing.T) {
 // TestConcurrentRetriesOneRowEach: 50 clients send the same 10
 // clientMessageIds at once, each several times; one row per id.
 func TestConcurrentRetriesOneRowEach(t *testing.T) {
-	e := setup(t, func(c *config.Config) { c.WSRate = 1000; c.WSBurst = 1000 }, nil)
+	e := setup(t, func(c *config.Config) { c.WSRate = 1000; c.WSBurst = 1000; c.WSMaxSocketsPerUser = 50 }, nil)
 	aliceID, aliceTok := e.user("alice")
 	bobID, _ := e.user("bob")
 	var wg sync.WaitGroup
