@@ -79,7 +79,7 @@ export class MessageList {
     li.dataset.state = m.state;
     if (m.clientMessageId) li.dataset.clientMessageId = m.clientMessageId;
     const when = m.createdAt ? timeOf(m.createdAt) : '';
-    li._meta.textContent = mine ? `${when} · ${STATE_LABEL[m.state] || m.state}` : when;
+    li._meta.textContent = mine ? [when, STATE_LABEL[m.state] || m.state].filter(Boolean).join(' · ') : when;
     li._error.textContent = m.error || '';
     li._error.hidden = !m.error;
     li._retry.hidden = !(m.state === 'failed' && m.retryable);
