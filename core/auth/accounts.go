@@ -17,6 +17,7 @@ type UserStore interface {
 	CreateUser(ctx context.Context, username string, passwordHash []byte, role chat.Role) (chat.User, error)
 	UserByName(ctx context.Context, username string) (chat.User, error)
 	SetRoleAndPassword(ctx context.Context, id string, role chat.Role, passwordHash []byte) (chat.User, error)
+	SetBanned(ctx context.Context, id string, banned bool) (chat.User, error)
 }
 
 var _ UserStore = store.Store(nil)
@@ -100,8 +101,10 @@ func (a *Accounts) spendCompare(password string) {
 }
 
 // EnsureAdmin makes username an admin with password: it creates the user, or
-// promotes an existing one and replaces its password. It is what
-// ADMIN_BOOTSTRAP and `server users add --admin` do, and is idempotent.
+// promotes an existing one, replaces its password and lifts its ban (the
+// way back in when the last admin was banned). It is what ADMIN_BOOTSTRAP
+// and `server users add --admin` do, and is idempotent. The name is
+// matched in any case; the stored spelling is kept.
 func (a *Accounts) EnsureAdmin(ctx context.Context, username, password string) (chat.User, error) {
 	if !ValidUsername(username) {
 		return chat.User{}, ErrInvalidUsername
@@ -121,6 +124,11 @@ func (a *Accounts) EnsureAdmin(ctx context.Context, username, password string) (
 			u, err = a.Store.SetRoleAndPassword(ctx, u.ID, chat.RoleAdmin, hash)
 			if err != nil {
 				return chat.User{}, fmt.Errorf("auth: failed to promote admin: %w", err)
+			}
+			if u.Banned {
+				if u, err = a.Store.SetBanned(ctx, u.ID, false); err != nil {
+					return chat.User{}, fmt.Errorf("auth: failed to lift the admin's ban: %w", err)
+				}
 			}
 			return u, nil
 		}

@@ -63,6 +63,19 @@ func (f *fakeUsers) SetRoleAndPassword(_ context.Context, id string, role chat.R
 	return chat.User{}, store.ErrNotFound
 }
 
+func (f *fakeUsers) SetBanned(_ context.Context, id string, banned bool) (chat.User, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for name, u := range f.byName {
+		if u.ID == id {
+			u.Banned = banned
+			f.byName[name] = u
+			return u, nil
+		}
+	}
+	return chat.User{}, store.ErrNotFound
+}
+
 func setupAccounts(t *testing.T) (*Accounts, *fakeUsers) {
 	t.Helper()
 	users := newFakeUsers()

@@ -3,8 +3,9 @@
 // and the account operations built on them (register, login, the operator's
 // admin bootstrap).
 //
-// Tokens hold sub (the user id), role, iat and exp. Banned is not in the
-// token: it is stored state that callers check on every connect and request.
+// Tokens hold jti (a random id, which logout revokes), sub (the user id),
+// role, iat and exp. Banned is not in the token: it is stored state that
+// callers check on every connect and request, and so is revocation.
 //
 // Nothing here logs, and no error text contains a password or a token.
 package auth

@@ -1,6 +1,8 @@
 package auth
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
@@ -19,12 +21,13 @@ const CookieName = "token"
 
 // Claims is what a valid token says.
 type Claims struct {
+	TokenID   string    // "jti": what logout revokes
 	UserID    string    // "sub"
 	Role      chat.Role // "role"; RoleUser when the token has none
 	ExpiresAt time.Time // "exp", whole seconds
 }
 
-// tokenClaims is the JWT body: sub, exp, iat and role.
+// tokenClaims is the JWT body: jti, sub, exp, iat and role.
 type tokenClaims struct {
 	jwt.RegisteredClaims
 	Role string `json:"role,omitempty"`
@@ -72,10 +75,13 @@ func (t *Tokens) Issue(userID string, role chat.Role) (token string, exp time.Ti
 	case len(t.secret) == 0:
 		return "", time.Time{}, errors.New("auth: failed to issue token: empty secret")
 	}
+	var id [16]byte
+	_, _ = rand.Read(id[:]) // never fails (crypto/rand docs)
 	now := time.Now().Truncate(time.Second)
 	exp = now.Add(t.ttl)
 	claims := tokenClaims{
 		RegisteredClaims: jwt.RegisteredClaims{
+			ID:        hex.EncodeToString(id[:]),
 			Subject:   userID,
 			IssuedAt:  jwt.NewNumericDate(now),
 			ExpiresAt: jwt.NewNumericDate(exp),
@@ -124,6 +130,9 @@ func (t *Tokens) parse(token string) (Claims, error) {
 	if tc.Subject == "" {
 		return Claims{}, errors.New("missing sub")
 	}
+	if tc.ID == "" {
+		return Claims{}, errors.New("missing jti")
+	}
 	role := chat.Role(tc.Role)
 	if role == "" {
 		role = chat.RoleUser
@@ -131,7 +140,7 @@ func (t *Tokens) parse(token string) (Claims, error) {
 	if !role.Valid() {
 		return Claims{}, fmt.Errorf("invalid role %q", tc.Role)
 	}
-	return Claims{UserID: tc.Subject, Role: role, ExpiresAt: tc.ExpiresAt.Time}, nil
+	return Claims{TokenID: tc.ID, UserID: tc.Subject, Role: role, ExpiresAt: tc.ExpiresAt.Time}, nil
 }
 
 // TokenFromRequest returns the token of r: the cookie "token" when present

@@ -65,16 +65,16 @@ func TestIssueParseRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Parse: %v", err)
 		}
-		if c.UserID != "u42" || c.Role != role || !c.ExpiresAt.Equal(exp) {
-			t.Fatalf("claims %+v, want u42 %s %v", c, role, exp)
+		if c.UserID != "u42" || c.Role != role || !c.ExpiresAt.Equal(exp) || len(c.TokenID) != 32 {
+			t.Fatalf("claims %+v, want u42 %s %v and a 128-bit hex jti", c, role, exp)
 		}
-		// The body has exactly sub, role, iat and exp.
+		// The body has exactly jti, sub, role, iat and exp.
 		var body map[string]any
 		payload, _ := base64.RawURLEncoding.DecodeString(strings.Split(tok, ".")[1])
 		if err := json.Unmarshal(payload, &body); err != nil {
 			t.Fatal(err)
 		}
-		if len(body) != 4 || body["sub"] != "u42" || body["role"] != string(role) || body["iat"] == nil || body["exp"] == nil {
+		if len(body) != 5 || body["jti"] != c.TokenID || body["sub"] != "u42" || body["role"] != string(role) || body["iat"] == nil || body["exp"] == nil {
 			t.Fatalf("token body %v", body)
 		}
 	}
@@ -98,7 +98,7 @@ func TestDefaultTTL(t *testing.T) {
 func TestMissingRoleIsUser(t *testing.T) {
 	t.Parallel()
 	tokens := NewTokens(testSecret, 0)
-	tok := sign(t, testSecret, jwt.MapClaims{"sub": "u1", "exp": time.Now().Add(time.Minute).Unix()})
+	tok := sign(t, testSecret, jwt.MapClaims{"jti": "j1", "sub": "u1", "exp": time.Now().Add(time.Minute).Unix()})
 	c, err := tokens.Parse(tok)
 	if err != nil || c.Role != chat.RoleUser || c.UserID != "u1" {
 		t.Fatalf("claims %+v err %v", c, err)
@@ -132,7 +132,7 @@ func TestTokenAttacks(t *testing.T) {
 	t.Parallel()
 	tokens := NewTokens(testSecret, time.Hour)
 	future := time.Now().Add(time.Hour).Unix()
-	valid := jwt.MapClaims{"sub": "u1", "role": "user", "exp": future, "iat": time.Now().Unix()}
+	valid := jwt.MapClaims{"jti": "j1", "sub": "u1", "role": "user", "exp": future, "iat": time.Now().Unix()}
 	with := func(k string, v any) jwt.MapClaims {
 		c := jwt.MapClaims{}
 		for kk, vv := range valid {
@@ -191,6 +191,9 @@ func TestTokenAttacks(t *testing.T) {
 		{"no sub", sign(t, testSecret, with("sub", nil))},
 		{"empty sub", sign(t, testSecret, with("sub", ""))},
 		{"sub not a string", sign(t, testSecret, with("sub", 42))},
+		{"no jti (could not be revoked)", sign(t, testSecret, with("jti", nil))},
+		{"empty jti", sign(t, testSecret, with("jti", ""))},
+		{"jti not a string", sign(t, testSecret, with("jti", 7))},
 		{"bad role", sign(t, testSecret, with("role", "root"))},
 		{"role upper-case", sign(t, testSecret, with("role", "ADMIN"))},
 		{"role not a string", sign(t, testSecret, with("role", 1))},
@@ -290,5 +293,25 @@ func TestAuthenticate(t *testing.T) {
 	}
 	if _, err := tokens.Authenticate(httptest.NewRequest(http.MethodGet, "/", nil)); !errors.Is(err, ErrInvalidToken) {
 		t.Fatalf("no token: %v", err)
+	}
+}
+
+func TestIssuedTokenIDsDiffer(t *testing.T) {
+	t.Parallel()
+	tokens := NewTokens(testSecret, time.Hour)
+	seen := map[string]bool{}
+	for range 50 {
+		tok, _, err := tokens.Issue("u1", chat.RoleUser)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := tokens.Parse(tok)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if seen[c.TokenID] {
+			t.Fatalf("token id %s issued twice: a logout would revoke another login's token", c.TokenID)
+		}
+		seen[c.TokenID] = true
 	}
 }

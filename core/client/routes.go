@@ -32,6 +32,12 @@ type AdminUser struct {
 	Instances []string `json:"instances"`
 }
 
+// DirectoryUser is one entry of the user directory, GET /api/users.
+type DirectoryUser struct {
+	ID       string `json:"id"`
+	Username string `json:"username"`
+}
+
 type credentials struct {
 	Username string `json:"username"`
 	Password string `json:"password"`
@@ -126,6 +132,25 @@ func (a *API) Messages(ctx context.Context, token, with, before string, limit in
 		nextBefore = *out.NextBefore
 	}
 	return msgs, nextBefore, nil
+}
+
+// Users searches the user directory (GET /api/users): users whose name
+// starts with prefix, in any case, ordered by the lower-cased name. limit 0
+// leaves the server's default (20); any other value is sent as-is, so
+// out-of-range limits can be tested.
+func (a *API) Users(ctx context.Context, token, prefix string, limit int) ([]DirectoryUser, error) {
+	q := url.Values{}
+	q.Set("q", prefix)
+	if limit != 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	var out struct {
+		Users []DirectoryUser `json:"users"`
+	}
+	if _, err := a.Do(ctx, Request{Path: "/api/users?" + q.Encode(), Token: token}, &out); err != nil {
+		return nil, fmt.Errorf("client: failed to search users: %w", err)
+	}
+	return out.Users, nil
 }
 
 // AdminUsers lists every user with presence (GET /api/admin/users); admins

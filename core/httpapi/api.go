@@ -87,6 +87,7 @@ func (a *API) routes() {
 	m.HandleFunc("POST /api/auth/logout", a.user(a.logout, allowBanned))
 	m.HandleFunc("GET /api/me", a.user(a.me, allowBanned))
 	m.HandleFunc("GET /api/messages", a.user(a.messages, refuseBanned))
+	m.HandleFunc("GET /api/users", a.user(a.users, refuseBanned))
 	m.HandleFunc("GET /api/admin/users", a.admin(a.adminUsers))
 	m.HandleFunc("POST /api/admin/users/{id}/ban", a.admin(a.ban))
 	m.HandleFunc("POST /api/admin/users/{id}/unban", a.admin(a.unban))

@@ -37,7 +37,13 @@ func (a *API) adminUsers(w http.ResponseWriter, r *http.Request, _ principal) {
 	writeJSON(w, http.StatusOK, map[string]any{"users": out})
 }
 
-func (a *API) ban(w http.ResponseWriter, r *http.Request, _ principal) {
+// ban refuses an admin's ban of themselves: it would lock them out, and if
+// they are the last admin, everyone (ADMIN_BOOTSTRAP is then the way back).
+func (a *API) ban(w http.ResponseWriter, r *http.Request, p principal) {
+	if r.PathValue("id") == p.user.ID {
+		writeError(w, http.StatusForbidden, chat.CodeForbidden, "an admin cannot ban themselves")
+		return
+	}
 	a.setBan(w, r, true)
 }
 

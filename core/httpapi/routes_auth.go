@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"time"
 
+	"go.uber.org/zap"
+
 	"github.com/dmchat/dmchat/core/auth"
 	"github.com/dmchat/dmchat/core/chat"
 	"github.com/dmchat/dmchat/core/store"
@@ -67,10 +69,22 @@ func (a *API) login(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"user": toUserJSON(u)})
 }
 
-func (a *API) logout(w http.ResponseWriter, _ *http.Request, _ principal) {
+// logout revokes the caller's token everywhere (its sockets close with
+// 4001) and clears the cookie. The cookie is cleared even when the
+// revocation could not be stored, which is then answered 500 so that the
+// client knows the token still works.
+func (a *API) logout(w http.ResponseWriter, r *http.Request, p principal) {
+	ctx, cancel := withTimeout(r)
+	defer cancel()
+	err := a.node.RevokeToken(ctx, p.claims.TokenID, p.claims.ExpiresAt)
 	c := a.cookie("", time.Unix(0, 0))
 	c.MaxAge = -1
 	http.SetCookie(w, c)
+	if err != nil {
+		a.log.Warn("logout_revoke_failed", zap.String("userId", p.user.ID), zap.Error(err))
+		internal(w)
+		return
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"ok": true})
 }
 

@@ -43,7 +43,7 @@ func (a *API) serveWS(w http.ResponseWriter, r *http.Request) {
 	a.sockets.Add(1)
 	c.SetReadLimit(chat.MaxFrameBytes)
 
-	sess, err := a.node.Attach(context.Background(), p.user, p.claims.ExpiresAt, wsConn{c: c, cork: cw.conn})
+	sess, err := a.node.AttachToken(context.Background(), p.user, p.claims.TokenID, p.claims.ExpiresAt, wsConn{c: c, cork: cw.conn})
 	if err != nil {
 		// Banned or shutting down: the node queued the closing frames; keep
 		// reading so the close handshake completes.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -39,6 +40,9 @@ type Options struct {
 	ReplayBatch int
 	// Hub tunes the socket queues.
 	Hub hub.Options
+	// RevocationPoll is how often the store is asked for revoked tokens,
+	// whose sockets are then closed with 4001. Default 1 s.
+	RevocationPoll time.Duration
 }
 
 // Node is one instance's engine. Its methods are safe for concurrent use.
@@ -58,6 +62,7 @@ type Node struct {
 
 	presence presenceTable
 	states   stateLog
+	tokens   tokenSessions // see revoke.go
 	stopBg   context.CancelFunc
 
 	catchupRunning atomic.Bool
@@ -96,6 +101,9 @@ func New(opts Options) (*Node, error) {
 	if opts.ReplayBatch <= 0 {
 		opts.ReplayBatch = 500
 	}
+	if opts.RevocationPoll <= 0 {
+		opts.RevocationPoll = defaultRevocationPoll
+	}
 	n := &Node{
 		opts:     opts,
 		id:       opts.InstanceID,
@@ -115,8 +123,9 @@ func New(opts Options) (*Node, error) {
 	return n, nil
 }
 
-// Start loads the banned users and starts the bus (which waits at most its
-// init timeout for Redis, and never fails because Redis is down).
+// Start loads the banned users, starts the bus (which waits at most its
+// init timeout for Redis, and never fails because Redis is down) and the
+// presence and revocation pollers.
 func (n *Node) Start(ctx context.Context) error {
 	if err := n.refreshBans(ctx); err != nil {
 		return fmt.Errorf("node: failed to load banned users: %w", err)
@@ -125,6 +134,7 @@ func (n *Node) Start(ctx context.Context) error {
 	bgCtx, cancel := context.WithCancel(context.Background())
 	n.stopBg = cancel
 	n.spawn(func() { n.announcePresence(bgCtx) })
+	n.spawn(func() { n.pollRevocations(bgCtx, n.opts.RevocationPoll) })
 	return nil
 }
 

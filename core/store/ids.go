@@ -75,6 +75,11 @@ func convKey(a, b string) string {
 // can hold, without a monotonic reading, so a stored time reads back equal.
 func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
 
+// revocationGrace is how long past its expiry a token revocation is kept
+// before RevokeToken may purge it: instances' clocks may be a little
+// apart, and one a little behind still accepts the token until its exp.
+const revocationGrace = time.Minute
+
 // checkLimit rejects the non-positive limits Page and Undelivered forbid.
 func checkLimit(limit int) error {
 	if limit <= 0 {

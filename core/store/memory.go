@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
+	"time"
 
 	"github.com/dmchat/dmchat/core/chat"
 )
@@ -20,14 +22,19 @@ type Memory struct {
 	mu     sync.Mutex
 	closed bool
 	users  map[string]*chat.User // by id
-	byName map[string]string     // username -> id
+	byName map[string]string     // usernameKey(username) -> id
 	msgs   []chat.Message        // msgs[i] has id i+1
 	byKey  map[msgKey]int64      // (sender, clientMessageId) -> id
 	// toUser lists the ids addressed to each recipient, ascending; conv the
 	// ids of each conversation (convKey), ascending.
 	toUser map[string][]int64
 	conv   map[string][]int64
+	// revoked holds the revoked token ids.
+	revoked map[string]revocation
 }
+
+// revocation is one revoked token: when it was revoked and when it expires.
+type revocation struct{ at, expires time.Time }
 
 // msgKey is the idempotency key of a message.
 type msgKey struct{ sender, clientMessageID string }
@@ -42,6 +49,8 @@ func NewMemory() *Memory {
 		byKey:  make(map[msgKey]int64),
 		toUser: make(map[string][]int64),
 		conv:   make(map[string][]int64),
+
+		revoked: make(map[string]revocation),
 	}
 }
 
@@ -67,7 +76,7 @@ func (m *Memory) CreateUser(ctx context.Context, username string, passwordHash [
 	if m.closed {
 		return chat.User{}, ErrClosed
 	}
-	if _, ok := m.byName[username]; ok {
+	if _, ok := m.byName[usernameKey(username)]; ok {
 		return chat.User{}, ErrUsernameTaken
 	}
 	for m.users[id] != nil { // a 64-bit collision; draw again
@@ -77,7 +86,7 @@ func (m *Memory) CreateUser(ctx context.Context, username string, passwordHash [
 	}
 	u := &chat.User{ID: id, Username: username, Role: role, PasswordHash: slices.Clone(passwordHash), CreatedAt: now()}
 	m.users[id] = u
-	m.byName[username] = id
+	m.byName[usernameKey(username)] = id
 	return copyUser(u), nil
 }
 
@@ -102,7 +111,7 @@ func (m *Memory) UserByName(ctx context.Context, username string) (chat.User, er
 	if m.closed {
 		return chat.User{}, ErrClosed
 	}
-	id, ok := m.byName[username]
+	id, ok := m.byName[usernameKey(username)]
 	if !ok {
 		return chat.User{}, ErrNotFound
 	}
@@ -121,6 +130,30 @@ func (m *Memory) ListUsers(ctx context.Context) ([]chat.User, error) {
 		out = append(out, copyUser(u))
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Username < out[j].Username })
+	return out, nil
+}
+
+// SearchUsers implements Store.
+func (m *Memory) SearchUsers(ctx context.Context, prefix string, limit int) ([]chat.User, error) {
+	if err := checkLimit(limit); err != nil {
+		return nil, err
+	}
+	key := usernameKey(prefix)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return nil, ErrClosed
+	}
+	var out []chat.User
+	for k, id := range m.byName {
+		if strings.HasPrefix(k, key) {
+			out = append(out, copyUser(m.users[id]))
+		}
+	}
+	sortByKey(out)
+	if len(out) > limit {
+		out = out[:limit]
+	}
 	return out, nil
 }
 
@@ -321,5 +354,67 @@ func (m *Memory) Close() error {
 	defer m.mu.Unlock()
 	m.closed = true
 	m.users, m.byName, m.msgs, m.byKey, m.toUser, m.conv = nil, nil, nil, nil, nil, nil
+	m.revoked = nil
 	return nil
+}
+
+// RevokeToken implements Store; it purges the revocations that have
+// expired.
+func (m *Memory) RevokeToken(ctx context.Context, tokenID string, expiresAt time.Time) error {
+	t := now()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return ErrClosed
+	}
+	for id, r := range m.revoked {
+		if r.expires.Before(t.Add(-revocationGrace)) {
+			delete(m.revoked, id)
+		}
+	}
+	if _, ok := m.revoked[tokenID]; !ok {
+		m.revoked[tokenID] = revocation{at: t, expires: expiresAt.UTC().Truncate(time.Microsecond)}
+	}
+	return nil
+}
+
+// TokenRevoked implements Store.
+func (m *Memory) TokenRevoked(ctx context.Context, tokenID string) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return false, ErrClosed
+	}
+	_, ok := m.revoked[tokenID]
+	return ok, nil
+}
+
+// RevokedSince implements Store.
+func (m *Memory) RevokedSince(ctx context.Context, since time.Time) ([]string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return nil, ErrClosed
+	}
+	type hit struct {
+		id string
+		at time.Time
+	}
+	var hits []hit
+	for id, r := range m.revoked {
+		if !r.at.Before(since) {
+			hits = append(hits, hit{id, r.at})
+		}
+	}
+	sort.Slice(hits, func(i, j int) bool {
+		if !hits[i].at.Equal(hits[j].at) {
+			return hits[i].at.Before(hits[j].at)
+		}
+		return hits[i].id < hits[j].id
+	})
+	ids := make([]string, len(hits))
+	for i, h := range hits {
+		ids[i] = h.id
+	}
+	return ids, nil
 }

@@ -2,10 +2,12 @@ package store_test
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/dmchat/dmchat/core/chat"
 	"github.com/dmchat/dmchat/core/store"
 )
 
@@ -54,5 +56,32 @@ func TestOpenSQLiteErrorIsNilStore(t *testing.T) {
 	s, err := store.Open(context.Background(), "sqlite:", store.Options{})
 	if err == nil || s != nil {
 		t.Fatalf("Open(sqlite:) = %v (%T), %v; want a nil Store and an error", s, s, err)
+	}
+}
+
+// TestSQLiteFilesArePrivate: the directory, database and its -wal and -shm
+// files that the store creates are readable by the server's account only.
+// The modes asked for are 0700 and 0600, which no umask widens, so the test
+// holds whatever the umask.
+func TestSQLiteFilesArePrivate(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	path := filepath.Join(dir, "chat.db")
+	s, err := store.Open(context.Background(), "sqlite:"+path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	// A write, so the WAL and its index exist for certain.
+	if _, err := s.CreateUser(context.Background(), "alice", []byte("h"), chat.RoleUser); err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]os.FileMode{dir: 0o700, path: 0o600, path + "-wal": 0o600, path + "-shm": 0o600} {
+		fi, err := os.Stat(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := fi.Mode().Perm(); got != want {
+			t.Errorf("%s: mode %v, want %v", filepath.Base(name), got, want)
+		}
 	}
 }

@@ -361,13 +361,14 @@ func (p *Postgres) CreateUser(ctx context.Context, username string, passwordHash
 		if err != nil {
 			return chat.User{}, err
 		}
-		_, err = p.pool.Exec(ctx, `INSERT INTO users (id, username, password_hash, role, banned, created_at) VALUES ($1, $2, $3, $4, false, $5)`,
-			id, username, u.PasswordHash, string(role), u.CreatedAt)
+		_, err = p.pool.Exec(ctx, `INSERT INTO users (id, username, username_key, password_hash, role, banned, created_at)
+			VALUES ($1, $2, $3, $4, $5, false, $6)`,
+			id, username, usernameKey(username), u.PasswordHash, string(role), u.CreatedAt)
 		code, constraint := pgCode(err)
 		switch {
 		case code == "23505" && constraint == "users_pkey":
 			continue // a 64-bit collision; draw again
-		case code == "23505":
+		case code == "23505": // users_username_key or users_username_key_unique
 			return chat.User{}, ErrUsernameTaken
 		case err != nil:
 			return chat.User{}, fmt.Errorf("store: failed to create user: %w", err)
@@ -421,7 +422,7 @@ func (p *Postgres) UserByID(ctx context.Context, id string) (chat.User, error) {
 
 // UserByName implements Store.
 func (p *Postgres) UserByName(ctx context.Context, username string) (chat.User, error) {
-	return p.user(ctx, "read user", `SELECT `+pgUserCols+` FROM users WHERE username = $1`, username)
+	return p.user(ctx, "read user", `SELECT `+pgUserCols+` FROM users WHERE username_key = $1`, usernameKey(username))
 }
 
 // SetBanned implements Store.
@@ -457,6 +458,82 @@ func (p *Postgres) ListUsers(ctx context.Context) ([]chat.User, error) {
 		return nil, fmt.Errorf("store: failed to list users: %w", err)
 	}
 	return users, nil
+}
+
+// SearchUsers implements Store. username_key is COLLATE "C", so the LIKE
+// uses its unique index and the order is bytewise.
+func (p *Postgres) SearchUsers(ctx context.Context, prefix string, limit int) ([]chat.User, error) {
+	if err := checkLimit(limit); err != nil {
+		return nil, err
+	}
+	if !p.gate.enter() {
+		return nil, ErrClosed
+	}
+	defer p.gate.leave()
+	rows, err := p.pool.Query(ctx, `SELECT `+pgUserCols+` FROM users WHERE username_key LIKE $1 ESCAPE '`+likeEscape+`'
+		ORDER BY username_key, username COLLATE "C" LIMIT $2`, likePrefix(usernameKey(prefix)), limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: failed to search users: %w", err)
+	}
+	users, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (chat.User, error) { return scanPgUser(row) })
+	if err != nil {
+		return nil, fmt.Errorf("store: failed to search users: %w", err)
+	}
+	return users, nil
+}
+
+// RevokeToken implements Store; the same transaction purges revocations
+// that expired more than revocationGrace ago.
+func (p *Postgres) RevokeToken(ctx context.Context, tokenID string, expiresAt time.Time) error {
+	if !p.gate.enter() {
+		return ErrClosed
+	}
+	defer p.gate.leave()
+	at := now()
+	err := pgx.BeginFunc(ctx, p.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `DELETE FROM revoked_tokens WHERE expires_at < $1`, at.Add(-revocationGrace)); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO revoked_tokens (token_id, revoked_at, expires_at) VALUES ($1, $2, $3)
+			ON CONFLICT (token_id) DO NOTHING`, tokenID, at, expiresAt)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("store: failed to revoke token: %w", err)
+	}
+	return nil
+}
+
+// TokenRevoked implements Store.
+func (p *Postgres) TokenRevoked(ctx context.Context, tokenID string) (bool, error) {
+	if !p.gate.enter() {
+		return false, ErrClosed
+	}
+	defer p.gate.leave()
+	var revoked bool
+	err := p.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM revoked_tokens WHERE token_id = $1)`, tokenID).Scan(&revoked)
+	if err != nil {
+		return false, fmt.Errorf("store: failed to read token revocation: %w", err)
+	}
+	return revoked, nil
+}
+
+// RevokedSince implements Store.
+func (p *Postgres) RevokedSince(ctx context.Context, since time.Time) ([]string, error) {
+	if !p.gate.enter() {
+		return nil, ErrClosed
+	}
+	defer p.gate.leave()
+	rows, err := p.pool.Query(ctx, `SELECT token_id FROM revoked_tokens WHERE revoked_at >= $1
+		ORDER BY revoked_at, token_id`, since)
+	if err != nil {
+		return nil, fmt.Errorf("store: failed to read revoked tokens: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("store: failed to read revoked tokens: %w", err)
+	}
+	return ids, nil
 }
 
 // BannedUserIDs implements Store.

@@ -22,6 +22,14 @@ const (
 	pgOrderLock int64 = 0x646d636861740002
 )
 
+// postgresMigration is one schema step: check, when set, runs first in the
+// same transaction and refuses the step (and so the open) if the data
+// cannot be migrated.
+type postgresMigration struct {
+	check func(ctx context.Context, tx pgx.Tx) error
+	sql   string
+}
+
 // postgresMigrations are the schema steps of the PostgreSQL store, in
 // order; schema_version holds how many are applied. Never edit a step;
 // append a new one.
@@ -29,8 +37,8 @@ const (
 // client_message_id and content are BYTEA because PostgreSQL TEXT cannot
 // hold U+0000, which is valid UTF-8 and so valid in a message.
 // messages.conv is convKey(sender_id, recipient_id).
-var postgresMigrations = []string{
-	`CREATE TABLE IF NOT EXISTS users (
+var postgresMigrations = []postgresMigration{
+	{sql: `CREATE TABLE IF NOT EXISTS users (
 		id            TEXT PRIMARY KEY,
 		username      TEXT NOT NULL UNIQUE,
 		password_hash BYTEA NOT NULL,
@@ -50,7 +58,52 @@ var postgresMigrations = []string{
 		UNIQUE (sender_id, client_message_id)
 	);
 	CREATE INDEX IF NOT EXISTS messages_undelivered ON messages (recipient_id, id) WHERE delivered_at IS NULL;
-	CREATE INDEX IF NOT EXISTS messages_conv ON messages (conv, id);`,
+	CREATE INDEX IF NOT EXISTS messages_conv ON messages (conv, id);`},
+
+	// 2: usernames unique without regard to case. username_key is
+	// usernameKey(username): translate() folds exactly A-Z, where lower()
+	// would follow the database's locale. COLLATE "C" makes the unique
+	// index serve SearchUsers' LIKE 'prefix%' and its bytewise order.
+	// Refused, naming the names, if two existing users collide.
+	{check: pgUsernameCollisions, sql: `ALTER TABLE users ADD COLUMN username_key TEXT COLLATE "C";
+	UPDATE users SET username_key = translate(username, '` + pgUpper + `', '` + pgLower + `');
+	ALTER TABLE users ALTER COLUMN username_key SET NOT NULL;
+	ALTER TABLE users ADD CONSTRAINT users_username_key_unique UNIQUE (username_key);`},
+
+	// 3: revoked tokens (logout), by jti. revoked_at orders RevokedSince;
+	// expires_at lets RevokeToken purge what can no longer be presented.
+	{sql: `CREATE TABLE revoked_tokens (
+		token_id   TEXT PRIMARY KEY,
+		revoked_at TIMESTAMPTZ NOT NULL,
+		expires_at TIMESTAMPTZ NOT NULL
+	);
+	CREATE INDEX revoked_tokens_revoked_at ON revoked_tokens (revoked_at);
+	CREATE INDEX revoked_tokens_expires_at ON revoked_tokens (expires_at);`},
+}
+
+// The ASCII letters folded by usernameKey, for translate().
+const (
+	pgUpper = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	pgLower = "abcdefghijklmnopqrstuvwxyz"
+)
+
+// pgUsernameCollisions refuses migration step 2 when existing usernames
+// differ only in case, naming each group with its user ids.
+func pgUsernameCollisions(ctx context.Context, tx pgx.Tx) error {
+	rows, err := tx.Query(ctx, `SELECT string_agg('"' || username || '" (' || id || ')', ', ' ORDER BY username COLLATE "C", id)
+		FROM users GROUP BY translate(username, '`+pgUpper+`', '`+pgLower+`') HAVING count(*) > 1
+		ORDER BY translate(username, '`+pgUpper+`', '`+pgLower+`') COLLATE "C"`)
+	if err != nil {
+		return fmt.Errorf("failed to look for usernames that differ only in case: %w", err)
+	}
+	groups, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return fmt.Errorf("failed to look for usernames that differ only in case: %w", err)
+	}
+	if len(groups) > 0 {
+		return collisionError(groups)
+	}
+	return nil
 }
 
 // migratePostgres brings the schema up to date, holding an advisory lock
@@ -84,7 +137,13 @@ func migratePostgres(ctx context.Context, pool *pgxpool.Pool, log *zap.Logger) e
 	}
 	err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
 		for v := version; v < len(postgresMigrations); v++ {
-			if _, err := tx.Exec(ctx, postgresMigrations[v]); err != nil {
+			m := postgresMigrations[v]
+			if m.check != nil {
+				if err := m.check(ctx, tx); err != nil {
+					return fmt.Errorf("cannot apply schema version %d: %w", v+1, err)
+				}
+			}
+			if _, err := tx.Exec(ctx, m.sql); err != nil {
 				return fmt.Errorf("failed to apply schema version %d: %w", v+1, err)
 			}
 		}

@@ -98,10 +98,8 @@ func openSQLite(ctx context.Context, path string, opts Options, busyMS int) (_ *
 	case strings.ContainsRune(path, '?'):
 		return nil, fmt.Errorf("path %q contains '?'", path)
 	}
-	if dir := filepath.Dir(path); dir != "" {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return nil, fmt.Errorf("failed to create directory: %w", err)
-		}
+	if err := createPrivate(path); err != nil {
+		return nil, err
 	}
 	s := &SQLite{path: path, log: opts.Logger, opts: opts}
 	defer func() {
@@ -164,6 +162,27 @@ func openSQLite(ctx context.Context, path string, opts Options, busyMS int) (_ *
 	s.commit = newCommitter(opts.MaxBatch, s.runBatch)
 	s.log.Info("store_opened", zap.String("backend", "sqlite"), zap.String("path", path), zap.Int("readConns", n))
 	return s, nil
+}
+
+// createPrivate creates path's directory (0700) and an empty database file
+// (0600) when they are missing, so that the messages and password hashes in
+// it are readable by this account only. SQLite gives the -wal and -shm
+// files it creates later the mode of the database file. Existing
+// directories and files are the operator's and keep their modes.
+func createPrivate(path string) error {
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return fmt.Errorf("failed to create directory: %w", err)
+		}
+	}
+	f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("failed to create database file: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("failed to create database file: %w", err)
+	}
+	return nil
 }
 
 // sqliteParams joins DSN parameters, busy_timeout first.

@@ -19,7 +19,7 @@ func TestSQLiteMigratesV1Messages(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, q := range []string{
-		sqliteMigrations[0],
+		sqliteMigrations[0].sql,
 		`PRAGMA user_version = 1`,
 		`INSERT INTO users (id, username, password_hash, role, banned, created_at) VALUES
 			('ua', 'alice', x'00', 'user', 0, 1), ('ub', 'bob', x'00', 'user', 0, 1)`,

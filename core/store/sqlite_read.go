@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/dmchat/dmchat/core/chat"
 )
@@ -26,7 +27,7 @@ func (s *SQLite) UserByID(ctx context.Context, id string) (chat.User, error) {
 
 // UserByName implements Store.
 func (s *SQLite) UserByName(ctx context.Context, username string) (chat.User, error) {
-	return s.user(ctx, `SELECT `+userCols+` FROM users WHERE username = ?`, username)
+	return s.user(ctx, `SELECT `+userCols+` FROM users WHERE username_key = ?`, usernameKey(username))
 }
 
 // user reads one user.
@@ -69,6 +70,77 @@ func (s *SQLite) ListUsers(ctx context.Context) ([]chat.User, error) {
 	})
 	if err != nil && !errors.Is(err, ErrClosed) {
 		err = fmt.Errorf("store: failed to list users: %w", err)
+	}
+	return out, err
+}
+
+// SearchUsers implements Store. The lower bound lets SQLite seek in the
+// username_key index (its LIKE cannot use it: LIKE is case-insensitive and
+// the index is not); the LIKE decides the match.
+func (s *SQLite) SearchUsers(ctx context.Context, prefix string, limit int) ([]chat.User, error) {
+	if err := checkLimit(limit); err != nil {
+		return nil, err
+	}
+	key := usernameKey(prefix)
+	var out []chat.User
+	err := s.read(ctx, func() error {
+		out = out[:0]
+		rows, err := s.r.QueryContext(ctx, `SELECT `+userCols+` FROM users
+			WHERE username_key >= ? AND username_key LIKE ? ESCAPE '`+likeEscape+`'
+			ORDER BY username_key, username LIMIT ?`, key, likePrefix(key), limit)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			u, err := scanUser(rows)
+			if err != nil {
+				return err
+			}
+			out = append(out, u)
+		}
+		return rows.Err()
+	})
+	if err != nil && !errors.Is(err, ErrClosed) {
+		err = fmt.Errorf("store: failed to search users: %w", err)
+	}
+	return out, err
+}
+
+// TokenRevoked implements Store.
+func (s *SQLite) TokenRevoked(ctx context.Context, tokenID string) (bool, error) {
+	var n int
+	err := s.read(ctx, func() error {
+		return s.r.QueryRowContext(ctx, `SELECT count(*) FROM revoked_tokens WHERE token_id = ?`, tokenID).Scan(&n)
+	})
+	if err != nil && !errors.Is(err, ErrClosed) {
+		err = fmt.Errorf("store: failed to read token revocation: %w", err)
+	}
+	return n > 0, err
+}
+
+// RevokedSince implements Store.
+func (s *SQLite) RevokedSince(ctx context.Context, since time.Time) ([]string, error) {
+	var out []string
+	err := s.read(ctx, func() error {
+		out = out[:0]
+		rows, err := s.r.QueryContext(ctx, `SELECT token_id FROM revoked_tokens WHERE revoked_at >= ?
+			ORDER BY revoked_at, token_id`, since.UnixMicro())
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				return err
+			}
+			out = append(out, id)
+		}
+		return rows.Err()
+	})
+	if err != nil && !errors.Is(err, ErrClosed) {
+		err = fmt.Errorf("store: failed to read revoked tokens: %w", err)
 	}
 	return out, err
 }

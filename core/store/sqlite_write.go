@@ -95,9 +95,11 @@ func (s *SQLite) CreateUser(ctx context.Context, username string, passwordHash [
 			if err != nil {
 				return err
 			}
-			_, err = c.ExecContext(ctx, `INSERT INTO users (id, username, password_hash, role, banned, created_at) VALUES (?, ?, ?, ?, 0, ?)`,
-				id, username, u.PasswordHash, string(role), u.CreatedAt.UnixMicro())
+			_, err = c.ExecContext(ctx, `INSERT INTO users (id, username, username_key, password_hash, role, banned, created_at)
+				VALUES (?, ?, ?, ?, ?, 0, ?)`,
+				id, username, usernameKey(username), u.PasswordHash, string(role), u.CreatedAt.UnixMicro())
 			switch {
+			// users.username or users.username_key: the name in any case.
 			case isConstraint(err, sqlite3.SQLITE_CONSTRAINT_UNIQUE, "users.username"):
 				return ErrUsernameTaken
 			case isConstraint(err, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY, "users.id"):
@@ -133,6 +135,26 @@ func (s *SQLite) SetRoleAndPassword(ctx context.Context, id string, role chat.Ro
 	}
 	return s.updateUser(ctx, "set role and password", `UPDATE users SET role = ?, password_hash = ? WHERE id = ? RETURNING `+userCols,
 		string(role), slices.Clone(passwordHash), id)
+}
+
+// RevokeToken implements Store. The same write purges the revocations
+// that expired more than a minute ago (a token is refused by its exp by
+// then; the minute covers clocks a little apart).
+func (s *SQLite) RevokeToken(ctx context.Context, tokenID string, expiresAt time.Time) error {
+	at := now()
+	err := s.write(ctx, func(ctx context.Context, c *sql.Conn) error {
+		if _, err := c.ExecContext(ctx, `DELETE FROM revoked_tokens WHERE expires_at < ?`,
+			at.Add(-revocationGrace).UnixMicro()); err != nil {
+			return err
+		}
+		_, err := c.ExecContext(ctx, `INSERT INTO revoked_tokens (token_id, revoked_at, expires_at) VALUES (?, ?, ?)
+			ON CONFLICT (token_id) DO NOTHING`, tokenID, at.UnixMicro(), expiresAt.UnixMicro())
+		return err
+	})
+	if err != nil && !errors.Is(err, ErrClosed) {
+		err = fmt.Errorf("store: failed to revoke token: %w", err)
+	}
+	return err
 }
 
 // updateUser runs one UPDATE ... RETURNING userCols through the writer.

@@ -26,12 +26,19 @@
 //   - a non-positive limit is an error;
 //   - timestamps are UTC with microsecond precision, and a value read back
 //     equals the value returned when it was written;
-//   - ListUsers orders usernames bytewise.
+//   - usernames are unique without regard to ASCII case ("Alice" and
+//     "alice" are one name) and UserByName finds a user in any case; the
+//     name is stored and returned as it was given to CreateUser;
+//   - ListUsers orders usernames bytewise; SearchUsers orders them without
+//     regard to case (then bytewise, for a stable order);
+//   - a revoked token id stays revoked at least until a minute after its
+//     expiry; RevokeToken purges the revocations older than that.
 package store
 
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/dmchat/dmchat/core/chat"
 )
@@ -40,7 +47,7 @@ import (
 var (
 	// ErrNotFound: no such user or message.
 	ErrNotFound = errors.New("store: not found")
-	// ErrUsernameTaken: CreateUser with a name already in use.
+	// ErrUsernameTaken: CreateUser with a name already in use, in any case.
 	ErrUsernameTaken = errors.New("store: username taken")
 	// ErrNotRecipient: MarkDelivered by someone who is not the recipient.
 	ErrNotRecipient = errors.New("store: not the recipient")
@@ -68,13 +75,19 @@ type Page struct {
 // Store is durable state. All methods are safe for concurrent use.
 type Store interface {
 	// CreateUser stores a new user with a fresh ID; ErrUsernameTaken if the
-	// name is in use.
+	// name is in use, whatever its case.
 	CreateUser(ctx context.Context, username string, passwordHash []byte, role chat.Role) (chat.User, error)
 	// UserByID and UserByName return ErrNotFound for an unknown user.
+	// UserByName compares without regard to ASCII case.
 	UserByID(ctx context.Context, id string) (chat.User, error)
 	UserByName(ctx context.Context, username string) (chat.User, error)
 	// ListUsers returns every user ordered by username.
 	ListUsers(ctx context.Context) ([]chat.User, error)
+	// SearchUsers returns up to limit users whose username starts with
+	// prefix, compared without regard to ASCII case and taken literally (%
+	// and _ are not wildcards), ordered by the lower-cased username. An
+	// empty prefix matches everyone. A non-positive limit is an error.
+	SearchUsers(ctx context.Context, prefix string, limit int) ([]chat.User, error)
 	// SetBanned sets the banned flag and returns the updated user.
 	SetBanned(ctx context.Context, id string, banned bool) (chat.User, error)
 	// SetRoleAndPassword updates an existing user's role and password hash
@@ -101,6 +114,18 @@ type Store interface {
 	Conversation(ctx context.Context, p Page) ([]chat.Message, error)
 	// MessageByID returns one message or ErrNotFound.
 	MessageByID(ctx context.Context, id string) (chat.Message, error)
+
+	// RevokeToken records that the token with id tokenID (its jti) is
+	// refused from now on; expiresAt is the token's own expiry: a minute
+	// after it, the record is purged by a later RevokeToken. Revoking an
+	// id again changes nothing.
+	RevokeToken(ctx context.Context, tokenID string, expiresAt time.Time) error
+	// TokenRevoked reports whether tokenID was revoked.
+	TokenRevoked(ctx context.Context, tokenID string) (bool, error)
+	// RevokedSince returns the ids of the tokens revoked at or after since
+	// (by the clock of the process that revoked them), oldest first. Nodes
+	// poll it to close sockets opened with a token revoked elsewhere.
+	RevokedSince(ctx context.Context, since time.Time) ([]string, error)
 
 	// Ping reports whether the store is reachable (readiness).
 	Ping(ctx context.Context) error

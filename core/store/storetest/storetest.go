@@ -40,6 +40,11 @@ func Run(t *testing.T, open OpenFunc) {
 		{"CreateUser", testCreateUser},
 		{"UserLookups", testUserLookups},
 		{"ListUsers", testListUsers},
+		{"UsernamesIgnoreCase", testUsernamesIgnoreCase},
+		{"SearchUsers", testSearchUsers},
+		{"SearchUsersLiteral", testSearchUsersLiteral},
+		{"RevokeToken", testRevokeToken},
+		{"RevokePurgesExpired", testRevokePurgesExpired},
 		{"SetBanned", testSetBanned},
 		{"SetRoleAndPassword", testSetRoleAndPassword},
 		{"SaveMessage", testSaveMessage},
@@ -90,8 +95,19 @@ func testShared(t *testing.T, s1, s2 store.Store) {
 	c := ctx(t)
 	a := mkUser(t, s1, "alice")
 	b := mkUser(t, s2, "bob")
-	if _, err := s1.CreateUser(c, "bob", []byte("h"), chat.RoleUser); !errors.Is(err, store.ErrUsernameTaken) {
-		t.Fatalf("username taken through the other store: %v", err)
+	for _, name := range []string{"bob", "BOB"} {
+		if _, err := s1.CreateUser(c, name, []byte("h"), chat.RoleUser); !errors.Is(err, store.ErrUsernameTaken) {
+			t.Fatalf("CreateUser(%q) with bob taken through the other store: %v", name, err)
+		}
+	}
+	if err := s2.RevokeToken(c, "jti-shared", time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if revoked, err := s1.TokenRevoked(c, "jti-shared"); err != nil || !revoked {
+		t.Fatalf("token revoked through the other store: revoked %v, %v", revoked, err)
+	}
+	if got, err := s1.RevokedSince(c, time.Now().Add(-time.Minute)); err != nil || fmt.Sprint(got) != "[jti-shared]" {
+		t.Fatalf("RevokedSince through the other store = %v, %v", got, err)
 	}
 	if u, err := s1.UserByID(c, b.ID); err != nil || u.Username != "bob" {
 		t.Fatalf("user created through the other store: %+v, %v", u, err)
@@ -322,7 +338,14 @@ func testUserLookups(t *testing.T, s store.Store) {
 			t.Fatalf("UserByID(%q) error = %v, want ErrNotFound", id, err)
 		}
 	}
-	for _, name := range []string{"", "Alice", "alice ", u.ID} {
+	for _, name := range []string{"Alice", "ALICE", "aLiCe"} {
+		got, err := s.UserByName(c, name)
+		if err != nil {
+			t.Fatalf("UserByName(%q): %v; want alice, names are found in any case", name, err)
+		}
+		sameUser(t, "UserByName in another case", got, u)
+	}
+	for _, name := range []string{"", "alice ", "alic", "alicee", u.ID} {
 		if _, err := s.UserByName(c, name); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("UserByName(%q) error = %v, want ErrNotFound", name, err)
 		}
@@ -353,6 +376,156 @@ func testListUsers(t *testing.T, s store.Store) {
 	want := []string{"Zed", "_x", "alice", "bob", "bob2", "mallory"}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("ListUsers order = %v, want %v", got, want)
+	}
+}
+
+func testUsernamesIgnoreCase(t *testing.T, s store.Store) {
+	c := ctx(t)
+	u := mkUser(t, s, "Alice")
+	if u.Username != "Alice" {
+		t.Fatalf("CreateUser(Alice) stored the name as %q; the case given is kept", u.Username)
+	}
+	for _, name := range []string{"alice", "ALICE", "Alice", "aLICE"} {
+		if _, err := s.CreateUser(c, name, []byte("h"), chat.RoleUser); !errors.Is(err, store.ErrUsernameTaken) {
+			t.Fatalf("CreateUser(%q) with Alice taken: %v, want ErrUsernameTaken", name, err)
+		}
+	}
+	got, err := s.UserByName(c, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameUser(t, "UserByName(alice)", got, u)
+	list, err := s.ListUsers(c)
+	if err != nil || len(list) != 1 || list[0].Username != "Alice" {
+		t.Fatalf("ListUsers = %+v, %v; want only Alice, as registered", list, err)
+	}
+	// Folding is ASCII only: the stores agree on exactly which names collide.
+	other := mkUser(t, s, "alice2")
+	if other.ID == u.ID {
+		t.Fatal("alice2 got Alice's id")
+	}
+}
+
+// usernames lists the usernames of users.
+func usernames(users []chat.User) []string {
+	out := make([]string, len(users))
+	for i, u := range users {
+		out[i] = u.Username
+	}
+	return out
+}
+
+func testSearchUsers(t *testing.T, s store.Store) {
+	c := ctx(t)
+	byName := map[string]chat.User{}
+	for _, n := range []string{"bob", "Alice", "alfred", "ALBERT", "al.x", "carol", "Bobby", "zed"} {
+		byName[n] = mkUser(t, s, n)
+	}
+	for _, tt := range []struct {
+		prefix string
+		limit  int
+		want   string
+	}{
+		{"al", 10, "[al.x ALBERT alfred Alice]"},
+		{"AL", 10, "[al.x ALBERT alfred Alice]"},
+		{"aLi", 10, "[Alice]"},
+		{"al", 2, "[al.x ALBERT]"},
+		{"", 3, "[al.x ALBERT alfred]"},
+		{"", 50, "[al.x ALBERT alfred Alice bob Bobby carol zed]"},
+		{"bob", 10, "[bob Bobby]"},
+		{"bobby", 10, "[Bobby]"},
+		{"bobbyx", 10, "[]"},
+		{"y", 10, "[]"},
+		{"zed", 1, "[zed]"},
+	} {
+		got, err := s.SearchUsers(c, tt.prefix, tt.limit)
+		if err != nil {
+			t.Fatalf("SearchUsers(%q, %d): %v", tt.prefix, tt.limit, err)
+		}
+		if g := fmt.Sprint(usernames(got)); g != tt.want {
+			t.Fatalf("SearchUsers(%q, %d) = %s, want %s", tt.prefix, tt.limit, g, tt.want)
+		}
+		for _, u := range got {
+			sameUser(t, "SearchUsers entry", u, byName[u.Username])
+		}
+	}
+	for _, limit := range []int{0, -1} {
+		if _, err := s.SearchUsers(c, "a", limit); err == nil {
+			t.Fatalf("SearchUsers with limit %d succeeded", limit)
+		}
+	}
+}
+
+func testSearchUsersLiteral(t *testing.T, s store.Store) {
+	c := ctx(t)
+	// LIKE's wildcards and its escape character must match only themselves.
+	for _, n := range []string{"a_b", "axb", "a%c", "abc", `a\d`, "aed", "a"} {
+		mkUser(t, s, n)
+	}
+	for _, tt := range []struct{ prefix, want string }{
+		{"a_", "[a_b]"},
+		{"A_B", "[a_b]"},
+		{"a%", "[a%c]"},
+		{"%", "[]"},
+		{"_", "[]"},
+		{`a\`, `[a\d]`},
+		{`a\%`, "[]"},
+		{"a", `[a a%c a\d a_b abc aed axb]`},
+	} {
+		got, err := s.SearchUsers(c, tt.prefix, 20)
+		if err != nil {
+			t.Fatalf("SearchUsers(%q): %v", tt.prefix, err)
+		}
+		if g := fmt.Sprint(usernames(got)); g != tt.want {
+			t.Fatalf("SearchUsers(%q) = %s, want %s", tt.prefix, g, tt.want)
+		}
+	}
+}
+
+func testRevokeToken(t *testing.T, s store.Store) {
+	c := ctx(t)
+	before := time.Now().Add(-time.Second)
+	if revoked, err := s.TokenRevoked(c, "j1"); err != nil || revoked {
+		t.Fatalf("TokenRevoked before any revocation = %v, %v", revoked, err)
+	}
+	exp := time.Now().Add(time.Hour)
+	for _, id := range []string{"j1", "j2", "j1"} { // j1 twice: idempotent
+		if err := s.RevokeToken(c, id, exp); err != nil {
+			t.Fatalf("RevokeToken(%s): %v", id, err)
+		}
+	}
+	for id, want := range map[string]bool{"j1": true, "j2": true, "j3": false, "": false, "J1": false} {
+		if revoked, err := s.TokenRevoked(c, id); err != nil || revoked != want {
+			t.Fatalf("TokenRevoked(%q) = %v, %v; want %v", id, revoked, err, want)
+		}
+	}
+	got, err := s.RevokedSince(c, before)
+	if err != nil || fmt.Sprint(got) != "[j1 j2]" {
+		t.Fatalf("RevokedSince(before) = %v, %v; want [j1 j2] (oldest first, once each)", got, err)
+	}
+	later, err := s.RevokedSince(c, time.Now().Add(time.Second))
+	if err != nil || len(later) != 0 {
+		t.Fatalf("RevokedSince(future) = %v, %v; want none", later, err)
+	}
+}
+
+func testRevokePurgesExpired(t *testing.T, s store.Store) {
+	c := ctx(t)
+	if err := s.RevokeToken(c, "long-expired", time.Now().Add(-2*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RevokeToken(c, "just-expired", time.Now().Add(-time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RevokeToken(c, "live", time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	// A token past its expiry by more than the grace minute can no longer be
+	// presented anywhere, so its record is dropped; a recent one is kept.
+	for id, want := range map[string]bool{"long-expired": false, "just-expired": true, "live": true} {
+		if revoked, err := s.TokenRevoked(c, id); err != nil || revoked != want {
+			t.Fatalf("TokenRevoked(%q) = %v, %v; want %v", id, revoked, err, want)
+		}
 	}
 }
 
@@ -967,6 +1140,13 @@ func testClose(t *testing.T, s store.Store) {
 	check("SetRoleAndPassword", err)
 	_, err = s.BannedUserIDs(c)
 	check("BannedUserIDs", err)
+	_, err = s.SearchUsers(c, "a", 10)
+	check("SearchUsers", err)
+	check("RevokeToken", s.RevokeToken(c, "j", time.Now().Add(time.Hour)))
+	_, err = s.TokenRevoked(c, "j")
+	check("TokenRevoked", err)
+	_, err = s.RevokedSince(c, time.Time{})
+	check("RevokedSince", err)
 	_, _, err = s.SaveMessage(c, store.NewMessage{SenderID: a.ID, RecipientID: b.ID, ClientMessageID: "d", Content: "x"})
 	check("SaveMessage", err)
 	_, _, err = s.MarkDelivered(c, m.ID, b.ID)

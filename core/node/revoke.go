@@ -1,0 +1,164 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/dmchat/dmchat/core/chat"
+	"github.com/dmchat/dmchat/core/hub"
+)
+
+// Logout revocation: a revoked token is refused at every connect and HTTP
+// call (the store decides), and the sockets already opened with it are
+// closed with 4001. The instance that revokes closes its own at once;
+// every instance also polls the store for revocations, so sockets on the
+// others close within about one poll interval, with or without Redis.
+const (
+	// defaultRevocationPoll is Options.RevocationPoll's default.
+	defaultRevocationPoll = time.Second
+	// revocationOverlap is how far before the previous poll each poll
+	// reaches back: a revocation stamped by a clock a little behind this
+	// one, or committed just after a poll read, is still seen by the next.
+	// Seeing one twice is harmless: its sockets are gone from the table.
+	revocationOverlap = 30 * time.Second
+)
+
+// tokenSessions maps token ids to the local sessions opened with them. mu
+// guards byToken; nothing calls out while holding it.
+type tokenSessions struct {
+	mu      sync.Mutex
+	byToken map[string]map[*Session]struct{}
+}
+
+func (t *tokenSessions) add(tokenID string, s *Session) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.byToken == nil {
+		t.byToken = make(map[string]map[*Session]struct{})
+	}
+	set := t.byToken[tokenID]
+	if set == nil {
+		set = make(map[*Session]struct{})
+		t.byToken[tokenID] = set
+	}
+	set[s] = struct{}{}
+}
+
+// take removes and returns the sessions of tokenID.
+func (t *tokenSessions) take(tokenID string) []*Session {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	set := t.byToken[tokenID]
+	delete(t.byToken, tokenID)
+	out := make([]*Session, 0, len(set))
+	for s := range set {
+		out = append(out, s)
+	}
+	return out
+}
+
+// sweep forgets the sessions whose socket has closed, so the table holds
+// only open sockets (a socket never says when it closes; polling it here
+// costs no goroutine per socket).
+func (t *tokenSessions) sweep() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for id, set := range t.byToken {
+		for s := range set {
+			select {
+			case <-s.c.Done():
+				delete(set, s)
+			default:
+			}
+		}
+		if len(set) == 0 {
+			delete(t.byToken, id)
+		}
+	}
+}
+
+// AttachToken is Attach for a socket opened with the token whose id (jti)
+// is tokenID: when that token is revoked, on this instance or another,
+// the socket is closed with 4001. An empty tokenID is plain Attach.
+func (n *Node) AttachToken(ctx context.Context, user chat.User, tokenID string, expires time.Time, conn hub.Conn) (*Session, error) {
+	s, err := n.Attach(ctx, user, expires, conn)
+	if err != nil || tokenID == "" {
+		return s, err
+	}
+	n.tokens.add(tokenID, s)
+	// The caller checked the token before the upgrade; a revocation made
+	// since (during the replay, say) may have found no session to close.
+	revoked, err := n.store.TokenRevoked(ctx, tokenID)
+	if err != nil {
+		n.log.Warn("revocation_check_failed", zap.String("userId", user.ID), zap.Error(err))
+		return s, nil // the poller looks again
+	}
+	if revoked {
+		n.closeRevoked(tokenID, "connect")
+	}
+	return s, nil
+}
+
+// RevokeToken stores the revocation of tokenID (which expires at expires)
+// and closes this instance's sockets opened with it with 4001; the other
+// instances close theirs at their next poll.
+func (n *Node) RevokeToken(ctx context.Context, tokenID string, expires time.Time) error {
+	if err := n.store.RevokeToken(ctx, tokenID, expires); err != nil {
+		return fmt.Errorf("node: failed to revoke token: %w", err)
+	}
+	n.closeRevoked(tokenID, "local")
+	return nil
+}
+
+// closeRevoked closes the local sessions of tokenID with 4001; via says
+// how the revocation was learnt, for the log.
+func (n *Node) closeRevoked(tokenID, via string) int {
+	sessions := n.tokens.take(tokenID)
+	for _, s := range sessions {
+		s.Close(chat.CloseTokenExpired, "token revoked")
+	}
+	if len(sessions) > 0 {
+		n.log.Info("revoked_token_sockets_closed", zap.String("userId", sessions[0].c.UserID()),
+			zap.Int("sockets", len(sessions)), zap.String("via", via))
+	}
+	return len(sessions)
+}
+
+// pollRevocations reads the revocations made since its last poll (less
+// revocationOverlap) every interval and closes the local sockets of those
+// tokens, until ctx ends. A failing store is logged once per outage.
+func (n *Node) pollRevocations(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	since := time.Now().Add(-revocationOverlap)
+	failing := false
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		start := time.Now()
+		ids, err := n.store.RevokedSince(ctx, since)
+		if err != nil {
+			if !failing && ctx.Err() == nil {
+				n.log.Warn("revocation_poll_failed", zap.Error(err))
+			}
+			failing = true
+			continue
+		}
+		if failing {
+			n.log.Info("revocation_poll_recovered")
+			failing = false
+		}
+		since = start.Add(-revocationOverlap)
+		for _, id := range ids {
+			n.closeRevoked(id, "poll")
+		}
+		n.tokens.sweep()
+	}
+}
