@@ -30,6 +30,7 @@ func TestBrowserClusterDirectMessageAndBan(t *testing.T) {
 	p2.login("user2", testPassword)
 	p2.openWith("user1", u1ID)
 	p1.openWith("user2", u2ID)
+	p2.waitJS("page names instance B", `document.getElementById('instance').textContent === 'instance B'`)
 
 	// Step 5.
 	const content = "hello user2, from A"

@@ -37,6 +37,7 @@ export async function request(method, path, body) {
   return data;
 }
 
+export const health = () => request('GET', '/healthz');
 export const me = () => request('GET', '/api/me');
 export const login = (username, password) => request('POST', '/api/auth/login', { username, password });
 export const register = (username, password) => request('POST', '/api/auth/register', { username, password });

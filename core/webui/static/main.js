@@ -77,6 +77,11 @@ class App {
   }
 
   async boot() {
+    // Which instance served the page: the seeds' checklist runs one tab per instance.
+    api.health().then(
+      (h) => ($('instance').textContent = h.instanceId ? `instance ${h.instanceId}` : ''),
+      () => {},
+    );
     try {
       this.enter(await api.me());
     } catch (err) {
