@@ -100,6 +100,25 @@ func TestBrowserReconnectAfterServerDrop(t *testing.T) {
 	if n := eval[int](p, `window.dmchatSocket.connects`); n != 2 {
 		t.Fatalf("the page opened %d sockets, want 2", n)
 	}
+
+	// A repeat of a shown message (as after a lost ack) and of a state are
+	// dropped by messageId; frames arrive in order, so once the next new
+	// message is shown the repeats were handled.
+	first, err := e.store.MessageByID(ctxT(t), ids[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	clients = e.srv.Node().Hub().Clients(u1ID)
+	if len(clients) != 1 {
+		t.Fatalf("user1 has %d sockets after the reconnect, want 1", len(clients))
+	}
+	clients[0].SendFrame(chat.MessageFrame(first))
+	clients[0].SendFrame(chat.StateFrame(typedID))
+	send(t, u2, "after-repeat", u1ID, "after the repeats")
+	p.messageByContent("after the repeats")
+	if ids = p.shownIDs(); len(ids) != 8 || !slices.IsSortedFunc(ids, compareMessageIDs) || len(slices.Compact(slices.Clone(ids))) != 8 {
+		t.Fatalf("after a repeated MESSAGE: shown %v, want 8 distinct", ids)
+	}
 	// Every message the page showed was acked: none is left to replay.
 	undelivered, err := e.store.Undelivered(ctxT(t), u1ID, "", 100)
 	if err != nil {
