@@ -463,7 +463,7 @@ class App {
     note.textContent = '';
     try {
       const res = await api.searchUsers(q);
-      if ($('people-search').value.trim() !== q) return; // typed on meanwhile
+      if (!this.user || $('people-search').value.trim() !== q) return; // logged out or typed on meanwhile
       for (const u of res.users || []) {
         this.names.set(u.id, u.username);
         if (u.id !== this.user.id) items.push(this.person(u.id, u.username));
@@ -476,6 +476,7 @@ class App {
       }
       note.textContent = err.status === 404 ? 'The directory is not available here; enter a user id.' : `Search: ${err.message}`;
     }
+    if (!this.user) return;
     // A user id (as the admin list shows it) opens a conversation directly.
     if (USER_ID.test(q) && q !== this.user.id && !items.some((b) => b.dataset.userId === q)) {
       items.push(this.person(q, null));
