@@ -275,7 +275,28 @@ func TestBrowserExpiredTokenBackToLogin(t *testing.T) {
 	p := br.page("user1", e.srv.URL())
 	p.login("user1", testPassword)
 	p.waitJSFor("login after the token expired", `document.getElementById('app').dataset.view === 'login'`, 4*waitFor)
-	if got := eval[string](p, `[window.dmchatSocket.stopped, window.dmchatSocket.connects].join()`); got != "true,1" {
-		t.Fatalf("socket after 4001: stopped,connects = %s, want true,1", got)
+	if got := eval[string](p, `(s => [s.stopped, s.connects, s.lastClose].join())(window.dmchatSocket)`); got != "true,1,4001" {
+		t.Fatalf("socket after the token expired: stopped,connects,close = %s, want true,1,4001", got)
+	}
+}
+
+// Logging out in one tab revokes the token: the other tab of the same
+// browser, connected with it, is closed with 4001 and shows the login.
+func TestBrowserLogoutInAnotherTab(t *testing.T) {
+	e := setup(t, nil, nil)
+	e.user("user1")
+	br := newBrowser(t)
+	first := br.page("user1-tab1", e.srv.URL())
+	first.login("user1", testPassword)
+	second := first.tab("user1-tab2")
+	second.view("chat") // logged in by the shared cookie
+	second.waitLive()
+
+	first.do(chromedp.Click(chromedp.CSS(`button[aria-label="log out"]`)))
+	first.view("login")
+	second.view("login")
+	second.shot("closed-by-logout-elsewhere")
+	if got := eval[string](second, `(s => [s.stopped, s.connects, s.lastClose].join())(window.dmchatSocket)`); got != "true,1,4001" {
+		t.Fatalf("second tab's socket after the logout: stopped,connects,close = %s, want true,1,4001", got)
 	}
 }

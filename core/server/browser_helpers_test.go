@@ -124,6 +124,19 @@ type page struct {
 func (b *browser) page(name, base string) *page {
 	b.t.Helper()
 	ctx, cancel := chromedp.NewContext(b.ctx, chromedp.WithNewBrowserContext())
+	return b.open(ctx, cancel, name, base)
+}
+
+// tab opens another tab named name in p's browser context: same cookies,
+// as a second tab of one browser.
+func (p *page) tab(name string) *page {
+	p.t.Helper()
+	ctx, cancel := chromedp.NewContext(p.ctx)
+	return p.b.open(ctx, cancel, name, p.base)
+}
+
+func (b *browser) open(ctx context.Context, cancel context.CancelFunc, name, base string) *page {
+	b.t.Helper()
 	p := &page{t: b.t, b: b, name: name, base: base, ctx: ctx}
 	msgs := chromedp.Console(ctx)
 	done := make(chan struct{})

@@ -27,6 +27,7 @@ export class Socket {
     this.stopped = true;
     this.banned = false;
     this.connects = 0; // how many sockets were opened: the tests read it
+    this.lastClose = 0; // the close code of the last socket that ended
   }
 
   start() {
@@ -82,6 +83,7 @@ export class Socket {
     };
     ws.onclose = (e) => {
       if (this.ws !== ws) return;
+      this.lastClose = e.code;
       this.ws = null;
       if (this.stopped) return;
       if (e.code === CLOSE_BANNED || this.banned) {
