@@ -70,6 +70,13 @@ func TestBrowserClusterDirectMessageAndBan(t *testing.T) {
 	if n := len(b.srv.Node().Hub().Clients(u2ID)); n != 0 {
 		t.Fatalf("user2 still has %d sockets on B", n)
 	}
+
+	// Unban from the list; user2 can then log in again on B.
+	adm.do(chromedp.Click(chromedp.CSS(row + ` button[aria-label="unban"]`)))
+	adm.waitJS("user2 unbanned", fmt.Sprintf(`document.querySelector(%q).dataset.banned === 'false'`, row))
+	p2.do(chromedp.Reload())
+	p2.view("chat")
+	p2.waitLive()
 }
 
 // Step 7: with Redis stopped, a DM between two users of A is still live in
