@@ -114,6 +114,7 @@ type page struct {
 	base string
 	ctx  context.Context
 
+	// mu guards problems, appended by the console reader's goroutine.
 	mu       sync.Mutex
 	problems []string // uncaught exceptions and CSP violations
 }
