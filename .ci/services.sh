@@ -4,7 +4,8 @@
 #
 #   eval "$(.ci/services.sh)"
 #
-# It installs redis-server, PostgreSQL and nginx with apt-get when they are missing
+# It installs redis-server, PostgreSQL, nginx and chromium (the browser tests' headless
+# browser; never downloaded any other way) with apt-get when they are missing
 # (as root, on Debian), starts a throw-away PostgreSQL cluster (trust auth,
 # 127.0.0.1 only) in $DMCHAT_PG_DIR (default /tmp/dmchat-pg) on port
 # $DMCHAT_PG_PORT (default 55432), and waits until it accepts connections.
@@ -39,6 +40,10 @@ nginx_path() {
 	command -v nginx 2>/dev/null || { [ -x /usr/sbin/nginx ] && echo /usr/sbin/nginx; } || true
 }
 
+chromium_path() {
+	command -v chromium 2>/dev/null || { [ -x /usr/bin/chromium ] && echo /usr/bin/chromium; } || true
+}
+
 redis_path() {
 	command -v redis-server 2>/dev/null || { [ -x /usr/bin/redis-server ] && echo /usr/bin/redis-server; } || true
 }
@@ -48,6 +53,7 @@ missing=()
 [ -n "$(redis_path)" ] || missing+=(redis-server)
 [ "$ONLY" = redis ] || [ -n "$(pg_bindir)" ] || missing+=(postgresql)
 [ "$ONLY" = redis ] || [ -n "$(nginx_path)" ] || missing+=(nginx)
+[ "$ONLY" = redis ] || [ -n "$(chromium_path)" ] || missing+=(chromium)
 if [ "${#missing[@]}" -gt 0 ]; then
 	[ "$(id -u)" -eq 0 ] || die "missing ${missing[*]}; run as root to install them"
 	log "installing ${missing[*]}"
@@ -67,11 +73,12 @@ REDIS="$(redis_path)"
 [ -n "$REDIS" ] || die "redis-server not found after install"
 if [ "$ONLY" = redis ]; then
 	echo "export DMCHAT_REDIS_SERVER=$REDIS"
-echo "export DMCHAT_NGINX=$(nginx_path)"
 	exit 0
 fi
 BIN="$(pg_bindir)"
 [ -n "$BIN" ] || die "PostgreSQL binaries not found after install"
+CHROMIUM="$(chromium_path)"
+[ -n "$CHROMIUM" ] || die "chromium not found after install"
 
 # --- PostgreSQL ---------------------------------------------------------------
 # PostgreSQL refuses to run as root: as root, run it as the postgres user.
@@ -121,8 +128,9 @@ for _ in $(seq 1 60); do
 	sleep 1
 done
 ready || die "PostgreSQL on 127.0.0.1:$PGPORT is not ready after 60 s"
-log "PostgreSQL ready; redis-server at $REDIS"
+log "PostgreSQL ready; redis-server at $REDIS; chromium at $CHROMIUM"
 
 echo "export DMCHAT_TEST_POSTGRES=postgres://postgres@127.0.0.1:$PGPORT/postgres?sslmode=disable"
 echo "export DMCHAT_REDIS_SERVER=$REDIS"
 echo "export DMCHAT_NGINX=$(nginx_path)"
+echo "export DMCHAT_CHROMIUM=$CHROMIUM"

@@ -38,8 +38,8 @@ func at(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) 
 func fixedSnapshot() Snapshot {
 	return Snapshot{
 		Instances: []InstanceView{
-			{InstanceStatus: sandbox.InstanceStatus{Name: "A", Addr: "127.0.0.1:1001", Bus: "lost", Listening: true, Sockets: 2, Stored: 3, Delivered: 1}, WSURL: "ws://127.0.0.1:1001/ws"},
-			{InstanceStatus: sandbox.InstanceStatus{Name: "B", Addr: "127.0.0.1:1002", Bus: "lost", Listening: true, Sockets: 1, Stored: 0, Delivered: 2, Replayed: 1}, WSURL: "ws://127.0.0.1:1002/ws"},
+			{InstanceStatus: sandbox.InstanceStatus{Name: "A", Addr: "127.0.0.1:1001", Bus: "lost", Listening: true, Sockets: 2, Stored: 3, Delivered: 1}, WSURL: "ws://127.0.0.1:1001/ws", WebURL: "http://127.0.0.1:1001"},
+			{InstanceStatus: sandbox.InstanceStatus{Name: "B", Addr: "127.0.0.1:1002", Bus: "lost", Listening: true, Sockets: 1, Stored: 0, Delivered: 2, Replayed: 1}, WSURL: "ws://127.0.0.1:1002/ws", WebURL: "http://localhost:1002"},
 		},
 		RedisUp: false, RedisAddr: "127.0.0.1:6379",
 		Faults:     []string{"redis down", "user2 drops next 2 acks"},

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"net"
 	"slices"
 	"time"
 
@@ -33,6 +34,8 @@ type InstanceView struct {
 	sandbox.InstanceStatus
 	// WSURL is where a browser or wscat can connect.
 	WSURL string
+	// WebURL is where a browser opens the instance's web client.
+	WebURL string
 }
 
 // UserView is one user in the users pane, with its messages.
@@ -64,10 +67,11 @@ type UserView struct {
 // (in a command) since the admin user list reads the store.
 func takeSnapshot(ctx context.Context, c *sandbox.Cluster) Snapshot {
 	var s Snapshot
-	for _, st := range c.Status() {
+	for i, st := range c.Status() {
 		v := InstanceView{InstanceStatus: st}
 		if inst := c.Instance(st.Name); inst != nil {
 			v.WSURL = inst.WSURL()
+			v.WebURL = webURL(i, inst.Addr())
 		}
 		s.Instances = append(s.Instances, v)
 	}
@@ -150,4 +154,15 @@ func (s *Snapshot) instanceNames() []string {
 		out[i] = in.Name
 	}
 	return out
+}
+
+// webURL is the web client's address of the i-th instance listening on
+// addr (127.0.0.1:port). Every other instance is named "localhost": a
+// browser keeps cookies per host, not per port, so two tabs of one browser
+// can then stay logged in as two users, one on A and one on B.
+func webURL(i int, addr string) string {
+	if _, port, err := net.SplitHostPort(addr); err == nil && i%2 == 1 {
+		return "http://" + net.JoinHostPort("localhost", port)
+	}
+	return "http://" + addr
 }

@@ -115,12 +115,12 @@ func (m *Model) bottomView(w int) string {
 	}
 	var parts []string
 	for _, in := range m.snap.Instances {
-		parts = append(parts, in.Name+" "+in.WSURL)
+		parts = append(parts, in.Name+" "+in.WebURL)
 	}
 	if len(parts) == 0 {
 		return strings.Repeat(" ", w)
 	}
-	return fit(" "+st.Dim.Render("join: "+strings.Join(parts, "  ")+"  password "+sandbox.DefaultPassword), w)
+	return fit(" "+st.Dim.Render("web: "+strings.Join(parts, "  ")+"  password "+sandbox.DefaultPassword), w)
 }
 
 // helpBarView is the focused pane's keys, then the global ones.
@@ -202,8 +202,11 @@ func (m *Model) fullHelpView(w, h int) string {
 	}
 	lines = append(lines, "", st.Bold.Render(" Join from outside")+st.Dim.Render(" (every user's password is "+sandbox.DefaultPassword+")"))
 	for _, in := range m.snap.Instances {
-		lines = append(lines, fmt.Sprintf(" %s  http://%s  %s", in.Name, in.Addr, in.WSURL))
+		lines = append(lines, fmt.Sprintf(" %s  web client %s  WebSocket %s", in.Name, in.WebURL, in.WSURL))
 	}
-	lines = append(lines, st.Dim.Render(" POST /api/auth/login {username,password}, then wscat -c WSURL -H 'Authorization: Bearer TOKEN'"))
+	lines = append(lines,
+		st.Dim.Render(" In a browser: log in as user1…userN or "+sandbox.DefaultAdminName+" (Users → Ban). A and B have different host"),
+		st.Dim.Render(" names because cookies are per host: one browser holds a login on each."),
+		st.Dim.Render(" POST /api/auth/login {username,password}, then wscat -c WSURL -H 'Authorization: Bearer TOKEN'"))
 	return box(m.ctx, w, h, "All keys (any key closes)", true, lines)
 }

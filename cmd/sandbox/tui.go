@@ -23,6 +23,8 @@ type tuiFlags struct {
 	logFile   string
 	scenario  string
 	noConnect bool
+	portA     int
+	portB     int
 }
 
 func parseTUIFlags(args []string, stderr io.Writer) (tuiFlags, error) {
@@ -35,8 +37,10 @@ func parseTUIFlags(args []string, stderr io.Writer) (tuiFlags, error) {
 	fs.StringVar(&f.logFile, "log-file", "", "also write every log line as JSON to this file")
 	fs.StringVar(&f.scenario, "scenario", "", "open this scenario file in the scenario pane")
 	fs.BoolVar(&f.noConnect, "no-connect", false, "leave the users disconnected at start (default: user1 on A, user2 on B, ...)")
+	fs.IntVar(&f.portA, "port-a", 0, "serve instance A (API, WebSocket and web client) on this loopback port (default: a free one)")
+	fs.IntVar(&f.portB, "port-b", 0, "serve instance B on this loopback port (default: a free one)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: sandbox [--db URI] [--redis-down] [--users N] [--log-file PATH] [--scenario FILE]")
+		fmt.Fprintln(stderr, "usage: sandbox [--db URI] [--redis-down] [--users N] [--port-a N] [--port-b N] [--log-file PATH] [--scenario FILE]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -48,6 +52,14 @@ func parseTUIFlags(args []string, stderr io.Writer) (tuiFlags, error) {
 	}
 	if f.users < 0 {
 		return f, fmt.Errorf("--users must be 0 or more")
+	}
+	for _, p := range []int{f.portA, f.portB} {
+		if p < 0 || p > 65535 {
+			return f, fmt.Errorf("--port-a and --port-b must be ports (1-65535), or 0 for a free one")
+		}
+	}
+	if f.portA != 0 && f.portA == f.portB {
+		return f, fmt.Errorf("--port-a and --port-b must differ")
 	}
 	return f, nil
 }
@@ -76,6 +88,7 @@ func runTUI(args []string, stdout, stderr io.Writer) int {
 		Users:     f.users,
 		LogFile:   f.logFile,
 		LogLevel:  zapcore.DebugLevel,
+		Ports:     map[string]int{"A": f.portA, "B": f.portB},
 	})
 	cancel()
 	if err != nil {

@@ -16,15 +16,17 @@ func TestTUIFlags(t *testing.T) {
 		t.Errorf("defaults %+v", f)
 	}
 	f, err = parseTUIFlags([]string{"--db", "sqlite:/tmp/x.db", "--redis-down", "--users", "2", "--log-file", "l.json",
-		"--scenario", "s.scn", "--no-connect"}, &errb)
+		"--scenario", "s.scn", "--no-connect", "--port-a", "8000", "--port-b", "8001"}, &errb)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := tuiFlags{db: "sqlite:/tmp/x.db", redisDown: true, users: 2, logFile: "l.json", scenario: "s.scn", noConnect: true}
+	want := tuiFlags{db: "sqlite:/tmp/x.db", redisDown: true, users: 2, logFile: "l.json", scenario: "s.scn", noConnect: true,
+		portA: 8000, portB: 8001}
 	if f != want {
 		t.Errorf("parsed %+v, want %+v", f, want)
 	}
-	for _, bad := range [][]string{{"--users", "-1"}, {"--nope"}, {"extra"}} {
+	for _, bad := range [][]string{{"--users", "-1"}, {"--nope"}, {"extra"},
+		{"--port-a", "70000"}, {"--port-b", "-1"}, {"--port-a", "8000", "--port-b", "8000"}} {
 		if _, err := parseTUIFlags(bad, &errb); err == nil {
 			t.Errorf("%q accepted", bad)
 		}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/dmchat/dmchat/core/auth"
 	"github.com/dmchat/dmchat/core/node"
+	"github.com/dmchat/dmchat/core/webui"
 )
 
 // Options configure the API. Node and Accounts are required.
@@ -133,6 +134,9 @@ func (a *API) routes() {
 	m.HandleFunc("GET /readyz", a.readyz)
 	m.HandleFunc("GET /metrics", a.metrics)
 	m.HandleFunc("GET /api/metrics", a.admin(a.adminMetrics))
+	web := webui.New(webui.Options{WSPath: a.opts.WSPath}) // the web client: GET / and its files
+	m.Handle("GET /{$}", web)
+	m.Handle("GET "+webui.AssetPrefix, web)
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "NOT_FOUND", "no such route")
 	})

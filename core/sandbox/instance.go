@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strconv"
 	"sync"
 	"syscall"
 	"time"
@@ -125,13 +126,13 @@ func (i *Instance) start(ctx context.Context) error {
 	return nil
 }
 
-// listen opens the instance's listener: a fresh loopback port the first
-// time, the same address afterwards (retrying while the old socket is still
-// being released).
+// listen opens the instance's listener: the port Options.Ports gives it
+// (else a fresh one) the first time, the same address afterwards
+// (retrying while the old socket is still being released).
 func (i *Instance) listen(ctx context.Context) (net.Listener, error) {
 	addr := i.Addr()
 	if addr == "" {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(i.c.opts.Ports[i.name])))
 		if err != nil {
 			return nil, err
 		}

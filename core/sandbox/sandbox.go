@@ -98,6 +98,10 @@ type Options struct {
 	Users int
 	// Instances names the instances; default {"A", "B"}.
 	Instances []string
+	// Ports fixes an instance's loopback port by name ({"A": 8000}), so a
+	// browser can be pointed at it before the start; an instance without
+	// one (or 0) gets a free port. The port is kept across restarts.
+	Ports map[string]int
 	// LogFile, when set, also receives every log line as one JSON object
 	// (production form, with instanceId). It is created or appended to.
 	LogFile string
@@ -215,6 +219,11 @@ func start(ctx context.Context, o Options) (*Cluster, error) {
 			return nil, fmt.Errorf("instance names must be unique and non-empty: %q", o.Instances)
 		}
 		seen[n] = true
+	}
+	for n, port := range o.Ports {
+		if !seen[n] || port < 0 || port > 65535 {
+			return nil, fmt.Errorf("port %d for instance %q: no such instance, or not a port", port, n)
+		}
 	}
 	secret := make([]byte, 32)
 	if _, err := crand.Read(secret); err != nil {
