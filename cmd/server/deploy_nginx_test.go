@@ -228,7 +228,7 @@ func TestBehindNginx(t *testing.T) {
 	ngx := startNginx(t, []int{portA, portB}, certPath, keyPath)
 	common := []string{"APP_ENV=production", "JWT_SECRET=" + secret, "DB_URI=" + dbURI,
 		"REDIS_URL=" + redis.url(), "COOKIE_DOMAIN=127.0.0.1", "CORS_ORIGIN=" + ngx.origin(), "WS_PATH=/ws",
-		"METRICS_SECRET=metrics-secret", "TRUSTED_PROXIES=127.0.0.1/32", "SHUTDOWN_TIMEOUT=5s"}
+		"METRICS_SECRET=metrics-secret-0123456789", "TRUSTED_PROXIES=127.0.0.1/32"}
 	procs := map[string]*proc{
 		"A": start(t, baseEnv(append(common, "INSTANCE_ID=A", "PORT="+strconv.Itoa(portA))...), ""),
 		"B": start(t, baseEnv(append(common, "INSTANCE_ID=B", "PORT="+strconv.Itoa(portB))...), ""),
@@ -352,21 +352,35 @@ func TestBehindNginx(t *testing.T) {
 			wg.Wait()
 			return limited
 		}
-		from2 := &client.API{BaseURL: ngx.origin(), HTTP: httpsFrom(pool, "127.0.0.2")}
+		// A burst leaves connections the transport dialled and never used;
+		// net/http's Shutdown waits up to 5 s for such new connections, so
+		// close them before the SIGTERM below.
+		var clients []*http.Client
+		from := func(local string) *http.Client {
+			c := httpsFrom(pool, local)
+			clients = append(clients, c)
+			return c
+		}
+		defer func() {
+			for _, c := range clients {
+				c.CloseIdleConnections()
+			}
+		}()
+		from2 := &client.API{BaseURL: ngx.origin(), HTTP: from("127.0.0.2")}
 		if n := burst(from2, 60, nil); n == 0 {
 			t.Fatal("60 quick registers from 127.0.0.2 through nginx: none limited")
 		}
 		// The same address straight to instance A, claiming to be another
 		// client: an untrusted peer's X-Forwarded-For is ignored, so it
 		// shares 127.0.0.2's empty bucket.
-		direct2 := &client.API{BaseURL: "http://127.0.0.1:" + strconv.Itoa(portA), HTTP: httpsFrom(pool, "127.0.0.2")}
+		direct2 := &client.API{BaseURL: "http://127.0.0.1:" + strconv.Itoa(portA), HTTP: from("127.0.0.2")}
 		if n := burst(direct2, 10, http.Header{"X-Forwarded-For": {"127.0.0.9"}}); n == 0 {
 			t.Error("a spoofed X-Forwarded-For from an untrusted peer got a fresh bucket")
 		}
 		// Another real client through nginx, even naming 127.0.0.2 in its
 		// own X-Forwarded-For, is limited on its own address: a login
 		// works at once.
-		from3 := &client.API{BaseURL: ngx.origin(), HTTP: httpsFrom(pool, "127.0.0.3")}
+		from3 := &client.API{BaseURL: ngx.origin(), HTTP: from("127.0.0.3")}
 		if n := burst(from3, 10, http.Header{"X-Forwarded-For": {"127.0.0.2"}}); n != 0 {
 			t.Errorf("127.0.0.3 through nginx: %d of 10 limited, want none", n)
 		}

@@ -208,6 +208,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		case <-ctx.Done():
 		}
 		<-httpDone
+		s.logIncomplete(httpErr, nodeErr, sockets)
 		s.pprof.stop()
 		s.closeStore()
 		s.log.Named("Server").Info("stopped")
@@ -215,6 +216,26 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.shutdownErr = errors.Join(httpErr, nodeErr)
 	})
 	return s.shutdownErr
+}
+
+// logIncomplete names what a shutdown that ran out of time was still
+// waiting for, so an operator knows which drain to look at.
+func (s *Server) logIncomplete(httpErr, nodeErr error, sockets <-chan struct{}) {
+	var waiting []string
+	if httpErr != nil {
+		waiting = append(waiting, "http requests")
+	}
+	if nodeErr != nil {
+		waiting = append(waiting, "node background work")
+	}
+	select {
+	case <-sockets:
+	default:
+		waiting = append(waiting, "websocket handlers")
+	}
+	if len(waiting) > 0 {
+		s.log.Named("Server").Warn("shutdown_incomplete", zap.Strings("waiting", waiting))
+	}
 }
 
 func (s *Server) closeStore() {
