@@ -189,13 +189,14 @@ func (e *env) runHostile(ctx context.Context) (*HostileResult, error) {
 	e.apis = setupAPIs
 	defer func() { e.apis = saved }()
 	e.logf("hostile: setting up %d pairs and the attackers' accounts", o.HostilePairs)
-	attackers, err := setupUsers(ctx, setupAPIs, e.runID+"h", 12, nil)
+	attackers, err := setupUsers(ctx, setupAPIs, e.runID+"h", nonReadingFeeders+8, nil)
 	if err != nil {
 		return nil, err
 	}
-	h.victim, h.feeders = attackers[0], attackers[1:5]
-	h.flooder, h.sink, h.acker, h.ackFeeder = attackers[5], attackers[6], attackers[7], attackers[8]
-	h.stormTargets = attackers[9:12]
+	h.victim, h.feeders = attackers[0], attackers[1:1+nonReadingFeeders]
+	rest := attackers[1+nonReadingFeeders:]
+	h.flooder, h.sink, h.acker, h.ackFeeder = rest[0], rest[1], rest[2], rest[3]
+	h.stormTargets = rest[4:7]
 	r, stop, err := e.startPairs(ctx, o.HostilePairs, base, base, true)
 	if err != nil {
 		return nil, err

@@ -88,9 +88,16 @@ func closeOnDone(ctx context.Context, mu *sync.Mutex, conns *[]*wsConn) {
 	closeAll(*conns)
 }
 
-// nonReading is one user opening h.sockets sockets that never read while
-// four other users send it 4 KiB messages within the rate limit: what the
-// server queues for them is bounded only by its defences.
+// nonReadingFeeders is how many users feed the non-reading user, each at
+// 15 messages/s (within the contract's per-socket and per-user limits):
+// 240 messages/s of 4 KiB to every one of its sockets, about the rate at
+// which the attacker grew the server by 230 MB/s.
+const nonReadingFeeders = 16
+
+// nonReading is one user opening h.sockets sockets that never read (and
+// replacing one of them five times a second) while other users send it
+// 4 KiB messages within the rate limit: what the server queues for them is
+// bounded only by its defences.
 func (h *hostileRun) nonReading(ctx context.Context, c *counters, engaged func()) {
 	var mu sync.Mutex
 	var conns []*wsConn
@@ -116,6 +123,35 @@ func (h *hostileRun) nonReading(ctx context.Context, c *counters, engaged func()
 			// the feeders are not the attack, the victim's sockets are.
 			h.feedLoop(ctx, c.with("feeders' "), f.Token, 100+k, h.victim.ID, content, 15, "n"+strconv.Itoa(k))
 		}()
+	}
+	// Five times a second one socket is dropped and another opened: each
+	// new one is owed a replay of everything pending for the victim, which
+	// grows all phase long.
+	t := time.NewTicker(200 * time.Millisecond)
+	defer t.Stop()
+	for i := 0; i < 5*int((attackEngageMax+2*h.phase).Seconds()); i++ {
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		mu.Lock()
+		if len(conns) > 0 {
+			_ = conns[0].CloseNow()
+			conns = conns[1:]
+		}
+		mu.Unlock()
+		if conn := h.dialAttacker(ctx, c, h.victim.Token, h.sockets+i, dialOptions{ReadBuffer: 512, RecvBuffer: 4096}); conn != nil {
+			c.add("sockets reopened", 1)
+			mu.Lock()
+			conns = append(conns, conn)
+			mu.Unlock()
+			if ctx.Err() != nil {
+				_ = conn.CloseNow()
+			}
+		}
 	}
 	wg.Wait()
 	<-ctx.Done()
