@@ -13,13 +13,13 @@ import (
 // report has every phase in order with measured figures (never whether the
 // targets were met: that depends on the defences of the server under test).
 func TestRunHostileInProcess(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
 	defer cancel()
 	var progress bytes.Buffer
 	rep, err := Run(ctx, Options{
 		Workloads: []string{WorkloadHostile}, InProcess: true,
 		Server:       ServerOptions{Dir: t.TempDir(), BcryptCost: 4},
-		HostilePairs: 4, HostileRate: 40, HostilePhase: 400 * time.Millisecond, Drain: 3 * time.Second,
+		HostilePairs: 4, HostileRate: 40, HostilePhase: 400 * time.Millisecond, Drain: 2 * time.Second,
 		HostileSockets: 10, HostileConns: 10, Progress: &progress,
 	})
 	if err != nil {
