@@ -1,12 +1,15 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"net"
 	"net/http"
+	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -68,6 +71,10 @@ type HostilePhase struct {
 	// them (opened, refused, closed, answered 429, ...).
 	Attack  map[string]int64 `json:"attack,omitempty"`
 	AttackS float64          `json:"attackS"`
+	// LogLines is how many lines the server logged during the phase (-1
+	// when its log is not a readable file): a flood must not become a
+	// flood of log lines.
+	LogLines int64 `json:"logLines"`
 	// Aborted says why the attack was stopped before the phase's end (the
 	// server's RSS passed hostileRSSAbort), or is empty.
 	Aborted string `json:"aborted,omitempty"`
@@ -267,6 +274,7 @@ func (h *hostileRun) runPhase(ctx context.Context, name string, seq int64) (Host
 	// its own limits).
 	actx, cancel := context.WithTimeout(ctx, attackEngageMax+h.phase+e.o.Drain+10*time.Second)
 	defer cancel()
+	logs := newLogCounter(e.srv.Info().LogFile)
 	var aborted atomic.Bool
 	peaks := h.sample(actx, func(s ServerStats) {
 		if s.RSS > hostileRSSAbort && !aborted.Swap(true) {
@@ -320,6 +328,7 @@ func (h *hostileRun) runPhase(ctx context.Context, name string, seq int64) (Host
 	ph.Healthz, ph.HealthzFailed = probe.health.Summary(), probe.healthFailed.Load()
 	ph.Login, ph.LoginFailed = probe.login.Summary(), probe.loginFailed.Load()
 	ph.Attack = c.snapshot()
+	ph.LogLines = logs.lines()
 	if aborted.Load() {
 		ph.Aborted = fmt.Sprintf("attack stopped early: server RSS passed %d MiB", hostileRSSAbort>>20)
 	}
@@ -378,6 +387,44 @@ func (h *hostileRun) settle(ctx context.Context) {
 			return
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// logCounter counts the lines appended to a log file since it was made.
+type logCounter struct {
+	path   string
+	offset int64 // -1: not a readable file
+}
+
+func newLogCounter(path string) *logCounter {
+	l := &logCounter{path: path, offset: -1}
+	if fi, err := os.Stat(path); err == nil && fi.Mode().IsRegular() {
+		l.offset = fi.Size()
+	}
+	return l
+}
+
+// lines returns the number of lines appended since newLogCounter, or -1.
+func (l *logCounter) lines() int64 {
+	if l.offset < 0 {
+		return -1
+	}
+	f, err := os.Open(l.path)
+	if err != nil {
+		return -1
+	}
+	defer f.Close()
+	if _, err := f.Seek(l.offset, io.SeekStart); err != nil {
+		return -1
+	}
+	var n int64
+	buf := make([]byte, 64<<10)
+	for {
+		k, err := f.Read(buf)
+		n += int64(bytes.Count(buf[:k], []byte{'\n'}))
+		if err != nil {
+			return n
+		}
 	}
 }
 

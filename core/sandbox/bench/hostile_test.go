@@ -51,6 +51,9 @@ func TestRunHostileInProcess(t *testing.T) {
 		if p.Samples == 0 || p.PeakRSS <= 0 || p.PeakFDs <= 0 || p.PeakGoroutines <= 0 || p.PeakSockets < 2*h.Pairs {
 			t.Errorf("%s: server peaks not measured: %+v", p.Name, p)
 		}
+		if p.LogLines < 0 {
+			t.Errorf("%s: server log lines not counted", p.Name)
+		}
 		if p.Login.Count == 0 || p.Healthz.Count == 0 {
 			t.Errorf("%s: legitimate login/healthz not timed: %+v %+v", p.Name, p.Login, p.Healthz)
 		}
