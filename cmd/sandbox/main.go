@@ -45,4 +45,4 @@ func dispatch(args []string, stdout, stderr io.Writer) int {
 const usage = `usage:
   sandbox [--db URI] [--redis-down] [--users N] [--log-file PATH] [--scenario FILE]   terminal UI
   sandbox run [--json FILE] [--junit FILE] [--history FILE] FILE...                  headless scenarios
-  sandbox bench [--workload pairs|idle|replay|storm] [--target URL...] [--json] ...  load tool`
+  sandbox bench [--workload pairs|cross|idle|replay|storm|hostile] [--target URL...] [--json] ...  load tool`

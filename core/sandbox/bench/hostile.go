@@ -308,12 +308,12 @@ func (h *hostileRun) runPhase(ctx context.Context, name string, seq int64) (Host
 	}
 
 	probe := newProbe(h)
-	pctx, stopProbe := context.WithCancel(actx)
+	stopProbe := make(chan struct{})
 	probeDone := make(chan struct{})
-	go func() { defer close(probeDone); probe.run(pctx) }()
+	go func() { defer close(probeDone); probe.run(ctx, stopProbe) }()
 	step, err := e.pairsStep(ctx, h.pairs, e.o.HostileRate, seq, "hostile: "+name, h.phase)
-	stopProbe()
-	<-probeDone
+	close(stopProbe)
+	<-probeDone // its last round may still be under attack: it is measured too
 	cancel()
 	attackers.Wait()
 	ph.AttackS = time.Since(t0).Seconds()
@@ -474,37 +474,38 @@ func newProbe(h *hostileRun) *probe {
 		health: newLatency(), login: newLatency()}
 }
 
-// run probes four times a second until ctx ends.
-func (p *probe) run(ctx context.Context) {
+// run probes four times a second until stop is closed; a round under way
+// then is finished (each request is bounded by probeTimeout), so a login
+// slowed past the phase's end is still measured.
+func (p *probe) run(ctx context.Context, stop <-chan struct{}) {
 	defer p.hc.CloseIdleConnections()
 	t := time.NewTicker(250 * time.Millisecond)
 	defer t.Stop()
 	for {
-		rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		rctx, cancel := context.WithTimeout(ctx, probeTimeout)
 		t0 := time.Now()
 		err := p.api.Healthz(rctx)
-		if ctx.Err() != nil {
-			cancel()
-			return
-		}
 		p.health.Record(0, time.Since(t0))
 		if err != nil {
 			p.healthFailed.Add(1)
 		}
 		t0 = time.Now()
 		_, err = p.api.Login(rctx, p.user.Name, benchPassword)
-		cancel()
-		if ctx.Err() != nil {
-			return
-		}
 		p.login.Record(0, time.Since(t0))
 		if err != nil {
 			p.loginFailed.Add(1)
 		}
+		cancel()
 		select {
 		case <-ctx.Done():
+			return
+		case <-stop:
 			return
 		case <-t.C:
 		}
 	}
 }
+
+// probeTimeout bounds each of the legitimate client's requests: one that
+// takes longer counts as failed (and is recorded at this time).
+const probeTimeout = 10 * time.Second

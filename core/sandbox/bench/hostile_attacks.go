@@ -495,7 +495,7 @@ func (h *hostileRun) repeatAcks(ctx context.Context, c *counters, engaged func()
 	// by the first burst below.
 	fctx, fcancel := context.WithCancel(ctx)
 	go h.feedLoop(fctx, newCounters(), h.ackFeeder.Token, 301, h.acker.ID, "ack me", 10, "a")
-	deadline := time.After(attackDialTimeout)
+	deadline := time.After(attackEngageMax - attackDialTimeout) // deliveries may be slow under load
 	for have := 0; have < 5; {
 		select {
 		case <-got:
