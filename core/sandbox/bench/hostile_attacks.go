@@ -22,9 +22,21 @@ import (
 // attackDialTimeout bounds one connect and handshake of an attacker.
 const attackDialTimeout = 10 * time.Second
 
-// dialAttacker opens a WebSocket for an attacker and counts the outcome.
-func (h *hostileRun) dialAttacker(ctx context.Context, c *counters, token string, i int, o dialOptions) *wsConn {
-	o.Token, o.LocalIP = token, attackerIP(i)
+// Attackers' source addresses, as attackerIP indices.
+const (
+	addrNonReading = iota
+	addrSlowloris
+	addrIdle
+	addrFlood
+	addrSink
+	addrAcks
+	addrFeeders // + k for the k-th feeder; the acker's feeder comes last
+)
+
+// dialAttacker opens a WebSocket for an attacker from attackerIP(addr) and
+// counts the outcome.
+func (h *hostileRun) dialAttacker(ctx context.Context, c *counters, token string, addr int, o dialOptions) *wsConn {
+	o.Token, o.LocalIP = token, attackerIP(addr)
 	dctx, cancel := context.WithTimeout(ctx, attackDialTimeout)
 	defer cancel()
 	conn, err := dialWS(dctx, h.ws, o)
@@ -104,13 +116,13 @@ func dialPool(ctx context.Context, n, conc int, dial func(i int)) {
 	wg.Wait()
 }
 
-// rawConn opens a plain TCP connection from an attacker address.
-func (h *hostileRun) rawConn(ctx context.Context, c *counters, i int) net.Conn {
+// rawConn opens a plain TCP connection from attackerIP(addr).
+func (h *hostileRun) rawConn(ctx context.Context, c *counters, addr int) net.Conn {
 	u, err := url.Parse(h.base)
 	if err != nil {
 		return nil
 	}
-	d := net.Dialer{Timeout: attackDialTimeout, LocalAddr: &net.TCPAddr{IP: attackerIP(i)}}
+	d := net.Dialer{Timeout: attackDialTimeout, LocalAddr: &net.TCPAddr{IP: attackerIP(addr)}}
 	nc, err := d.DialContext(ctx, "tcp", u.Host)
 	if err != nil {
 		if ctx.Err() == nil {

@@ -28,7 +28,7 @@ func (h *hostileRun) slowloris(ctx context.Context, c *counters, engaged func())
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			nc := h.rawConn(ctx, c, i)
+			nc := h.rawConn(ctx, c, addrSlowloris)
 			opened.Done()
 			if nc == nil {
 				return
@@ -71,11 +71,11 @@ func (h *hostileRun) idleKeepAlives(ctx context.Context, c *counters, engaged fu
 	host := strings.TrimPrefix(h.base, "http://")
 	var wg, opened sync.WaitGroup
 	opened.Add(h.conns)
-	for i := range h.conns {
+	for range h.conns {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			nc := h.rawConn(ctx, c, i)
+			nc := h.rawConn(ctx, c, addrIdle)
 			defer opened.Done()
 			if nc == nil {
 				return

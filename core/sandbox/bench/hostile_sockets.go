@@ -25,7 +25,7 @@ func (h *hostileRun) nonReading(ctx context.Context, c *counters, engaged func()
 	var conns []*wsConn
 	go closeOnDone(ctx, &mu, &conns)
 	dialPool(ctx, h.sockets, 32, func(i int) {
-		if conn := h.dialAttacker(ctx, c, h.victim.Token, i, dialOptions{ReadBuffer: 512, RecvBuffer: 4096}); conn != nil {
+		if conn := h.dialAttacker(ctx, c, h.victim.Token, addrNonReading, dialOptions{ReadBuffer: 512, RecvBuffer: 4096}); conn != nil {
 			mu.Lock()
 			conns = append(conns, conn)
 			mu.Unlock()
@@ -43,7 +43,7 @@ func (h *hostileRun) nonReading(ctx context.Context, c *counters, engaged func()
 			defer wg.Done()
 			// 15/s each stays under the contract's 20 frames/s per socket:
 			// the feeders are not the attack, the victim's sockets are.
-			h.feedLoop(ctx, c.with("feeders' "), f.Token, 100+k, h.victim.ID, content, 15, "n"+strconv.Itoa(k))
+			h.feedLoop(ctx, c.with("feeders' "), f.Token, addrFeeders+k, h.victim.ID, content, 15, "n"+strconv.Itoa(k))
 		}()
 	}
 	// Five times a second one socket is dropped and another opened: each
@@ -65,7 +65,7 @@ func (h *hostileRun) nonReading(ctx context.Context, c *counters, engaged func()
 			conns = conns[1:]
 		}
 		mu.Unlock()
-		if conn := h.dialAttacker(ctx, c, h.victim.Token, h.sockets+i, dialOptions{ReadBuffer: 512, RecvBuffer: 4096}); conn != nil {
+		if conn := h.dialAttacker(ctx, c, h.victim.Token, addrNonReading, dialOptions{ReadBuffer: 512, RecvBuffer: 4096}); conn != nil {
 			c.add("sockets reopened", 1)
 			mu.Lock()
 			conns = append(conns, conn)
@@ -119,7 +119,7 @@ const floodSockets = 40
 func (h *hostileRun) sendFlood(ctx context.Context, c *counters, engaged func()) {
 	n := min(floodSockets, h.sockets)
 	sinkCounts := newCounters() // the sink's own frames are not the attack
-	sink := h.dialAttacker(ctx, sinkCounts, h.sink.Token, 200, dialOptions{})
+	sink := h.dialAttacker(ctx, sinkCounts, h.sink.Token, addrSink, dialOptions{})
 	if sink != nil {
 		stop := context.AfterFunc(ctx, func() { _ = sink.CloseNow() })
 		defer stop()
@@ -141,7 +141,7 @@ func (h *hostileRun) sendFlood(ctx context.Context, c *counters, engaged func())
 			}
 			defer done()
 			for attempt := 0; attempt < 4 && ctx.Err() == nil; attempt++ {
-				conn := h.dialAttacker(ctx, c, h.flooder.Token, i, dialOptions{})
+				conn := h.dialAttacker(ctx, c, h.flooder.Token, addrFlood, dialOptions{})
 				done()
 				if conn == nil {
 					return
@@ -192,7 +192,7 @@ func (h *hostileRun) repeatAcks(ctx context.Context, c *counters, engaged func()
 	defer engaged()
 	var idsMu sync.Mutex
 	var ids [][]byte
-	first := h.dialAttacker(ctx, c, h.acker.Token, 300, dialOptions{})
+	first := h.dialAttacker(ctx, c, h.acker.Token, addrAcks, dialOptions{})
 	if first == nil {
 		return
 	}
@@ -217,7 +217,7 @@ func (h *hostileRun) repeatAcks(ctx context.Context, c *counters, engaged func()
 	// The acker's messages: five from a feeder, each acked once for real
 	// by the first burst below.
 	fctx, fcancel := context.WithCancel(ctx)
-	go h.feedLoop(fctx, newCounters(), h.ackFeeder.Token, 301, h.acker.ID, "ack me", 10, "a")
+	go h.feedLoop(fctx, newCounters(), h.ackFeeder.Token, addrFeeders+nonReadingFeeders, h.acker.ID, "ack me", 10, "a")
 	deadline := time.After(attackEngageMax - attackDialTimeout) // deliveries may be slow under load
 	for have := 0; have < 5; {
 		select {
@@ -251,7 +251,7 @@ func (h *hostileRun) repeatAcks(ctx context.Context, c *counters, engaged func()
 			for attempt := 0; attempt < 4 && ctx.Err() == nil; attempt++ {
 				conn := first
 				if i != 0 || attempt > 0 {
-					if conn = h.dialAttacker(ctx, c, h.acker.Token, 302+i, dialOptions{}); conn == nil {
+					if conn = h.dialAttacker(ctx, c, h.acker.Token, addrAcks, dialOptions{}); conn == nil {
 						return
 					}
 				}
