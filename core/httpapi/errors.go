@@ -45,11 +45,12 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
 	if err == nil {
 		err = json.NewDecoder(bytes.NewReader(raw)).Decode(v)
 	}
-	if err == nil {
-		err = chat.CheckJSONText(raw)
-	}
 	if err != nil {
 		badRequest(w, "request body must be a JSON object: "+err.Error())
+		return false
+	}
+	if err := chat.CheckJSONText(raw); err != nil {
+		badRequest(w, "request body: "+err.Error())
 		return false
 	}
 	return true

@@ -76,7 +76,7 @@ func TestInvalidUTF8BodiesAreRefused(t *testing.T) {
 		{"register with an invalid name", "/api/auth/register", "dave\xff", testPassword},
 	} {
 		err := post(tc.path, tc.user, tc.password)
-		if client.HTTPStatus(err) != 400 || client.ErrorCode(err) != chat.CodeBadRequest {
+		if client.HTTPStatus(err) != 400 || client.ErrorCode(err) != chat.CodeBadRequest || !strings.Contains(err.Error(), "UTF-8") {
 			t.Errorf("%s: %v, want 400 %s", tc.name, err, chat.CodeBadRequest)
 		}
 	}

@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"net"
 	"net/http"
-	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -68,6 +66,10 @@ type HostilePhase struct {
 	// them (opened, refused, closed, answered 429, ...).
 	Attack  map[string]int64 `json:"attack,omitempty"`
 	AttackS float64          `json:"attackS"`
+	// LogLines is how many lines the server logged during the phase (-1
+	// when its log is not a readable file): a flood must not become a
+	// flood of log lines.
+	LogLines int64 `json:"logLines"`
 	// Aborted says why the attack was stopped before the phase's end (the
 	// server's RSS passed hostileRSSAbort), or is empty.
 	Aborted string `json:"aborted,omitempty"`
@@ -94,32 +96,6 @@ const (
 var HostilePhases = []string{PhaseQuiet, PhaseNonReading, PhaseSlowloris, PhaseIdleConns,
 	PhaseSendFlood, PhaseLoginStorm, PhaseRepeatAcks, PhaseAll}
 
-// counters is a phase's named attack counts. Safe for concurrent use.
-type counters struct {
-	mu     *sync.Mutex // guards m
-	m      map[string]int64
-	prefix string // of every key added through this view
-}
-
-func newCounters() *counters { return &counters{mu: &sync.Mutex{}, m: map[string]int64{}} }
-
-// with is a view of c whose keys start with prefix.
-func (c *counters) with(prefix string) *counters {
-	return &counters{mu: c.mu, m: c.m, prefix: c.prefix + prefix}
-}
-
-func (c *counters) add(key string, n int64) {
-	c.mu.Lock()
-	c.m[c.prefix+key] += n
-	c.mu.Unlock()
-}
-
-func (c *counters) snapshot() map[string]int64 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return maps.Clone(c.m)
-}
-
 // hostileRun is the state of one hostile run.
 type hostileRun struct {
 	e       *env
@@ -142,8 +118,11 @@ type hostileRun struct {
 
 // Loopback source addresses, one /24 per role, so that each role looks like
 // clients of its own to per-address limits. Linux routes all of 127/8 to lo.
+// Each attack comes from one address (attackerIP(addrX)), as one attacking
+// client would, so per-address caps see it whole; the login storm comes
+// from eight, as in the issue.
 func setupIP(i int) net.IP    { return net.IPv4(127, 0, 2, byte(1+i%64)) }
-func attackerIP(i int) net.IP { return net.IPv4(127, 0, 3, byte(1+i%32)) }
+func attackerIP(i int) net.IP { return net.IPv4(127, 0, 3, byte(1+i%250)) }
 func stormIP(i int) net.IP    { return net.IPv4(127, 0, 4, byte(1+i%8)) }
 func legitIP() net.IP         { return net.IPv4(127, 0, 5, 1) }
 
@@ -189,13 +168,14 @@ func (e *env) runHostile(ctx context.Context) (*HostileResult, error) {
 	e.apis = setupAPIs
 	defer func() { e.apis = saved }()
 	e.logf("hostile: setting up %d pairs and the attackers' accounts", o.HostilePairs)
-	attackers, err := setupUsers(ctx, setupAPIs, e.runID+"h", 12, nil)
+	attackers, err := setupUsers(ctx, setupAPIs, e.runID+"h", nonReadingFeeders+8, nil)
 	if err != nil {
 		return nil, err
 	}
-	h.victim, h.feeders = attackers[0], attackers[1:5]
-	h.flooder, h.sink, h.acker, h.ackFeeder = attackers[5], attackers[6], attackers[7], attackers[8]
-	h.stormTargets = attackers[9:12]
+	h.victim, h.feeders = attackers[0], attackers[1:1+nonReadingFeeders]
+	rest := attackers[1+nonReadingFeeders:]
+	h.flooder, h.sink, h.acker, h.ackFeeder = rest[0], rest[1], rest[2], rest[3]
+	h.stormTargets = rest[4:7]
 	r, stop, err := e.startPairs(ctx, o.HostilePairs, base, base, true)
 	if err != nil {
 		return nil, err
@@ -266,6 +246,7 @@ func (h *hostileRun) runPhase(ctx context.Context, name string, seq int64) (Host
 	// its own limits).
 	actx, cancel := context.WithTimeout(ctx, attackEngageMax+h.phase+e.o.Drain+10*time.Second)
 	defer cancel()
+	logs := newLogCounter(e.srv.Info().LogFile)
 	var aborted atomic.Bool
 	peaks := h.sample(actx, func(s ServerStats) {
 		if s.RSS > hostileRSSAbort && !aborted.Swap(true) {
@@ -299,12 +280,12 @@ func (h *hostileRun) runPhase(ctx context.Context, name string, seq int64) (Host
 	}
 
 	probe := newProbe(h)
-	pctx, stopProbe := context.WithCancel(actx)
+	stopProbe := make(chan struct{})
 	probeDone := make(chan struct{})
-	go func() { defer close(probeDone); probe.run(pctx) }()
+	go func() { defer close(probeDone); probe.run(ctx, stopProbe) }()
 	step, err := e.pairsStep(ctx, h.pairs, e.o.HostileRate, seq, "hostile: "+name, h.phase)
-	stopProbe()
-	<-probeDone
+	close(stopProbe)
+	<-probeDone // its last round may still be under attack: it is measured too
 	cancel()
 	attackers.Wait()
 	ph.AttackS = time.Since(t0).Seconds()
@@ -319,6 +300,7 @@ func (h *hostileRun) runPhase(ctx context.Context, name string, seq int64) (Host
 	ph.Healthz, ph.HealthzFailed = probe.health.Summary(), probe.healthFailed.Load()
 	ph.Login, ph.LoginFailed = probe.login.Summary(), probe.loginFailed.Load()
 	ph.Attack = c.snapshot()
+	ph.LogLines = logs.lines()
 	if aborted.Load() {
 		ph.Aborted = fmt.Sprintf("attack stopped early: server RSS passed %d MiB", hostileRSSAbort>>20)
 	}
@@ -326,137 +308,4 @@ func (h *hostileRun) runPhase(ctx context.Context, name string, seq int64) (Host
 		name, ph.Deliver.P99, ph.Lost, ph.Late, ph.Login.P50, float64(ph.PeakRSS)/(1<<20), ph.PeakFDs, ph.PeakGoroutines,
 		formatCounts(ph.Attack))
 	return ph, nil
-}
-
-// serverPeaks are the highest figures of a phase's samples.
-type serverPeaks struct {
-	RSS                      int64
-	FDs, Goroutines, Sockets int
-	Samples                  int
-}
-
-// sample polls the server's stats every 200 ms until ctx ends, passing each
-// to watch; the returned function stops it and returns the peaks.
-func (h *hostileRun) sample(ctx context.Context, watch func(ServerStats)) func() serverPeaks {
-	ctx, cancel := context.WithCancel(ctx)
-	var peak serverPeaks
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		t := time.NewTicker(200 * time.Millisecond)
-		defer t.Stop()
-		for {
-			s, ok, err := h.e.srv.Stats(ctx, false)
-			if err == nil && ok {
-				watch(s)
-				peak.RSS, peak.FDs = max(peak.RSS, s.RSS), max(peak.FDs, s.FDs)
-				peak.Goroutines, peak.Sockets = max(peak.Goroutines, s.Goroutines), max(peak.Sockets, s.Sockets)
-				peak.Samples++
-				if s.Goroutines < 0 {
-					peak.Goroutines = -1
-				}
-			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-		}
-	}()
-	return func() serverPeaks { cancel(); <-done; return peak }
-}
-
-// settle waits (at most 15 s) until the server holds only the pairs'
-// sockets again, so one phase's leftovers do not count in the next.
-func (h *hostileRun) settle(ctx context.Context) {
-	want := 2 * len(h.pairs.senders)
-	deadline := time.Now().Add(15 * time.Second)
-	for time.Now().Before(deadline) && ctx.Err() == nil {
-		s, ok, err := h.e.srv.Stats(ctx, false)
-		if err != nil || !ok || s.Sockets <= want {
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-// countOver counts the recorded latencies above d.
-func countOver(l *latency, d time.Duration) int64 {
-	limit := int64(d / time.Microsecond)
-	var n int64
-	for _, b := range l.Merged().Distribution() {
-		if b.From > limit {
-			n += b.Count
-		}
-	}
-	return n
-}
-
-// formatCounts renders counts as "a 1, b 2" in key order.
-func formatCounts(m map[string]int64) string {
-	if len(m) == 0 {
-		return "-"
-	}
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = fmt.Sprintf("%s %d", k, m[k])
-	}
-	return strings.Join(parts, ", ")
-}
-
-// probe is the legitimate client that checks /healthz and logs in while
-// attackers run.
-type probe struct {
-	h                         *hostileRun
-	api                       *client.API
-	hc                        *http.Client
-	user                      benchUser
-	health, login             *latency
-	healthFailed, loginFailed atomic.Int64
-}
-
-func newProbe(h *hostileRun) *probe {
-	hc := httpClientFrom(legitIP(), 2)
-	return &probe{h: h, hc: hc, api: &client.API{BaseURL: h.base, HTTP: hc}, user: h.pairs.users[0],
-		health: newLatency(), login: newLatency()}
-}
-
-// run probes four times a second until ctx ends.
-func (p *probe) run(ctx context.Context) {
-	defer p.hc.CloseIdleConnections()
-	t := time.NewTicker(250 * time.Millisecond)
-	defer t.Stop()
-	for {
-		rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		t0 := time.Now()
-		err := p.api.Healthz(rctx)
-		if ctx.Err() != nil {
-			cancel()
-			return
-		}
-		p.health.Record(0, time.Since(t0))
-		if err != nil {
-			p.healthFailed.Add(1)
-		}
-		t0 = time.Now()
-		_, err = p.api.Login(rctx, p.user.Name, benchPassword)
-		cancel()
-		if ctx.Err() != nil {
-			return
-		}
-		p.login.Record(0, time.Since(t0))
-		if err != nil {
-			p.loginFailed.Add(1)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
 }

@@ -93,12 +93,12 @@ func (h *HostileResult) writeTable(bw *bufio.Writer) {
 	fmt.Fprintf(bw, "\nhostile: %d pairs at %d DMs/s, %.1f s per phase; %d non-reading sockets, %d slowloris and %d idle connections; server limits at their defaults (WS_RATE %g, WS_BURST %d, bcrypt cost %d)\n",
 		h.Pairs, h.Rate, h.PhaseS, h.Sockets, h.Conns, h.Conns, h.WSRate, h.WSBurst, h.BcryptCost)
 	tw := tabwriter.NewWriter(bw, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "phase\tpeak RSS MiB\tfds\tgoroutines\tsockets\tdelivered p50\tp99\tmax\tlost\tlate>1s\terrors\tlogin p50\tmax\tfailed\thealthz p99\tfailed\t")
+	fmt.Fprintln(tw, "phase\tpeak RSS MiB\tfds\tgoroutines\tsockets\tdelivered p50\tp99\tmax\tlost\tlate>1s\terrors\tlogin p50\tmax\tfailed\thealthz p99\tfailed\tlog lines\t")
 	for _, p := range h.Phases {
-		fmt.Fprintf(tw, "%s\t%.0f\t%d\t%d\t%d\t%.2f\t%.2f\t%.2f\t%d\t%d\t%d\t%.1f\t%.1f\t%d\t%.1f\t%d\t\n",
+		fmt.Fprintf(tw, "%s\t%.0f\t%d\t%d\t%d\t%.2f\t%.2f\t%.2f\t%d\t%d\t%d\t%.1f\t%.1f\t%d\t%.1f\t%d\t%d\t\n",
 			p.Name, float64(p.PeakRSS)/(1<<20), p.PeakFDs, p.PeakGoroutines, p.PeakSockets,
 			p.Deliver.P50, p.Deliver.P99, p.Deliver.Max, p.Lost, p.Late, p.Errors,
-			p.Login.P50, p.Login.Max, p.LoginFailed, p.Healthz.P99, p.HealthzFailed)
+			p.Login.P50, p.Login.Max, p.LoginFailed, p.Healthz.P99, p.HealthzFailed, p.LogLines)
 	}
 	_ = tw.Flush()
 	fmt.Fprintln(bw, "attackers (what they did, and what the server did to them):")

@@ -13,13 +13,13 @@ import (
 // report has every phase in order with measured figures (never whether the
 // targets were met: that depends on the defences of the server under test).
 func TestRunHostileInProcess(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
 	defer cancel()
 	var progress bytes.Buffer
 	rep, err := Run(ctx, Options{
 		Workloads: []string{WorkloadHostile}, InProcess: true,
 		Server:       ServerOptions{Dir: t.TempDir(), BcryptCost: 4},
-		HostilePairs: 4, HostileRate: 40, HostilePhase: 400 * time.Millisecond, Drain: 3 * time.Second,
+		HostilePairs: 4, HostileRate: 40, HostilePhase: 400 * time.Millisecond, Drain: 2 * time.Second,
 		HostileSockets: 10, HostileConns: 10, Progress: &progress,
 	})
 	if err != nil {
@@ -32,24 +32,40 @@ func TestRunHostileInProcess(t *testing.T) {
 	if h.WSRate != 20 || h.WSBurst != 40 || h.BcryptCost != 4 || !h.Measured {
 		t.Errorf("server not run with its default limits, or not measured: %+v", h)
 	}
-	// What each attack must have done at least once, whatever the server
-	// then did to it.
-	did := map[string]string{
-		PhaseNonReading: "sockets opened", PhaseSlowloris: "connections opened", PhaseIdleConns: "answered 200",
-		PhaseSendFlood: "frames sent", PhaseLoginStorm: "answered 401", PhaseRepeatAcks: "acks sent",
+	// What each attack must have done at least once (one of the counts),
+	// whatever the server then did to it: a login limit may answer every
+	// guess 429.
+	did := map[string][]string{
+		PhaseNonReading: {"sockets opened"}, PhaseSlowloris: {"connections opened"}, PhaseIdleConns: {"answered 200"},
+		PhaseSendFlood: {"frames sent"}, PhaseLoginStorm: {"answered 401", "answered 429"}, PhaseRepeatAcks: {"acks sent"},
+	}
+	didAny := func(counts map[string]int64, prefix string, keys []string) bool {
+		for _, k := range keys {
+			if counts[prefix+k] > 0 {
+				return true
+			}
+		}
+		return false
 	}
 	for i, p := range h.Phases {
 		if p.Name != HostilePhases[i] {
 			t.Errorf("phase %d is %q, want %q", i, p.Name, HostilePhases[i])
 		}
-		if p.Planned == 0 || p.Deliver.Count == 0 || p.Deliver.P99 <= 0 {
-			t.Errorf("%s: legitimate load not measured: planned %d, %+v", p.Name, p.Planned, p.Deliver)
+		// Under attack a tiny -race run may deliver nothing in time (that is
+		// a measurement); deliveries must be timed, and the quiet phase
+		// must deliver.
+		if p.Planned == 0 || p.Delivered > 0 && (p.Deliver.Count == 0 || p.Deliver.P99 <= 0) ||
+			p.Name == PhaseQuiet && p.Delivered == 0 {
+			t.Errorf("%s: legitimate load not measured: planned %d, delivered %d, %+v", p.Name, p.Planned, p.Delivered, p.Deliver)
 		}
 		if p.Lost != p.Planned-p.Delivered || p.Late < 0 {
 			t.Errorf("%s: lost %d of planned %d, delivered %d; late %d", p.Name, p.Lost, p.Planned, p.Delivered, p.Late)
 		}
 		if p.Samples == 0 || p.PeakRSS <= 0 || p.PeakFDs <= 0 || p.PeakGoroutines <= 0 || p.PeakSockets < 2*h.Pairs {
 			t.Errorf("%s: server peaks not measured: %+v", p.Name, p)
+		}
+		if p.LogLines < 0 {
+			t.Errorf("%s: server log lines not counted", p.Name)
 		}
 		if p.Login.Count == 0 || p.Healthz.Count == 0 {
 			t.Errorf("%s: legitimate login/healthz not timed: %+v %+v", p.Name, p.Login, p.Healthz)
@@ -60,14 +76,14 @@ func TestRunHostileInProcess(t *testing.T) {
 				t.Errorf("quiet phase has attack counts %v", p.Attack)
 			}
 		case PhaseAll:
-			for name, key := range did {
-				if p.Attack[name+": "+key] == 0 {
-					t.Errorf("all together: no %q from %s in %v", key, name, p.Attack)
+			for name, keys := range did {
+				if !didAny(p.Attack, name+": ", keys) {
+					t.Errorf("all together: none of %q from %s in %v", keys, name, p.Attack)
 				}
 			}
 		default:
-			if p.Attack[did[p.Name]] == 0 {
-				t.Errorf("%s: no %q in %v", p.Name, did[p.Name], p.Attack)
+			if !didAny(p.Attack, "", did[p.Name]) {
+				t.Errorf("%s: none of %q in %v", p.Name, did[p.Name], p.Attack)
 			}
 		}
 	}

@@ -119,10 +119,10 @@ func Serve(ctx context.Context, o ServerOptions, in io.Reader, out io.Writer) (e
 	if o.Instances <= 0 {
 		o.Instances = 1
 	}
-	if o.Rate <= 0 || o.ProductionLimits {
+	if o.Rate <= 0 {
 		o.Rate = defaultBenchRate
 	}
-	if o.Burst <= 0 || o.ProductionLimits {
+	if o.Burst <= 0 {
 		o.Burst = int(defaultBenchRate)
 	}
 	authRate, authBurst := 1e6, 1<<20

@@ -1,0 +1,165 @@
+package bench
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/dmchat/dmchat/core/client"
+)
+
+// slowloris holds h.conns connections that never finish a request: half
+// send their headers one byte a second, half send full headers of a POST
+// and then its body one byte a second. At most 1,000 bytes each.
+func (h *hostileRun) slowloris(ctx context.Context, c *counters, engaged func()) {
+	host := strings.TrimPrefix(h.base, "http://")
+	var wg sync.WaitGroup
+	var opened sync.WaitGroup
+	opened.Add(h.conns)
+	for i := range h.conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			nc := h.rawConn(ctx, c, addrSlowloris)
+			opened.Done()
+			if nc == nil {
+				return
+			}
+			kind := "header"
+			start := "POST /api/auth/login HTTP/1.1\r\nHost: " + host + "\r\nX-Slow: "
+			if i%2 == 1 {
+				kind = "body"
+				start = "POST /api/auth/login HTTP/1.1\r\nHost: " + host +
+					"\r\nContent-Type: application/json\r\nContent-Length: 4096\r\n\r\n{\"username\":\""
+			}
+			go watchClose(ctx, c, nc, kind)
+			if _, err := io.WriteString(nc, start); err != nil {
+				return
+			}
+			// Each trickle ticks from its own connect, so the writes of
+			// all connections spread over the second.
+			t := time.NewTicker(time.Second)
+			defer t.Stop()
+			for n := 0; n < 1000; n++ {
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+				}
+				if _, err := nc.Write([]byte{'a'}); err != nil {
+					return
+				}
+			}
+		}()
+	}
+	opened.Wait()
+	engaged()
+	wg.Wait()
+}
+
+// idleKeepAlives holds h.conns connections that each made one request
+// (GET /healthz) and then stay idle, kept alive, until the phase ends.
+func (h *hostileRun) idleKeepAlives(ctx context.Context, c *counters, engaged func()) {
+	host := strings.TrimPrefix(h.base, "http://")
+	var wg, opened sync.WaitGroup
+	opened.Add(h.conns)
+	for range h.conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			nc := h.rawConn(ctx, c, addrIdle)
+			defer opened.Done()
+			if nc == nil {
+				return
+			}
+			stop := context.AfterFunc(ctx, func() { _ = nc.Close() })
+			defer stop()
+			_ = nc.SetDeadline(time.Now().Add(attackDialTimeout))
+			if _, err := io.WriteString(nc, "GET /healthz HTTP/1.1\r\nHost: "+host+"\r\n\r\n"); err != nil {
+				_ = nc.Close()
+				return
+			}
+			br := bufio.NewReader(nc)
+			resp, err := http.ReadResponse(br, &http.Request{Method: http.MethodGet})
+			if err != nil {
+				if ctx.Err() == nil {
+					c.add("request failed", 1)
+				}
+				_ = nc.Close()
+				return
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			_ = resp.Body.Close()
+			c.add("answered "+strconv.Itoa(resp.StatusCode), 1)
+			_ = nc.SetDeadline(time.Time{})
+			wg.Add(1)
+			go func() { defer wg.Done(); watchClose(ctx, c, &bufferedConn{nc, br}, "idle") }()
+		}()
+	}
+	opened.Wait()
+	engaged()
+	wg.Wait()
+}
+
+// bufferedConn reads through the bufio.Reader that read the response.
+type bufferedConn struct {
+	net.Conn
+	br *bufio.Reader
+}
+
+func (b *bufferedConn) Read(p []byte) (int, error) { return b.br.Read(p) }
+
+// loginStorm is eight addresses, four workers each, guessing passwords of
+// three accounts as fast as the server answers (at most 20,000 attempts;
+// a worker answered 429 pauses 20 ms, to spare the tool, not the server).
+func (h *hostileRun) loginStorm(ctx context.Context, c *counters, engaged func()) {
+	engaged()
+	var attempts atomic.Int64
+	var wg sync.WaitGroup
+	for a := range 8 {
+		hc := httpClientFrom(stormIP(a), 4)
+		defer hc.CloseIdleConnections()
+		api := &client.API{BaseURL: h.base, HTTP: hc}
+		for w := range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for ctx.Err() == nil {
+					n := attempts.Add(1)
+					if n > 20000 {
+						return
+					}
+					target := h.stormTargets[int(n)%len(h.stormTargets)]
+					_, err := api.Login(ctx, target.Name, fmt.Sprintf("guess-%d-%d", a, n))
+					if ctx.Err() != nil {
+						return
+					}
+					status := client.HTTPStatus(err)
+					switch {
+					case err == nil:
+						c.add("guess accepted (!)", 1)
+					case status != 0:
+						c.add("answered "+strconv.Itoa(status), 1)
+					default:
+						c.add("request failed", 1)
+					}
+					if status == http.StatusTooManyRequests || status == 0 {
+						select {
+						case <-ctx.Done():
+						case <-time.After(20*time.Millisecond + time.Duration(w)*time.Millisecond):
+						}
+					}
+				}
+			}()
+		}
+	}
+	wg.Wait()
+}
