@@ -445,19 +445,7 @@ func (p *Postgres) SetRoleAndPassword(ctx context.Context, id string, role chat.
 // ListUsers implements Store. Usernames are ordered bytewise (COLLATE "C"),
 // whatever the database's locale, like the other stores.
 func (p *Postgres) ListUsers(ctx context.Context) ([]chat.User, error) {
-	if !p.gate.enter() {
-		return nil, ErrClosed
-	}
-	defer p.gate.leave()
-	rows, err := p.pool.Query(ctx, `SELECT `+pgUserCols+` FROM users ORDER BY username COLLATE "C"`)
-	if err != nil {
-		return nil, fmt.Errorf("store: failed to list users: %w", err)
-	}
-	users, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (chat.User, error) { return scanPgUser(row) })
-	if err != nil {
-		return nil, fmt.Errorf("store: failed to list users: %w", err)
-	}
-	return users, nil
+	return p.queryUsers(ctx, "list users", `SELECT `+pgUserCols+` FROM users ORDER BY username COLLATE "C"`)
 }
 
 // SearchUsers implements Store. username_key is COLLATE "C", so the LIKE
@@ -466,18 +454,23 @@ func (p *Postgres) SearchUsers(ctx context.Context, prefix string, limit int) ([
 	if err := checkLimit(limit); err != nil {
 		return nil, err
 	}
+	return p.queryUsers(ctx, "search users", `SELECT `+pgUserCols+` FROM users WHERE username_key LIKE $1 ESCAPE '`+likeEscape+`'
+		ORDER BY username_key, username COLLATE "C" LIMIT $2`, likePrefix(usernameKey(prefix)), limit)
+}
+
+// queryUsers runs a query of user rows; what names it in the error.
+func (p *Postgres) queryUsers(ctx context.Context, what, query string, args ...any) ([]chat.User, error) {
 	if !p.gate.enter() {
 		return nil, ErrClosed
 	}
 	defer p.gate.leave()
-	rows, err := p.pool.Query(ctx, `SELECT `+pgUserCols+` FROM users WHERE username_key LIKE $1 ESCAPE '`+likeEscape+`'
-		ORDER BY username_key, username COLLATE "C" LIMIT $2`, likePrefix(usernameKey(prefix)), limit)
+	rows, err := p.pool.Query(ctx, query, args...)
 	if err != nil {
-		return nil, fmt.Errorf("store: failed to search users: %w", err)
+		return nil, fmt.Errorf("store: failed to %s: %w", what, err)
 	}
 	users, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (chat.User, error) { return scanPgUser(row) })
 	if err != nil {
-		return nil, fmt.Errorf("store: failed to search users: %w", err)
+		return nil, fmt.Errorf("store: failed to %s: %w", what, err)
 	}
 	return users, nil
 }

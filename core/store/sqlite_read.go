@@ -51,27 +51,7 @@ func (s *SQLite) user(ctx context.Context, query string, arg string) (chat.User,
 
 // ListUsers implements Store.
 func (s *SQLite) ListUsers(ctx context.Context) ([]chat.User, error) {
-	var out []chat.User
-	err := s.read(ctx, func() error {
-		out = out[:0]
-		rows, err := s.r.QueryContext(ctx, `SELECT `+userCols+` FROM users ORDER BY username`)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			u, err := scanUser(rows)
-			if err != nil {
-				return err
-			}
-			out = append(out, u)
-		}
-		return rows.Err()
-	})
-	if err != nil && !errors.Is(err, ErrClosed) {
-		err = fmt.Errorf("store: failed to list users: %w", err)
-	}
-	return out, err
+	return s.queryUsers(ctx, "list users", `SELECT `+userCols+` FROM users ORDER BY username`)
 }
 
 // SearchUsers implements Store. The lower bound lets SQLite seek in the
@@ -82,12 +62,18 @@ func (s *SQLite) SearchUsers(ctx context.Context, prefix string, limit int) ([]c
 		return nil, err
 	}
 	key := usernameKey(prefix)
+	return s.queryUsers(ctx, "search users", `SELECT `+userCols+` FROM users
+		WHERE username_key >= ? AND username_key LIKE ? ESCAPE '`+likeEscape+`'
+		ORDER BY username_key, username LIMIT ?`, key, likePrefix(key), limit)
+}
+
+// queryUsers runs a query of user rows on the readers; what names it in
+// the error.
+func (s *SQLite) queryUsers(ctx context.Context, what, query string, args ...any) ([]chat.User, error) {
 	var out []chat.User
 	err := s.read(ctx, func() error {
 		out = out[:0]
-		rows, err := s.r.QueryContext(ctx, `SELECT `+userCols+` FROM users
-			WHERE username_key >= ? AND username_key LIKE ? ESCAPE '`+likeEscape+`'
-			ORDER BY username_key, username LIMIT ?`, key, likePrefix(key), limit)
+		rows, err := s.r.QueryContext(ctx, query, args...)
 		if err != nil {
 			return err
 		}
@@ -102,7 +88,7 @@ func (s *SQLite) SearchUsers(ctx context.Context, prefix string, limit int) ([]c
 		return rows.Err()
 	})
 	if err != nil && !errors.Is(err, ErrClosed) {
-		err = fmt.Errorf("store: failed to search users: %w", err)
+		err = fmt.Errorf("store: failed to %s: %w", what, err)
 	}
 	return out, err
 }
