@@ -224,6 +224,24 @@ func (p *peer) expectClose(t *testing.T, code int) {
 	}
 }
 
+// expectFloodClose reads the RATE_LIMITED errors still queued up to the
+// socket's close, which must be 1008 (flooding).
+func (p *peer) expectFloodClose(t *testing.T) {
+	t.Helper()
+	for {
+		ev := p.conn.next(t)
+		if ev.Closed {
+			if ev.Code != chat.ClosePolicy {
+				t.Fatalf("%s: closed with %d, want %d", p.user.Username, ev.Code, chat.ClosePolicy)
+			}
+			return
+		}
+		if ev.Frame.Code != chat.CodeRateLimited {
+			t.Fatalf("%s: unexpected frame %+v before the flood close", p.user.Username, ev.Frame)
+		}
+	}
+}
+
 // barrierType is a frame no server sends; the tests queue it themselves.
 const barrierType = "TEST_BARRIER"
 

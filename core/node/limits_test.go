@@ -154,18 +154,7 @@ func TestRepeatAcksAreRateLimitedAndCountTowardsTheFlood(t *testing.T) {
 			b.expectError(t, chat.CodeRateLimited)
 		}
 	}
-	for {
-		ev := b.conn.next(t)
-		if ev.Closed {
-			if ev.Code != chat.ClosePolicy {
-				t.Fatalf("closed with %d, want %d", ev.Code, chat.ClosePolicy)
-			}
-			break
-		}
-		if ev.Frame.Code != chat.CodeRateLimited {
-			t.Fatalf("unexpected frame %+v", ev.Frame)
-		}
-	}
+	b.expectFloodClose(t)
 	a.expectNothing(t)
 }
 

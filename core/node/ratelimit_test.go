@@ -100,16 +100,5 @@ func TestFloodingClosesWith1008(t *testing.T) {
 		t.Fatalf("after 99 over-limit frames: %d frames, closed=%v; want 99 errors and open", len(got), a.isClosed())
 	}
 	a.do(`{"type":"PING"}`)
-	for {
-		ev := a.conn.next(t)
-		if ev.Closed {
-			if ev.Code != chat.ClosePolicy {
-				t.Fatalf("closed with %d, want %d", ev.Code, chat.ClosePolicy)
-			}
-			return
-		}
-		if ev.Frame.Code != chat.CodeRateLimited {
-			t.Fatalf("unexpected frame %+v", ev.Frame)
-		}
-	}
+	a.expectFloodClose(t)
 }
