@@ -353,7 +353,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			if r.Passed() {
 				m.setFlash(fmt.Sprintf("scenario %s passed", filepath.Base(m.scen.path)), false)
 			} else {
-				m.setFlash(fmt.Sprintf("scenario %s failed: %d failure(s); pick a step for its detail", filepath.Base(m.scen.path), r.Failures()), true)
+				m.setFlash(fmt.Sprintf("scenario %s failed: %d failure(s); the first failure is picked in the scenario pane (↑/↓ picks another)", filepath.Base(m.scen.path), r.Failures()), true)
 			}
 		}
 		return m, cmd
@@ -505,17 +505,37 @@ func (m *Model) openScenarioPrompt() tea.Cmd {
 	if m.scen != nil && m.scen.Running() {
 		return m.fail(fmt.Errorf("a scenario is running: let it end first"))
 	}
+	// The grey placeholder is what an empty enter opens, so it never
+	// looks like a default that is not one.
+	def := defaultScenarioFile()
+	placeholder := "path of a .scn file"
+	if def != "" {
+		placeholder = def + " (enter opens it)"
+	}
 	return m.prompt.Open(promptSpec{Label: "Open scenario file:", Text: true, Value: val,
-		Placeholder: "scenarios/000_two_instances.scn",
+		Placeholder: placeholder,
 		Submit: func(text, _ string) (string, tea.Cmd) {
 			if text == "" {
-				return "a file name", nil
+				text = def
+			}
+			if text == "" {
+				return "type the path of a .scn file", nil
 			}
 			if _, err := os.Stat(text); err != nil {
 				return err.Error(), nil
 			}
 			return "", loadScenario(text)
 		}})
+}
+
+// defaultScenarioFile is the first shipped scenario under the working
+// directory, or "" when there is none.
+func defaultScenarioFile() string {
+	files, _ := filepath.Glob(filepath.Join("scenarios", "*.scn"))
+	if len(files) == 0 {
+		return ""
+	}
+	return files[0]
 }
 
 // nextPane is the pane dir steps from the focused one.

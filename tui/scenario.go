@@ -250,6 +250,10 @@ func (p *scenarioPane) Event(msg scenarioEventMsg, done <-chan struct{}) tea.Cmd
 			p.report = &scenario.Report{Err: ev.err.Error()}
 		}
 		p.current = -1
+		if i := p.firstFailure(); i >= 0 {
+			// The flash says to look at the failure: show it at once.
+			p.cursor, p.follow = i, false
+		}
 		return nil
 	case ev.result != nil:
 		p.results[ev.result.Index] = *ev.result
@@ -345,7 +349,10 @@ func (p *scenarioPane) View(w, h int, focused bool) string {
 	head := fmt.Sprintf(" %d/%d done ✓%d ✗%d", len(p.results), len(steps), pass, fail)
 	lines = append(lines, joinRight(head, state+" ", inner))
 
-	body := max(1, h-4)
+	// The detail of the picked step (a failure's reason first) takes up to
+	// three lines under the steps, wrapped, so it is readable at 80x24.
+	detail := wrapText(p.detail(), inner-1, 3)
+	body := max(1, h-3-len(detail))
 	p.offset = scrollWindow(p.offset, p.cursor, len(steps), body)
 	for i := p.offset; i < len(steps) && i < p.offset+body; i++ {
 		s := steps[i]
@@ -373,31 +380,49 @@ func (p *scenarioPane) View(w, h int, focused bool) string {
 	for len(lines) < body+1 {
 		lines = append(lines, "")
 	}
-	lines = append(lines, " "+st.Header.Render(fit(p.detail(), inner-2)))
+	for _, l := range detail {
+		lines = append(lines, " "+st.Header.Render(fit(l, inner-1)))
+	}
 	return box(p.ctx, w, h, title, focused, lines)
 }
 
-// detail is the line under the steps: the selected step's result, or the
-// checker's verdict at the end.
+// detail is the text under the steps: the picked step's result, its
+// reason first (the step group's title last, as it is the least useful),
+// or the checker's verdict once the run ended with the cursor on the last
+// step.
 func (p *scenarioPane) detail() string {
 	if p.script == nil || len(p.script.Steps) == 0 {
 		return "no steps"
-	}
-	if p.report != nil && p.cursor == len(p.script.Steps)-1 {
-		if p.report.Err != "" {
-			return p.report.Err
-		}
-		return p.report.CheckLine()
 	}
 	s := p.script.Steps[p.cursor]
 	gate := ""
 	if s.Gate >= 0 && s.Gate < len(p.script.Gates) {
 		g := p.script.Gates[s.Gate]
-		gate = fmt.Sprintf("step %s %q · ", g.ID, g.Description)
+		gate = fmt.Sprintf(" · in step %s %q", g.ID, g.Description)
 	}
-	if r, ok := p.results[p.cursor]; ok {
+	r, ran := p.results[p.cursor]
+	if p.report != nil && p.cursor == len(p.script.Steps)-1 && (!ran || r.Status == scenario.Pass) {
+		if p.report.Err != "" {
+			return p.report.Err
+		}
+		return p.report.CheckLine()
+	}
+	if ran {
 		d := strings.ReplaceAll(r.Detail, "\n", " ")
-		return fmt.Sprintf("%s%s %s (%s) %s", gate, r.Status, s.Kind, r.Duration.Round(100*time.Microsecond), d)
+		return fmt.Sprintf("%s line %d %s: %s (%s)%s", r.Status, s.Line, s.Kind, d, r.Duration.Round(100*time.Microsecond), gate)
 	}
-	return fmt.Sprintf("%sline %d %s, not run yet", gate, s.Line, s.Kind)
+	return fmt.Sprintf("line %d %s, not run yet%s", s.Line, s.Kind, gate)
+}
+
+// firstFailure is the index of the first failed step, or -1.
+func (p *scenarioPane) firstFailure() int {
+	if p.script == nil {
+		return -1
+	}
+	for i := range p.script.Steps {
+		if r, ok := p.results[i]; ok && (r.Status == scenario.Fail || r.Status == scenario.XPass) {
+			return i
+		}
+	}
+	return -1
 }

@@ -1,8 +1,10 @@
 package tui
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -112,5 +114,58 @@ func TestFlowScenarioParseErrorAndOpen(t *testing.T) {
 	f.typeText(good)
 	f.keys("enter")
 	f.sc.waitFor(t, mark, "opened "+good, "Scenario good.scn", "0/7 done")
+	f.quit()
+}
+
+// TestGoldenScenarioFailureReason: a failed step's reason is on screen at
+// the scenario pane's widths of 80, 120 and 250 columns, before the step
+// group's title, even when the reason is long.
+func TestGoldenScenarioFailureReason(t *testing.T) {
+	sc, err := scenario.ParseString("small.scn", smallScenario)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reason := "bob: no MESSAGE frame with messageId=31 within 5s (last frames: MESSAGE_STATE 30 DELIVERED)"
+	for _, w := range []int{32, 48, 60} {
+		t.Run(fmt.Sprintf("w%d", w), func(t *testing.T) {
+			p := newScenarioPane(testContext(100, 30))
+			p.SetScript("small.scn", sc, nil)
+			run := &scenarioRun{}
+			p.run = run
+			for i := range 5 {
+				p.results[i] = scenario.StepResult{Index: i, Status: scenario.Pass, Duration: time.Millisecond}
+			}
+			p.results[5] = scenario.StepResult{Index: 5, Status: scenario.Fail, Detail: reason, Duration: 5 * time.Second}
+			p.results[6] = scenario.StepResult{Index: 6, Status: scenario.Pass, Duration: time.Millisecond}
+			p.Event(scenarioEventMsg{run: run, ev: scenarioEvent{next: -1, report: &scenario.Report{}}}, nil)
+			if p.cursor != 5 {
+				t.Fatalf("cursor on step %d after a failed run, want the failed step 5", p.cursor)
+			}
+			view := viewOf(t, p.View(w, 12, true), w, 12)
+			if !strings.Contains(stripStyles(string(view)), "FAIL line 9") {
+				t.Errorf("the failed step's reason is not shown:\n%s", view)
+			}
+			golden.RequireEqual(t, view)
+		})
+	}
+}
+
+// TestFlowOpenScenarioDefault: the open prompt's grey path is what an
+// empty enter opens.
+func TestFlowOpenScenarioDefault(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "scenarios"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "scenarios", "first.scn"), []byte(smallScenario), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(dir)
+	f := setupFlow(t)
+	mark := f.sc.mark()
+	f.keys("O")
+	f.sc.waitFor(t, mark, "Open scenario file:", "scenarios/first.scn (enter opens it)")
+	f.keys("enter")
+	f.sc.waitFor(t, mark, "opened scenarios/first.scn", "Scenario first.scn")
 	f.quit()
 }
