@@ -168,7 +168,11 @@ func (f *flow) quit() {
 
 // inboxHas reports whether user's inbox holds content.
 func (f *flow) inboxHas(user, content string) bool {
-	for _, e := range f.c.User(user).Inbox() {
+	u := f.m.Cluster().User(user)
+	if u == nil {
+		return false
+	}
+	for _, e := range u.Inbox() {
 		if e.Content == content {
 			return true
 		}

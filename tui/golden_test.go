@@ -149,8 +149,8 @@ func TestGoldenPrompt(t *testing.T) {
 func rootWithFixtures(w, h int) *Model {
 	m := New(Options{Renderer: asciiRenderer(), Now: func() time.Time { return t0 }})
 	m.Update(tea.WindowSizeMsg{Width: w, Height: h})
-	m.Update(snapshotMsg{fixedSnapshot()})
-	m.Update(logBatchMsg{fixedLogs()})
+	m.Update(snapshotMsg{snap: fixedSnapshot()})
+	m.Update(logBatchMsg{recs: fixedLogs()})
 	return m
 }
 

@@ -14,8 +14,11 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 
+	"go.uber.org/zap/zapcore"
+
 	"github.com/dmchat/dmchat/core/logging"
 	"github.com/dmchat/dmchat/core/sandbox"
+	"github.com/dmchat/dmchat/core/sandbox/scenario"
 )
 
 // Defaults of Options.
@@ -54,6 +57,9 @@ type Options struct {
 	Refresh time.Duration
 	// Now is the clock (action results expire by it); default time.Now.
 	Now func() time.Time
+	// ScenarioCluster starts the fresh cluster each scenario run gets;
+	// default scenario.StartCluster at debug level.
+	ScenarioCluster func(ctx context.Context, sc *scenario.Script) (*sandbox.Cluster, error)
 }
 
 // pane identifies a focusable pane.
@@ -68,9 +74,17 @@ const (
 
 // Messages of the program loop.
 type (
-	snapshotMsg struct{ snap Snapshot }
-	changedMsg  struct{}
-	logBatchMsg struct{ recs []logging.Record }
+	// gen is the cluster generation a message comes from: a scenario run
+	// replaces the cluster, and what the old one still sends is dropped.
+	snapshotMsg struct {
+		snap Snapshot
+		gen  int
+	}
+	changedMsg  struct{ gen int }
+	logBatchMsg struct {
+		recs []logging.Record
+		gen  int
+	}
 	tickMsg     struct{}
 	closedMsg   struct{ err error }
 )
@@ -115,12 +129,18 @@ type Model struct {
 	flashAt  time.Time
 
 	snapBusy, snapDirty bool
+	// gen counts the clusters shown: each scenario run swaps in a fresh
+	// one (the old one is closed in the background, as an action).
+	gen int
+	// cmu guards c for Cluster, the one reader off the program's
+	// goroutine; the program's goroutine is the only writer.
+	cmu sync.Mutex
 
 	quitting bool
 	closeErr error
 
 	// shutdownOnce guards shutdownErr; Shutdown may run on any goroutine
-	// and touches only fields fixed by New.
+	// and touches only fields fixed by New, and c through Cluster.
 	shutdownOnce sync.Once
 	shutdownErr  error
 }
@@ -135,6 +155,11 @@ func New(o Options) *Model {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.ScenarioCluster == nil {
+		o.ScenarioCluster = func(ctx context.Context, sc *scenario.Script) (*sandbox.Cluster, error) {
+			return scenario.StartCluster(ctx, sc, sandbox.Options{LogLevel: zapcore.DebugLevel})
+		}
 	}
 	ctx := &Context{Width: 80, Height: 24, Styles: NewStyles(o.Renderer), Keys: DefaultKeyMap()}
 	rctx, cancel := context.WithCancel(context.Background())
@@ -180,16 +205,24 @@ func (m *Model) Init() tea.Cmd {
 	return tea.Batch(cmds...)
 }
 
+// Cluster is the cluster shown now: the one of Options until a scenario
+// run swaps in its own. Safe from any goroutine.
+func (m *Model) Cluster() *sandbox.Cluster {
+	m.cmu.Lock()
+	defer m.cmu.Unlock()
+	return m.c
+}
+
 // Err is the cluster's shutdown error once the program ended through q.
 func (m *Model) Err() error { return m.closeErr }
 
 // waitChanged returns a command that waits for the cluster's change signal.
 func (m *Model) waitChanged() tea.Cmd {
-	ch, done := m.c.Changed(), m.runCtx.Done()
+	ch, done, gen := m.c.Changed(), m.runCtx.Done(), m.gen
 	return func() tea.Msg {
 		select {
 		case <-ch:
-			return changedMsg{}
+			return changedMsg{gen}
 		case <-done:
 			return nil
 		}
@@ -199,7 +232,7 @@ func (m *Model) waitChanged() tea.Cmd {
 // waitLogs returns a command that waits for log records and takes what
 // has arrived, up to logBatch.
 func (m *Model) waitLogs() tea.Cmd {
-	ch := m.logCh
+	ch, gen := m.logCh, m.gen
 	return func() tea.Msg {
 		r, ok := <-ch
 		if !ok {
@@ -210,14 +243,14 @@ func (m *Model) waitLogs() tea.Cmd {
 			select {
 			case r, ok := <-ch:
 				if !ok {
-					return logBatchMsg{recs}
+					return logBatchMsg{recs, gen}
 				}
 				recs = append(recs, r)
 			default:
-				return logBatchMsg{recs}
+				return logBatchMsg{recs, gen}
 			}
 		}
-		return logBatchMsg{recs}
+		return logBatchMsg{recs, gen}
 	}
 }
 
@@ -256,7 +289,7 @@ func (m *Model) requestSnapshot() tea.Cmd {
 
 // snapshot returns a command that reads the cluster after delay.
 func (m *Model) snapshot(delay time.Duration) tea.Cmd {
-	c, ctx := m.c, m.runCtx
+	c, ctx, gen := m.c, m.runCtx, m.gen
 	return func() tea.Msg {
 		if delay > 0 {
 			t := time.NewTimer(delay)
@@ -270,7 +303,7 @@ func (m *Model) snapshot(delay time.Duration) tea.Cmd {
 		if ctx.Err() != nil {
 			return nil
 		}
-		return snapshotMsg{takeSnapshot(ctx, c)}
+		return snapshotMsg{takeSnapshot(ctx, c), gen}
 	}
 }
 
@@ -292,6 +325,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		return m, m.handleKey(msg)
 	case snapshotMsg:
+		if msg.gen != m.gen {
+			return m, nil // of a cluster swapped out
+		}
 		m.setSnapshot(msg.snap)
 		m.snapBusy = false
 		if m.snapDirty && !m.quitting {
@@ -301,8 +337,14 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		return m, nil
 	case changedMsg:
+		if msg.gen != m.gen {
+			return m, nil
+		}
 		return m, tea.Batch(m.waitChanged(), m.requestSnapshot())
 	case logBatchMsg:
+		if msg.gen != m.gen {
+			return m, nil
+		}
 		m.logs.Append(msg.recs)
 		if m.c != nil {
 			m.logs.SetMissed(m.c.Logs().Missed())
@@ -344,6 +386,22 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.setFlash(fmt.Sprintf("opened %s: %d steps; p runs it, . runs one step", msg.path, len(msg.script.Steps)), false)
 		}
 		return m, nil
+	case scenarioClusterMsg:
+		if m.scen == nil || m.quitting {
+			if msg.c != nil {
+				m.retire(msg.c)
+			}
+			return m, nil
+		}
+		if msg.err != nil {
+			m.scen.starting = false
+			m.setFlash("cannot start a fresh cluster for the scenario: "+msg.err.Error(), true)
+			return m, nil
+		}
+		cmds := m.swapCluster(msg.c)
+		cmds = append(cmds, m.scen.begin(msg.c, msg.paused, msg.steps, m.runCtx.Done()))
+		m.setFlash(fmt.Sprintf("running %s on a fresh cluster", filepath.Base(m.scen.path)), false)
+		return m, tea.Batch(cmds...)
 	case scenarioEventMsg:
 		if m.scen == nil || m.quitting {
 			return m, nil
@@ -417,8 +475,8 @@ func (m *Model) Shutdown() error {
 		if m.scen != nil {
 			m.scen.Stop()
 		}
-		if m.c != nil {
-			m.shutdownErr = m.c.Close()
+		if c := m.Cluster(); c != nil {
+			m.shutdownErr = c.Close()
 		}
 		m.acts.closeAndWait()
 		m.unsub()
@@ -484,7 +542,7 @@ func (m *Model) handleKey(km tea.KeyMsg) tea.Cmd {
 		return m.logKey(km)
 	case paneScenario:
 		if m.scen != nil {
-			if cmd, ok := m.scen.Control(km, m.c, m.runCtx.Done()); ok {
+			if cmd, ok := m.scen.Control(km, m.freshClusterCmd); ok {
 				return cmd
 			}
 			return m.scen.Update(km)

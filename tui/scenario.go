@@ -160,6 +160,8 @@ type scenarioPane struct {
 	cursor  int
 	offset  int
 	follow  bool
+	// starting is set while the run's fresh cluster starts.
+	starting bool
 }
 
 func newScenarioPane(ctx *Context) *scenarioPane {
@@ -187,8 +189,9 @@ func (p *scenarioPane) SetScript(path string, sc *scenario.Script, err error) {
 	p.current, p.report, p.cursor, p.offset, p.follow = -1, nil, 0, 0, true
 }
 
-// Running reports whether a run is under way (paused or not).
-func (p *scenarioPane) Running() bool { return p.run != nil && p.report == nil }
+// Running reports whether a run is under way (paused or not) or its
+// cluster is starting.
+func (p *scenarioPane) Running() bool { return p.starting || p.run != nil && p.report == nil }
 
 // Stop ends a run under way and waits for it. Safe from any goroutine once
 // the program has stopped delivering messages to the pane.
@@ -198,28 +201,41 @@ func (p *scenarioPane) Stop() {
 	}
 }
 
-// start begins a new run: paused with steps allowed, or running.
-func (p *scenarioPane) start(c *sandbox.Cluster, paused bool, steps int, done <-chan struct{}) tea.Cmd {
-	if p.script == nil || c == nil {
+// freshCluster returns the command that starts a run's own cluster.
+type freshCluster func(sc *scenario.Script, paused bool, steps int) tea.Cmd
+
+// start asks for a fresh cluster for a new run: paused with steps
+// allowed, or running. begin starts the run once the cluster is up.
+func (p *scenarioPane) start(fresh freshCluster, paused bool, steps int) tea.Cmd {
+	if p.script == nil || fresh == nil {
 		return nil
 	}
 	p.Stop()
+	p.run, p.starting = nil, true
 	p.results = map[int]scenario.StepResult{}
 	p.current, p.report, p.follow = 0, nil, true
+	return fresh(p.script, paused, steps)
+}
+
+// begin runs the script on c, the fresh cluster start asked for.
+func (p *scenarioPane) begin(c *sandbox.Cluster, paused bool, steps int, done <-chan struct{}) tea.Cmd {
+	p.starting = false
 	p.run = startScenarioRun(c, p.script, paused, steps)
 	return p.run.wait(done)
 }
 
 // Control handles the run keys: p runs, pauses and continues; . runs one
-// step. It returns the command to wait for the run's events, if a run
-// started.
-func (p *scenarioPane) Control(km tea.KeyMsg, c *sandbox.Cluster, done <-chan struct{}) (tea.Cmd, bool) {
+// step. A new run starts on a fresh cluster (fresh starts it). It returns
+// the command to wait for, if a run is starting.
+func (p *scenarioPane) Control(km tea.KeyMsg, fresh freshCluster) (tea.Cmd, bool) {
 	k := p.ctx.Keys
 	switch {
+	case p.starting && key.Matches(km, k.ScenarioRun, k.ScenarioStep):
+		return nil, true // the cluster is starting: the run begins soon
 	case key.Matches(km, k.ScenarioRun):
 		switch {
 		case !p.Running():
-			return p.start(c, false, 0, done), true
+			return p.start(fresh, false, 0), true
 		case p.run.paused():
 			p.run.set(-1)
 		default:
@@ -228,7 +244,7 @@ func (p *scenarioPane) Control(km tea.KeyMsg, c *sandbox.Cluster, done <-chan st
 		return nil, true
 	case key.Matches(km, k.ScenarioStep):
 		if !p.Running() {
-			return p.start(c, true, 1, done), true
+			return p.start(fresh, true, 1), true
 		}
 		p.run.set(1)
 		return nil, true
@@ -337,10 +353,12 @@ func (p *scenarioPane) View(w, h int, focused bool) string {
 	}
 	state := "ready (p run, . step)"
 	switch {
+	case p.starting:
+		state = st.Warn.Render("starting a fresh cluster…")
 	case p.report != nil && p.report.Passed():
-		state = st.OK.Render("PASS") + " (p again)"
+		state = st.OK.Render("PASS") + " (p runs afresh)"
 	case p.report != nil:
-		state = st.Err.Render(fmt.Sprintf("FAIL %d", p.report.Failures())) + " (p again)"
+		state = st.Err.Render(fmt.Sprintf("FAIL %d", p.report.Failures())) + " (p runs afresh)"
 	case p.Running() && p.run.paused():
 		state = st.Warn.Render("PAUSED") + " (. step, p go)"
 	case p.Running():

@@ -74,10 +74,14 @@ func TestFlowScenarioStepByStep(t *testing.T) {
 
 	f.keys(".") // one step, then paused
 	f.sc.waitFor(t, mark, "1/7 done ✓1 ✗0", "PAUSED")
-	if f.c.User("alice") == nil {
+	c := f.m.Cluster()
+	if c == f.c {
+		t.Fatal("the scenario runs on the TUI's own cluster, not a fresh one")
+	}
+	if c.User("alice") == nil {
 		t.Fatal("the first step did not create alice")
 	}
-	if f.c.User("bob") != nil {
+	if c.User("bob") != nil {
 		t.Fatal("a paused scenario ran its second step")
 	}
 	f.keys(".")
@@ -167,5 +171,40 @@ func TestFlowOpenScenarioDefault(t *testing.T) {
 	f.sc.waitFor(t, mark, "Open scenario file:", "scenarios/first.scn (enter opens it)")
 	f.keys("enter")
 	f.sc.waitFor(t, mark, "opened scenarios/first.scn", "Scenario first.scn")
+	f.quit()
+}
+
+// leavesRedisDown uses the TUI's own user names and ends with a fault on.
+const leavesRedisDown = `# a DM, then Redis stays down
+user user1 on A
+user user2 on B
+connect user1
+connect user2
+send user1 to user2 "before the outage" as m1
+expect user2 frame MESSAGE messageId=$m1
+stop redis
+`
+
+// TestFlowScenarioRunAgain: a scenario runs on a fresh cluster each time,
+// so it passes again after a run that left Redis down, and although the
+// TUI's cluster has users of the same names.
+func TestFlowScenarioRunAgain(t *testing.T) {
+	path := writeScenario(t, leavesRedisDown)
+	f := setupFlowWith(t, Options{ScenarioFile: path})
+	f.sc.waitFor(t, 0, "Scenario small.scn", "0/7 done")
+	mark := f.sc.mark()
+	f.keys("p")
+	f.sc.waitFor(t, mark, "7/7 done ✓7 ✗0", "scenario small.scn passed")
+	first := f.m.Cluster()
+	if first.RedisUp() {
+		t.Fatal("the first run did not leave Redis down")
+	}
+	mark = f.sc.mark()
+	f.keys("p")
+	f.sc.waitFor(t, mark, "running small.scn on a fresh cluster")
+	f.sc.waitFor(t, mark, "7/7 done ✓7 ✗0", "scenario small.scn passed")
+	if f.m.Cluster() == first {
+		t.Fatal("the second run reused the first run's cluster")
+	}
 	f.quit()
 }

@@ -154,11 +154,7 @@ func Run(ctx context.Context, sc *Script, o RunOptions) (*Report, error) {
 			db = o.DB
 		}
 		var err error
-		c, err = sandbox.Start(ctx, sandbox.Options{
-			DBURI: db, RedisDown: sc.Options.RedisDown, Instances: sc.Options.InstanceNames(),
-			RedisInitTimeout: sc.Options.RedisInitTimeout, Seed: seed,
-			LogOutput: o.LogOutput, LogFile: o.LogFile,
-		})
+		c, err = StartCluster(ctx, sc, sandbox.Options{DBURI: db, Seed: seed, LogOutput: o.LogOutput, LogFile: o.LogFile})
 		if err != nil {
 			rep.Err = err.Error()
 			rep.Gates = gateResults(sc, rep.Steps)
