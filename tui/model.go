@@ -85,8 +85,8 @@ type (
 		recs []logging.Record
 		gen  int
 	}
-	tickMsg     struct{}
-	closedMsg   struct{ err error }
+	tickMsg   struct{}
+	closedMsg struct{ err error }
 )
 
 // Model is the root of the program: it holds the panes and the focus,
