@@ -164,6 +164,8 @@ func TestGoldenRoot(t *testing.T) {
 		{"80x24", 80, 24, nil},
 		{"160x40_logs_focused", 160, 40, []string{"tab", "tab"}},
 		{"help", 100, 30, []string{"?"}},
+		{"help_80x24", 80, 24, []string{"?"}},
+		{"help_80x24_join", 80, 24, []string{"?", "?"}},
 		{"too_small", 50, 10, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -269,11 +269,11 @@ func (p *logsPane) View(w, h int, focused bool) string {
 		var line string
 		switch {
 		case (focused || p.detail) && i == p.cursor:
-			line = st.Selected.Render(fit("▸"+plainLine(r, p.loggerW, p.ctx.UserNames), inner))
+			line = st.Selected.Render(fit("▸"+plainLineW(r, p.loggerW, p.ctx.UserNames, inner-1), inner))
 		case p.search != "" && containsFold(plainLine(r, p.loggerW, p.ctx.UserNames), p.search):
-			line = highlight("•"+plainLine(r, p.loggerW, p.ctx.UserNames), p.search, st.Match)
+			line = highlight("•"+plainLineW(r, p.loggerW, p.ctx.UserNames, inner-1), p.search, st.Match)
 		default:
-			line = " " + p.styledLine(r)
+			line = " " + p.styledLine(r, inner-1)
 		}
 		lines = append(lines, line)
 	}
@@ -287,8 +287,9 @@ func (p *logsPane) View(w, h int, focused bool) string {
 	return box(p.ctx, w, h, "Logs", focused, lines)
 }
 
-// styledLine is r coloured by instance and level.
-func (p *logsPane) styledLine(r logging.Record) string {
+// styledLine is r coloured by instance and level, fitted in w cells by
+// whole fields.
+func (p *logsPane) styledLine(r logging.Record, w int) string {
 	st := p.ctx.Styles
 	lvl := st.Info
 	switch {
@@ -300,11 +301,15 @@ func (p *logsPane) styledLine(r logging.Record) string {
 		lvl = st.ErrorLevel
 	}
 	inst := p.ctx.InstanceStyle(r.InstanceID)
-	return st.Dim.Render(r.Time.Format("15:04:05.000")) + " " +
+	head := st.Dim.Render(r.Time.Format("15:04:05.000")) + " " +
 		inst.Render(fmt.Sprintf("%-3s", instanceTag(r))) + " " +
 		lvl.Render(levelTag(r.Level)) + " " +
 		st.Dim.Render(fit(r.Logger, p.loggerW)) + " " +
-		lvl.Render(r.Event) + " " + inlineFields(r, p.ctx.UserNames)
+		lvl.Render(r.Event)
+	if g := eventGloss(r.Event); g != "" {
+		head += " " + st.Dim.Render(g)
+	}
+	return fitTokens(head, fieldTokens(r, p.ctx.UserNames), w)
 }
 
 // detailLines are every field of the record under the cursor.

@@ -22,6 +22,7 @@ type msgRow struct {
 	tags    []string
 	content string
 	detail  string
+	socket  bool // an ERROR frame or a close, not a message
 }
 
 // messagesPane shows the selected user's inbox and outbox merged in time
@@ -103,8 +104,35 @@ func messageRows(u UserView) []msgRow {
 		r.detail = fmt.Sprintf("sent cmid %s, messageId %s, %d attempt(s)", e.ClientMessageID, mid, e.Attempts)
 		rows = append(rows, r)
 	}
+	for _, e := range u.Socket {
+		rows = append(rows, socketRow(e))
+	}
 	sort.SliceStable(rows, func(i, j int) bool { return rows[i].at.Before(rows[j].at) })
 	return rows
+}
+
+// socketRow is an ERROR frame or a close as a row, so "ERROR BANNED, then
+// close 4003" reads in order with the messages around it.
+func socketRow(e sandbox.SocketEvent) msgRow {
+	r := msgRow{at: e.At, socket: true}
+	switch {
+	case e.Code != "":
+		r.state = "ERROR " + e.Code
+		r.content = e.Message
+		r.detail = fmt.Sprintf("ERROR frame on %s", e.Instance)
+		if e.ClientMessageID != "" {
+			r.detail += " about cmid " + e.ClientMessageID
+		}
+	case e.ByClient:
+		r.state = fmt.Sprintf("closed %d", e.CloseCode)
+		r.content = "by this client"
+		r.detail = "socket to " + e.Instance + " closed by this client"
+	default:
+		r.state = fmt.Sprintf("closed %d", e.CloseCode)
+		r.content = "by the server"
+		r.detail = fmt.Sprintf("socket to %s closed by the server with %d", e.Instance, e.CloseCode)
+	}
+	return r
 }
 
 // View renders the pane as a w x h box.
@@ -156,6 +184,13 @@ func (p *messagesPane) View(w, h int, focused bool) string {
 // rowView is one row: time, direction and peer, state, tags, content.
 func (p *messagesPane) rowView(r msgRow) string {
 	st := p.ctx.Styles
+	if r.socket {
+		s := " " + st.Dim.Render(r.at.Format("15:04:05")) + " ! " + st.Err.Render(r.state)
+		if r.content != "" {
+			s += " " + st.Dim.Render(r.content)
+		}
+		return s
+	}
 	dir := "← from "
 	if r.out {
 		dir = "→ to "

@@ -120,6 +120,11 @@ type Model struct {
 
 	focus    pane
 	showHelp bool
+	// joinPage shows the help's second page, how to join from outside,
+	// when both do not fit one screen.
+	joinPage bool
+	// lastTo is each sender's last DM recipient: the send prompt's default.
+	lastTo   map[string]string
 	snap     Snapshot
 	haveSnap bool
 	progress map[milestone]bool
@@ -501,6 +506,10 @@ func (m *Model) handleKey(km tea.KeyMsg) tea.Cmd {
 		if key.Matches(km, k.Quit) {
 			return m.startQuit()
 		}
+		if key.Matches(km, k.Help) && !m.joinPage {
+			m.joinPage = true
+			return nil
+		}
 		m.showHelp = false
 		return nil
 	}
@@ -508,7 +517,7 @@ func (m *Model) handleKey(km tea.KeyMsg) tea.Cmd {
 	case key.Matches(km, k.Quit):
 		return m.startQuit()
 	case key.Matches(km, k.Help):
-		m.showHelp = true
+		m.showHelp, m.joinPage = true, false
 		return nil
 	case key.Matches(km, k.NextPane):
 		m.focus = m.nextPane(+1)
@@ -725,16 +734,23 @@ func (m *Model) logKey(km tea.KeyMsg) tea.Cmd {
 	return m.logs.Update(km)
 }
 
-// openSendPrompt asks for a DM's recipient and text.
+// openSendPrompt asks for a DM's recipient and text. A disconnected
+// sender is refused before anything is typed. The default recipient does
+// not move with who is online: the sender's last recipient, else the first
+// other non-admin user, one whose instance differs first (a DM across
+// instances).
 func (m *Model) openSendPrompt(from UserView) tea.Cmd {
 	var choices []choice
-	pick := -1
 	live := m.liveUsers()
 	for _, u := range live {
 		if u.Name == from.Name {
 			from = u
 		}
 	}
+	if !from.Connected {
+		return m.fail(fmt.Errorf("%s is not connected: press a or b to connect it first", from.Name))
+	}
+	pick, cross, local := -1, -1, -1
 	for _, u := range live {
 		if u.Name == from.Name {
 			continue
@@ -744,15 +760,24 @@ func (m *Model) openSendPrompt(from UserView) tea.Cmd {
 			where = "on " + u.Instance
 		}
 		choices = append(choices, choice{Value: u.Name, Label: u.Name + " (" + where + ")"})
-		if pick < 0 && !u.Admin && u.Connected && u.Instance != from.Instance {
-			pick = len(choices) - 1
+		i := len(choices) - 1
+		switch {
+		case u.Name == m.lastTo[from.Name]:
+			pick = i
+		case u.Admin || !u.Simulated:
+		case cross < 0 && u.Instance != "" && u.Instance != from.Instance:
+			cross = i
+		case local < 0:
+			local = i
 		}
 	}
 	if len(choices) == 0 {
 		return m.fail(fmt.Errorf("no one to send to: press u to create a user"))
 	}
-	if pick < 0 {
-		pick = 0
+	for _, i := range []int{cross, local, 0} {
+		if pick < 0 {
+			pick = i
+		}
 	}
 	label := fmt.Sprintf("DM from %s →", from.Name)
 	return m.prompt.Open(promptSpec{
@@ -762,6 +787,10 @@ func (m *Model) openSendPrompt(from UserView) tea.Cmd {
 			if text == "" {
 				return "type a message first", nil
 			}
+			if m.lastTo == nil {
+				m.lastTo = map[string]string{}
+			}
+			m.lastTo[from.Name] = to
 			return "", m.sendCmd(from.Name, to, text)
 		},
 	})

@@ -339,3 +339,25 @@ func TestPromptTextThatSpellsAKey(t *testing.T) {
 		t.Fatalf("submitted %q to %q, want \"going downj\" to a", got, pick)
 	}
 }
+
+// TestLogLineKeepsWholeValues: a log line too long for the pane drops
+// whole fields, never cutting a value (messageId=3… for 31).
+func TestLogLineKeepsWholeValues(t *testing.T) {
+	r := logging.Record{Time: t0, Level: zapcore.InfoLevel, Logger: "RedisBusHandler", Event: "chat_message_delivered",
+		InstanceID: "B", Fields: map[string]any{"messageId": "31", "recipientId": "u2", "sockets": int64(1)}}
+	full := plainLineW(r, 15, nil, 0)
+	for w := 70; w < len(full)+2; w++ {
+		got := plainLineW(r, 15, nil, w)
+		if width(got) > w {
+			t.Fatalf("width %d: %q is wider", w, got)
+		}
+		for _, tok := range strings.Fields(got) {
+			if strings.HasSuffix(tok, "…") && tok != "…" {
+				t.Fatalf("width %d: %q cuts a token", w, got)
+			}
+		}
+		if w >= width(full) && got != full {
+			t.Fatalf("width %d: %q, want the whole line %q", w, got, full)
+		}
+	}
+}

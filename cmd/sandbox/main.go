@@ -5,6 +5,7 @@
 //	sandbox [flags]              the terminal UI (default)
 //	sandbox run [flags] FILE...  run scenario files headless, print a PASS/FAIL gate
 //	sandbox bench [flags]        the load tool
+//	sandbox token URL USER       print a user's token (to connect from outside)
 //
 // Run "sandbox help" or "sandbox CMD -h" for the flags.
 package main
@@ -34,6 +35,8 @@ func dispatch(args []string, stdout, stderr io.Writer) int {
 			return runScenarios(args[1:], stdout, stderr)
 		case "bench":
 			return runBench(args[1:], stdout, stderr)
+		case "token":
+			return runToken(args[1:], stdout, stderr)
 		case "help", "-h", "--help":
 			fmt.Fprintln(stdout, usage)
 			return 0
@@ -45,4 +48,5 @@ func dispatch(args []string, stdout, stderr io.Writer) int {
 const usage = `usage:
   sandbox [--db URI] [--redis-down] [--users N] [--log-file PATH] [--scenario FILE]   terminal UI
   sandbox run [--json FILE] [--junit FILE] [--history FILE] FILE...                  headless scenarios
-  sandbox bench [--workload pairs|idle|replay|storm] [--target URL...] [--json] ...  load tool`
+  sandbox bench [--workload pairs|idle|replay|storm] [--target URL...] [--json] ...  load tool
+  sandbox token [--password P] URL USER                                              print USER's token from the instance at URL`
