@@ -19,6 +19,9 @@ const (
 	// logTrimSlack is how far past its limit the pane grows before it
 	// drops its oldest records in one go.
 	logTrimSlack = 500
+	// reorderWindow is how far back a late record may be moved into time
+	// order.
+	reorderWindow = 256
 )
 
 // logsPane shows every instance's log records, coloured by instance and
@@ -58,11 +61,27 @@ func (p *logsPane) Append(recs []logging.Record) {
 		}
 		return
 	}
+	reordered := false
 	for _, r := range recs {
+		// Instances log concurrently: a record stamped before the last one
+		// (a publish logged after the other instance's delivery) goes in
+		// time order, so the merged view reads cause before effect.
+		i := len(p.recs)
+		for i > 0 && len(p.recs)-i < reorderWindow && r.Time.Before(p.recs[i-1].Time) {
+			i--
+		}
+		if i < len(p.recs) {
+			p.recs = slices.Insert(p.recs, i, r)
+			reordered = true
+			continue
+		}
 		p.recs = append(p.recs, r)
-		if p.filter.match(r) {
+		if !reordered && p.filter.match(r) {
 			p.idx = append(p.idx, len(p.recs)-1)
 		}
+	}
+	if reordered {
+		p.rebuild()
 	}
 	if len(p.recs) > p.limit+logTrimSlack {
 		drop := len(p.recs) - p.limit

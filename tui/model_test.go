@@ -361,3 +361,20 @@ func TestLogLineKeepsWholeValues(t *testing.T) {
 		}
 	}
 }
+
+// TestLogsPaneOrdersByTime: a record logged late but stamped earlier (A's
+// publish, logged after B's delivery) is shown before it.
+func TestLogsPaneOrdersByTime(t *testing.T) {
+	p := newLogsPane(testContext(120, 30), 0)
+	rec := func(ms int, inst, event string) logging.Record {
+		return logging.Record{Time: at(ms), Level: zapcore.InfoLevel, Logger: "RedisBus", Event: event, InstanceID: inst,
+			Fields: map[string]any{"messageId": "31"}}
+	}
+	p.Append([]logging.Record{rec(0, "A", "listening"), rec(12, "B", "chat_message_delivered")})
+	p.Append([]logging.Record{rec(10, "A", "chat_message_published")})
+	view := stripStyles(p.View(120, 8, false))
+	pub, del := strings.Index(view, "chat_message_published"), strings.Index(view, "chat_message_delivered")
+	if pub < 0 || del < 0 || pub > del {
+		t.Fatalf("the publish is not shown before the delivery:\n%s", view)
+	}
+}

@@ -75,6 +75,7 @@ func (n *Node) Attach(ctx context.Context, user chat.User, expires time.Time, co
 		return s, err
 	}
 	c.EndReplay(count)
+	n.logReplay(user.ID, count)
 	n.metrics.MessagesReplayed.Add(float64(count))
 	// Armed last, so no failed Attach leaves a timer behind; a token that
 	// expired during the replay closes the socket at once.
