@@ -39,6 +39,7 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
+	@for os in linux darwin windows; do echo "GOOS=$$os go build ./cmd/..."; GOOS=$$os $(GO) build -o /dev/null ./cmd/... || exit 1; done
 
 ## bench: Go benchmarks once each, then every workload, short (cross over a real redis-server, installed if missing).
 bench:
