@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/dmchat/dmchat/core/sandbox"
 	"github.com/dmchat/dmchat/core/sandbox/history"
 	"github.com/dmchat/dmchat/core/sandbox/scenario"
 )
@@ -24,6 +25,7 @@ type runFlags struct {
 	recheck                          string
 	db, logFile                      string
 	seed                             int64
+	trace                            string
 	verbose, quiet                   bool
 }
 
@@ -45,6 +47,7 @@ func runScenarios(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&f.logFile, "log-file", "", "append every instance's log lines, as JSON, to `FILE`")
 	fs.Int64Var(&f.seed, "seed", 0, "override every script's seed (to reproduce a run)")
 	fs.BoolVar(&f.verbose, "v", false, "also print the instances' log lines")
+	fs.StringVar(&f.trace, "trace", "", "after each run, print the timeline of message `MSGID` across every instance (send, persist, ack, publish, deliver, DELIVERED, state, replays)")
 	fs.BoolVar(&f.quiet, "q", false, "print only failed steps, the checker's verdicts and the gate tables")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: sandbox run [flags] FILE...")
@@ -113,6 +116,9 @@ func runScenarios(args []string, stdout, stderr io.Writer) int {
 			rep.WriteGateTable(stdout)
 			if !rep.Passed() {
 				fmt.Fprintf(stdout, "replay it: %s\n", replayCommand(rep, f.db))
+			}
+			if f.trace != "" {
+				writeTrace(stdout, rep, f.trace)
 			}
 			fmt.Fprintln(stdout)
 			reports = append(reports, rep)
@@ -199,6 +205,17 @@ func (f *failuresOnly) Write(p []byte) (int, error) {
 		}
 	}
 	return len(p), nil
+}
+
+// writeTrace prints the timeline of message mid in rep's run.
+func writeTrace(w io.Writer, rep *scenario.Report, mid string) {
+	tl := sandbox.Timeline(mid, rep.History, rep.Logs, rep.Names)
+	fmt.Fprintf(w, "\n## Timeline of message %s (%d entries)\n\n", mid, len(tl))
+	if len(tl) == 0 {
+		fmt.Fprintln(w, "no event or log line names it in this run")
+		return
+	}
+	fmt.Fprint(w, sandbox.FormatTimeline(tl))
 }
 
 // runDB is the store URI of one run: "sqlite" means a fresh SQLite file

@@ -96,3 +96,25 @@ func TestRunFailurePrintsReplayCommand(t *testing.T) {
 		t.Errorf("replaying %q: exit %d\n%s", args, code, out.String())
 	}
 }
+
+// TestRunTrace: --trace MSGID prints the message's timeline across both
+// instances after the run, send to state.
+func TestRunTrace(t *testing.T) {
+	dir := t.TempDir()
+	pass := writeFile(t, dir, "pass.scn", "user alice on A\nuser bob on B\nconnect alice\nconnect bob\nsend alice to bob \"hi\" as m1\nexpect state m1 DELIVERED\n")
+	var out, errb bytes.Buffer
+	if code := runScenarios([]string{"-q", "--trace", "1", pass}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out.String(), errb.String())
+	}
+	s := out.String()
+	order := []string{"## Timeline of message 1", "alice sends MESSAGE_SEND", "log A", "chat_message_published",
+		"log B", "chat_message_delivered", "bob gets MESSAGE from alice", "bob sends DELIVERY_ACK", "alice gets MESSAGE_STATE DELIVERED"}
+	at := 0
+	for _, w := range order {
+		i := strings.Index(s[at:], w)
+		if i < 0 {
+			t.Fatalf("the timeline lacks %q after position %d:\n%s", w, at, s)
+		}
+		at += i
+	}
+}
