@@ -320,3 +320,24 @@ func TestFlowSendPromptDefaults(t *testing.T) {
 	f.keys("esc")
 	f.quit()
 }
+
+// TestFlowMessageTimeline: T on a message row shows its life across both
+// instances: the send, A's publish, B's delivery, the delivery ack and the
+// sender's MESSAGE_STATE.
+func TestFlowMessageTimeline(t *testing.T) {
+	f := setupFlow(t)
+	mark := f.sc.mark()
+	f.keys("s")
+	f.sc.waitFor(t, mark, "DM from user1 →", "user2 (on B)")
+	f.typeText("trace me")
+	f.keys("enter")
+	f.sc.waitFor(t, mark, `→ to user2 DELIVERED "trace me"`)
+	mark = f.sc.mark()
+	f.keys("tab", "T") // the messages pane, its newest row
+	f.sc.waitFor(t, mark, "Timeline of message", "user1 sends MESSAGE_SEND", "chat_message_published",
+		"chat_message_delivered", "user2 sends DELIVERY_ACK", "user1 gets MESSAGE_STATE DELIVERED")
+	mark = f.sc.mark()
+	f.keys("x") // any key closes it
+	f.sc.waitFor(t, mark, "user1 on A · in 0 · out 1")
+	f.quit()
+}

@@ -22,7 +22,8 @@ type msgRow struct {
 	tags    []string
 	content string
 	detail  string
-	socket  bool // an ERROR frame or a close, not a message
+	socket  bool   // an ERROR frame or a close, not a message
+	mid     string // the messageId, "" until known
 }
 
 // messagesPane shows the selected user's inbox and outbox merged in time
@@ -56,7 +57,7 @@ func (p *messagesPane) SetUser(u UserView) {
 // Keys are the pane's own bindings, for the help bar.
 func (p *messagesPane) Keys() []key.Binding {
 	k := p.ctx.Keys
-	return []key.Binding{pair(k.Up, k.Down, "pick message"), k.Send, short(k.AckNow, "ack now"), short(k.AutoAck, "auto-ack"),
+	return []key.Binding{pair(k.Up, k.Down, "pick message"), short(k.Trace, "timeline"), k.Send, short(k.AckNow, "ack now"), short(k.AutoAck, "auto-ack"),
 		pair(k.DropAcks, k.LoseAcks, "drop/lose acks")}
 }
 
@@ -72,11 +73,19 @@ func (p *messagesPane) Update(msg tea.Msg) tea.Cmd {
 	return nil
 }
 
+// SelectedID is the messageId of the row under the cursor ("" for none).
+func (p *messagesPane) SelectedID() string {
+	if p.cursor < 0 || p.cursor >= len(p.rows) {
+		return ""
+	}
+	return p.rows[p.cursor].mid
+}
+
 // messageRows merges u's inbox and outbox by time.
 func messageRows(u UserView) []msgRow {
 	rows := make([]msgRow, 0, len(u.Inbox)+len(u.Outbox))
 	for _, e := range u.Inbox {
-		r := msgRow{at: e.ReceivedAt, peer: e.From, content: e.Content, state: "RECEIVED"}
+		r := msgRow{at: e.ReceivedAt, peer: e.From, content: e.Content, state: "RECEIVED", mid: e.MessageID}
 		if e.Acked {
 			r.state = "DELIVERED"
 		}
@@ -90,7 +99,7 @@ func messageRows(u UserView) []msgRow {
 		rows = append(rows, r)
 	}
 	for _, e := range u.Outbox {
-		r := msgRow{at: e.FirstSent, out: true, peer: e.To, content: e.Content, state: e.State}
+		r := msgRow{at: e.FirstSent, out: true, peer: e.To, content: e.Content, state: e.State, mid: e.MessageID}
 		if e.Attempts > 1 {
 			r.tags = append(r.tags, fmt.Sprintf("%d tries", e.Attempts))
 		}

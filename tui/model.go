@@ -124,7 +124,9 @@ type Model struct {
 	// when both do not fit one screen.
 	joinPage bool
 	// lastTo is each sender's last DM recipient: the send prompt's default.
-	lastTo   map[string]string
+	lastTo map[string]string
+	// timeline, when set, is the picked message's life shown full screen.
+	timeline *timelineMsg
 	snap     Snapshot
 	haveSnap bool
 	progress map[milestone]bool
@@ -391,6 +393,11 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.setFlash(fmt.Sprintf("opened %s: %d steps; p runs it, . runs one step", msg.path, len(msg.script.Steps)), false)
 		}
 		return m, nil
+	case timelineMsg:
+		if msg.gen == m.gen && !m.quitting {
+			m.timeline = &msg
+		}
+		return m, nil
 	case scenarioClusterMsg:
 		if m.scen == nil || m.quitting {
 			if msg.c != nil {
@@ -502,6 +509,10 @@ func (m *Model) handleKey(km tea.KeyMsg) tea.Cmd {
 		}
 		return m.prompt.Update(km)
 	}
+	if m.timeline != nil {
+		m.timeline = nil // any key closes it
+		return nil
+	}
 	if m.showHelp {
 		if key.Matches(km, k.Quit) {
 			return m.startQuit()
@@ -538,6 +549,9 @@ func (m *Model) handleKey(km tea.KeyMsg) tea.Cmd {
 	}
 	switch m.focus {
 	case paneUsers, paneMessages:
+		if m.focus == paneMessages && key.Matches(km, k.Trace) {
+			return m.timelineCmd(m.msgs.SelectedID())
+		}
 		if cmd, ok := m.userKey(km); ok {
 			return cmd
 		}

@@ -35,9 +35,12 @@ func (m *Model) View() string {
 	// status, hint, main, bottom line, help bar.
 	mainH := h - statusH - 3
 	var main string
-	if m.showHelp {
+	switch {
+	case m.timeline != nil:
+		main = m.timelineView(w, mainH+1)
+	case m.showHelp:
 		main = m.fullHelpView(w, mainH+1)
-	} else {
+	default:
 		main = m.hintView(w) + "\n" + m.panesView(w, mainH)
 	}
 	return strings.Join([]string{top, main, m.bottomView(w), m.helpBarView(w)}, "\n")
