@@ -126,13 +126,9 @@ func fieldValue(v any) string {
 	}
 }
 
-// inlineFields are r's fields as "k=v k=v"; a value that is a known
-// user id is followed by the user's name, e.g. "recipientId=u12ab(user2)".
-func inlineFields(r logging.Record, names map[string]string) string {
-	return strings.Join(fieldTokens(r, names), " ")
-}
-
-// fieldTokens are r's fields as "k=v" tokens, in key order.
+// fieldTokens are r's fields as "k=v" tokens, in key order; a value that
+// is a known user id is followed by the user's name, e.g.
+// "recipientId=u12ab(user2)".
 func fieldTokens(r logging.Record, names map[string]string) []string {
 	keys := fieldKeys(r)
 	parts := make([]string, len(keys))

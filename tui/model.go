@@ -423,7 +423,10 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			if r.Passed() {
 				m.setFlash(fmt.Sprintf("scenario %s passed", filepath.Base(m.scen.path)), false)
 			} else {
-				m.setFlash(fmt.Sprintf("scenario %s failed: %d failure(s); the first failure is picked in the scenario pane (↑/↓ picks another)", filepath.Base(m.scen.path), r.Failures()), true)
+				// The first failure is picked in the pane; the flash says how
+				// to replay the run headless.
+				m.setFlash(fmt.Sprintf("%s failed (%d); replay: go run ./cmd/sandbox run --seed %d %s",
+					filepath.Base(m.scen.path), r.Failures(), r.Seed, m.scen.path), true)
 			}
 		}
 		return m, cmd

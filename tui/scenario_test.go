@@ -208,3 +208,16 @@ func TestFlowScenarioRunAgain(t *testing.T) {
 	}
 	f.quit()
 }
+
+// TestFlowScenarioFailureShowsReasonAndReplay: a failed run picks its
+// failed step, whose reason is on screen, and says how to replay it.
+func TestFlowScenarioFailureShowsReasonAndReplay(t *testing.T) {
+	path := writeScenario(t, "sandbox timeout=200ms seed=5\nuser alice on A\nconnect alice\nexpect alice frame ERROR\n")
+	t.Chdir(filepath.Dir(path)) // the file as a developer names it: relative
+	f := setupFlowWith(t, Options{ScenarioFile: "small.scn"})
+	f.sc.waitFor(t, 0, "Scenario small.scn", "0/3 done")
+	mark := f.sc.mark()
+	f.keys("p")
+	f.sc.waitFor(t, mark, "FAIL line 4 expect-frame", "replay: go run ./cmd/sandbox run --seed 5 small.scn")
+	f.quit()
+}
