@@ -181,12 +181,15 @@ func plainLine(r logging.Record, loggerW int, names map[string]string) string {
 
 // plainLineW is plainLine fitted in w cells (no limit when w <= 0).
 func plainLineW(r logging.Record, loggerW int, names map[string]string, w int) string {
-	head := fmt.Sprintf("%s %-3s %s %s %s", r.Time.Format("15:04:05.000"), instanceTag(r), levelTag(r.Level),
-		fit(r.Logger, loggerW), r.Event)
-	if g := eventGloss(r.Event); g != "" {
-		head += " " + g
+	head := fmt.Sprintf("%s %-3s %s ", r.Time.Format("15:04:05.000"), instanceTag(r), levelTag(r.Level))
+	if loggerW > 0 {
+		head += fit(r.Logger, loggerW) + " "
 	}
+	head += r.Event
 	tokens := fieldTokens(r, names)
+	if g := eventGloss(r.Event); g != "" {
+		tokens = append([]string{g}, tokens...)
+	}
 	if w <= 0 {
 		return strings.Join(append([]string{head}, tokens...), " ")
 	}

@@ -246,7 +246,10 @@ func (p *logsPane) View(w, h int, focused bool) string {
 	st := p.ctx.Styles
 	inner := w - 2
 	p.loggerW = 15
-	if inner < 100 {
+	switch {
+	case inner < 60:
+		p.loggerW = 0 // beside the scenario pane at 80 columns: the event name first
+	case inner < 100:
 		p.loggerW = 12
 	}
 	body := max(1, h-3)
@@ -322,13 +325,16 @@ func (p *logsPane) styledLine(r logging.Record, w int) string {
 	inst := p.ctx.InstanceStyle(r.InstanceID)
 	head := st.Dim.Render(r.Time.Format("15:04:05.000")) + " " +
 		inst.Render(fmt.Sprintf("%-3s", instanceTag(r))) + " " +
-		lvl.Render(levelTag(r.Level)) + " " +
-		st.Dim.Render(fit(r.Logger, p.loggerW)) + " " +
-		lvl.Render(r.Event)
-	if g := eventGloss(r.Event); g != "" {
-		head += " " + st.Dim.Render(g)
+		lvl.Render(levelTag(r.Level)) + " "
+	if p.loggerW > 0 {
+		head += st.Dim.Render(fit(r.Logger, p.loggerW)) + " "
 	}
-	return fitTokens(head, fieldTokens(r, p.ctx.UserNames), w)
+	head += lvl.Render(r.Event)
+	tokens := fieldTokens(r, p.ctx.UserNames)
+	if g := eventGloss(r.Event); g != "" {
+		tokens = append([]string{st.Dim.Render(g)}, tokens...) // dropped whole, like a field
+	}
+	return fitTokens(head, tokens, w)
 }
 
 // detailLines are every field of the record under the cursor.

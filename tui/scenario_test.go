@@ -221,3 +221,28 @@ func TestFlowScenarioFailureShowsReasonAndReplay(t *testing.T) {
 	f.sc.waitFor(t, mark, "FAIL line 4 expect-frame", "replay: go run ./cmd/sandbox run --seed 5 small.scn")
 	f.quit()
 }
+
+// TestGoldenRootScenarioFailed80x24: at 80x24 the failed step's reason is
+// readable in the scenario pane beside the logs.
+func TestGoldenRootScenarioFailed80x24(t *testing.T) {
+	sc, err := scenario.ParseString("small.scn", smallScenario)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := rootWithFixtures(80, 24)
+	m.scen = newScenarioPane(m.ctx)
+	m.scen.SetScript("small.scn", sc, nil)
+	run := &scenarioRun{}
+	m.scen.run = run
+	for i := range 5 {
+		m.scen.results[i] = scenario.StepResult{Index: i, Status: scenario.Pass}
+	}
+	m.scen.results[5] = scenario.StepResult{Index: 5, Status: scenario.Fail, Detail: "bob: no MESSAGE frame with messageId=31 within 5s"}
+	m.scen.results[6] = scenario.StepResult{Index: 6, Status: scenario.Pass}
+	m.Update(scenarioEventMsg{run: run, ev: scenarioEvent{next: -1, report: &scenario.Report{Seed: 7}}})
+	view := viewOf(t, m.View(), 80, 24)
+	if !strings.Contains(string(view), "no MESSAGE frame with") {
+		t.Errorf("the reason is not on the 80x24 screen:\n%s", view)
+	}
+	golden.RequireEqual(t, view)
+}
