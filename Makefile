@@ -29,14 +29,18 @@ unit:
 	@services=$$(bash .ci/services.sh) && eval "$$services" && \
 	  DMCHAT_REQUIRE_SERVICES=1 $(GO) test -race -count=1 -timeout 20m ./...
 
+## scenarios: every scenario on the memory store, then again on a fresh SQLite file each
+## (store bugs are invisible on memory; the sandbox also asserts synchronous=FULL at start).
 scenarios:
-	$(GO) run ./cmd/sandbox run scenarios/*.scn
+	$(GO) run ./cmd/sandbox run -q scenarios/*.scn
+	$(GO) run ./cmd/sandbox run -q --db sqlite scenarios/*.scn
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	@$(GO) mod tidy -diff || { echo "go.mod/go.sum are not tidy: run go mod tidy"; exit 1; }
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
+	@for os in linux darwin windows; do echo "GOOS=$$os go build ./cmd/..."; GOOS=$$os $(GO) build -o /dev/null ./cmd/... || exit 1; done
 
 ## bench: Go benchmarks once each, then every workload, short (cross over a real redis-server, installed if missing).
 bench:

@@ -60,7 +60,11 @@ func fixedSnapshot() Snapshot {
 					{MessageID: "1", From: "user1", Content: "hello", At: at(100), ReceivedAt: at(120), Acked: true},
 					{MessageID: "2", From: "user1", Content: "are you there?", At: at(2000), ReceivedAt: at(2020)},
 				}},
-			{Name: "user3", ID: "u3", Simulated: true, Instance: "B", Banned: true, AutoAck: false, Toggles: "auto-ack off", LastClose: 4003},
+			{Name: "user3", ID: "u3", Simulated: true, Instance: "B", Banned: true, AutoAck: false, Toggles: "auto-ack off", LastClose: 4003,
+				Socket: []sandbox.SocketEvent{
+					{At: at(3001), Instance: "B", Code: "BANNED", Message: "user is banned"},
+					{At: at(3002), Instance: "B", CloseCode: 4003},
+				}},
 			{Name: "olduser", ID: "u9", AutoAck: true},
 		},
 	}

@@ -168,7 +168,11 @@ func (f *flow) quit() {
 
 // inboxHas reports whether user's inbox holds content.
 func (f *flow) inboxHas(user, content string) bool {
-	for _, e := range f.c.User(user).Inbox() {
+	u := f.m.Cluster().User(user)
+	if u == nil {
+		return false
+	}
+	for _, e := range u.Inbox() {
 		if e.Content == content {
 			return true
 		}
@@ -216,7 +220,8 @@ func TestFlowBanKicksUserOnB(t *testing.T) {
 		code, ok := f.c.User("user2").LastClose()
 		return ok && code == 4003
 	})
-	f.sc.waitFor(t, mark, "admin banned user2 through A", "BANNED", "closed 4003",
+	// What the socket received, in order: ERROR BANNED, then close 4003.
+	f.sc.waitFor(t, mark, "admin banned user2 through A", "ERROR BANNED→4003", "! ERROR BANNED", "! closed 4003 by the server",
 		logLine("A", "Admin", "user_banned"), logLine("B", "RedisBusHandler", "admin_kick_ban_applied"))
 
 	// Unban through B, then user2 connects again.
@@ -242,8 +247,11 @@ func TestFlowRedisStopThenRestartCatchesUp(t *testing.T) {
 	f.eventually("user3 on A to receive the local DM", func() bool { return f.inboxHas("user3", "local") })
 	f.eventually("the local DM to be DELIVERED", func() bool { return f.outState("user1", "local") == sandbox.OutDelivered })
 
-	// A DM to B is stored but cannot cross until Redis is back.
-	f.keys("s")
+	// A DM to B is stored but cannot cross until Redis is back (the
+	// prompt starts on the last recipient, user3: up picks user2).
+	mark = f.sc.mark()
+	f.keys("s", "up")
+	f.sc.waitFor(t, mark, "◂ user2 (on B) ▸")
 	f.typeText("across the outage")
 	f.keys("enter")
 	f.eventually("the DM to B to be stored (SENT)", func() bool {
@@ -286,5 +294,50 @@ func TestFlowInstanceStopAndToggles(t *testing.T) {
 	if f.c.User("user2").AutoAck() {
 		t.Fatal("t did not turn user2's auto-ack off")
 	}
+	f.quit()
+}
+
+// TestFlowSendPromptDefaults: the send prompt's default recipient does not
+// move to an admin when the users of the other instance go offline, and a
+// disconnected sender is refused before typing.
+func TestFlowSendPromptDefaults(t *testing.T) {
+	f := setupFlow(t)
+	mark := f.sc.mark()
+	f.keys("A") // user1 and user3 lose their sockets
+	f.sc.waitFor(t, mark, "A stopped")
+	f.eventually("user1 to be disconnected", func() bool { return !f.c.User("user1").Connected() })
+
+	mark = f.sc.mark()
+	f.keys("s") // user1, selected, is offline
+	f.sc.waitFor(t, mark, "user1 is not connected: press a or b to connect it first")
+	if f.m.prompt.Active() {
+		t.Fatal("the send prompt opened for a disconnected sender")
+	}
+
+	mark = f.sc.mark()
+	f.keys("j", "s") // user2 on B: the default is user1 (offline), not the admin
+	f.sc.waitFor(t, mark, "DM from user2 →", "◂ user1 (offline) ▸")
+	f.keys("esc")
+	f.quit()
+}
+
+// TestFlowMessageTimeline: T on a message row shows its life across both
+// instances: the send, A's publish, B's delivery, the delivery ack and the
+// sender's MESSAGE_STATE.
+func TestFlowMessageTimeline(t *testing.T) {
+	f := setupFlow(t)
+	mark := f.sc.mark()
+	f.keys("s")
+	f.sc.waitFor(t, mark, "DM from user1 →", "user2 (on B)")
+	f.typeText("trace me")
+	f.keys("enter")
+	f.sc.waitFor(t, mark, `→ to user2 DELIVERED "trace me"`)
+	mark = f.sc.mark()
+	f.keys("tab", "T") // the messages pane, its newest row
+	f.sc.waitFor(t, mark, "Timeline of message", "user1 sends MESSAGE_SEND", "chat_message_published",
+		"chat_message_delivered", "user2 sends DELIVERY_ACK", "user1 gets MESSAGE_STATE DELIVERED")
+	mark = f.sc.mark()
+	f.keys("x") // any key closes it
+	f.sc.waitFor(t, mark, "user1 on A · in 0 · out 1")
 	f.quit()
 }

@@ -149,8 +149,8 @@ func TestGoldenPrompt(t *testing.T) {
 func rootWithFixtures(w, h int) *Model {
 	m := New(Options{Renderer: asciiRenderer(), Now: func() time.Time { return t0 }})
 	m.Update(tea.WindowSizeMsg{Width: w, Height: h})
-	m.Update(snapshotMsg{fixedSnapshot()})
-	m.Update(logBatchMsg{fixedLogs()})
+	m.Update(snapshotMsg{snap: fixedSnapshot()})
+	m.Update(logBatchMsg{recs: fixedLogs()})
 	return m
 }
 
@@ -164,6 +164,8 @@ func TestGoldenRoot(t *testing.T) {
 		{"80x24", 80, 24, nil},
 		{"160x40_logs_focused", 160, 40, []string{"tab", "tab"}},
 		{"help", 100, 30, []string{"?"}},
+		{"help_80x24", 80, 24, []string{"?"}},
+		{"help_80x24_join", 80, 24, []string{"?", "?"}},
 		{"too_small", 50, 10, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -23,7 +23,7 @@ type KeyMap struct {
 	Disconnect, Reconnect key.Binding
 	AutoAck, AckNow       key.Binding
 	DropAcks, LoseAcks    key.Binding
-	Ban, NewUser          key.Binding
+	Ban, NewUser, Trace   key.Binding
 
 	// Log pane bindings.
 	Pause, Search, NextMatch, PrevMatch key.Binding
@@ -73,6 +73,7 @@ func DefaultKeyMap() KeyMap {
 		LoseAcks:   b([]string{"L"}, "L", "lose N MESSAGE_ACKs"),
 		Ban:        b([]string{"x"}, "x", "ban/unban (admin)"),
 		NewUser:    b([]string{"u"}, "u", "new user"),
+		Trace:      b([]string{"T"}, "T", "message timeline"),
 
 		Pause:          b([]string{" "}, "space", "pause/resume"),
 		Search:         b([]string{"/"}, "/", "search"),
@@ -119,7 +120,7 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.NextPane, k.PrevPane, k.Help, k.Quit, k.Redis, k.InstanceA, k.InstanceB, k.BusFault},
 		{k.Up, k.Down, k.Send, k.Burst, k.ConnectA, k.ConnectB, k.Disconnect, k.Reconnect, k.AutoAck, k.AckNow,
-			k.DropAcks, k.LoseAcks, k.Ban, k.NewUser},
+			k.DropAcks, k.LoseAcks, k.Ban, k.NewUser, k.Trace},
 		{k.Pause, k.Search, k.NextMatch, k.FilterInstance, k.FilterLevel, k.FilterLogger, k.FilterEvent,
 			k.ClearFilters, k.Details, k.Bottom},
 		{k.OpenScenario, k.ScenarioRun, k.ScenarioStep},

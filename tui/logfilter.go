@@ -126,9 +126,10 @@ func fieldValue(v any) string {
 	}
 }
 
-// inlineFields are r's fields as "k=v k=v"; a value that is a known
-// user id is followed by the user's name, e.g. "recipientId=u12ab(user2)".
-func inlineFields(r logging.Record, names map[string]string) string {
+// fieldTokens are r's fields as "k=v" tokens, in key order; a value that
+// is a known user id is followed by the user's name, e.g.
+// "recipientId=u12ab(user2)".
+func fieldTokens(r logging.Record, names map[string]string) []string {
 	keys := fieldKeys(r)
 	parts := make([]string, len(keys))
 	for i, k := range keys {
@@ -137,12 +138,60 @@ func inlineFields(r logging.Record, names map[string]string) string {
 			parts[i] += "(" + names[s] + ")"
 		}
 	}
-	return strings.Join(parts, " ")
+	return parts
+}
+
+// eventGloss tells apart, on screen, log events whose names read like
+// something they are not: chat_message_delivered means pushed to a
+// socket (the message is still SENT), not the DELIVERED state.
+func eventGloss(event string) string {
+	if event == "chat_message_delivered" {
+		return "(pushed)"
+	}
+	return ""
+}
+
+// fitTokens is head followed by as many whole tokens as fit in w cells,
+// then "…" when some did not: a value is never cut in the middle
+// (messageId=3… for 31).
+func fitTokens(head string, tokens []string, w int) string {
+	s := head
+	for i, t := range tokens {
+		more := i < len(tokens)-1
+		room := w
+		if more {
+			room-- // keep a cell for the ellipsis
+		}
+		if width(s)+1+width(t) > room {
+			if width(s)+2 <= w {
+				return s + " …"
+			}
+			return trunc(s, w)
+		}
+		s += " " + t
+	}
+	return trunc(s, w)
 }
 
 // plainLine is r as one line of plain text: time, instance, level,
-// logger, event, fields.
+// logger, event, fields; w > 0 fits it in w cells by whole fields.
 func plainLine(r logging.Record, loggerW int, names map[string]string) string {
-	return fmt.Sprintf("%s %-3s %s %s %s %s", r.Time.Format("15:04:05.000"), instanceTag(r), levelTag(r.Level),
-		fit(r.Logger, loggerW), r.Event, inlineFields(r, names))
+	return plainLineW(r, loggerW, names, 0)
+}
+
+// plainLineW is plainLine fitted in w cells (no limit when w <= 0).
+func plainLineW(r logging.Record, loggerW int, names map[string]string, w int) string {
+	head := fmt.Sprintf("%s %-3s %s ", r.Time.Format("15:04:05.000"), instanceTag(r), levelTag(r.Level))
+	if loggerW > 0 {
+		head += fit(r.Logger, loggerW) + " "
+	}
+	head += r.Event
+	tokens := fieldTokens(r, names)
+	if g := eventGloss(r.Event); g != "" {
+		tokens = append([]string{g}, tokens...)
+	}
+	if w <= 0 {
+		return strings.Join(append([]string{head}, tokens...), " ")
+	}
+	return fitTokens(head, tokens, w)
 }

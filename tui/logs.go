@@ -19,6 +19,9 @@ const (
 	// logTrimSlack is how far past its limit the pane grows before it
 	// drops its oldest records in one go.
 	logTrimSlack = 500
+	// reorderWindow is how far back a late record may be moved into time
+	// order.
+	reorderWindow = 256
 )
 
 // logsPane shows every instance's log records, coloured by instance and
@@ -58,11 +61,27 @@ func (p *logsPane) Append(recs []logging.Record) {
 		}
 		return
 	}
+	reordered := false
 	for _, r := range recs {
+		// Instances log concurrently: a record stamped before the last one
+		// (a publish logged after the other instance's delivery) goes in
+		// time order, so the merged view reads cause before effect.
+		i := len(p.recs)
+		for i > 0 && len(p.recs)-i < reorderWindow && r.Time.Before(p.recs[i-1].Time) {
+			i--
+		}
+		if i < len(p.recs) {
+			p.recs = slices.Insert(p.recs, i, r)
+			reordered = true
+			continue
+		}
 		p.recs = append(p.recs, r)
-		if p.filter.match(r) {
+		if !reordered && p.filter.match(r) {
 			p.idx = append(p.idx, len(p.recs)-1)
 		}
+	}
+	if reordered {
+		p.rebuild()
 	}
 	if len(p.recs) > p.limit+logTrimSlack {
 		drop := len(p.recs) - p.limit
@@ -227,7 +246,10 @@ func (p *logsPane) View(w, h int, focused bool) string {
 	st := p.ctx.Styles
 	inner := w - 2
 	p.loggerW = 15
-	if inner < 100 {
+	switch {
+	case inner < 60:
+		p.loggerW = 0 // beside the scenario pane at 80 columns: the event name first
+	case inner < 100:
 		p.loggerW = 12
 	}
 	body := max(1, h-3)
@@ -269,11 +291,11 @@ func (p *logsPane) View(w, h int, focused bool) string {
 		var line string
 		switch {
 		case (focused || p.detail) && i == p.cursor:
-			line = st.Selected.Render(fit("▸"+plainLine(r, p.loggerW, p.ctx.UserNames), inner))
+			line = st.Selected.Render(fit("▸"+plainLineW(r, p.loggerW, p.ctx.UserNames, inner-1), inner))
 		case p.search != "" && containsFold(plainLine(r, p.loggerW, p.ctx.UserNames), p.search):
-			line = highlight("•"+plainLine(r, p.loggerW, p.ctx.UserNames), p.search, st.Match)
+			line = highlight("•"+plainLineW(r, p.loggerW, p.ctx.UserNames, inner-1), p.search, st.Match)
 		default:
-			line = " " + p.styledLine(r)
+			line = " " + p.styledLine(r, inner-1)
 		}
 		lines = append(lines, line)
 	}
@@ -287,8 +309,9 @@ func (p *logsPane) View(w, h int, focused bool) string {
 	return box(p.ctx, w, h, "Logs", focused, lines)
 }
 
-// styledLine is r coloured by instance and level.
-func (p *logsPane) styledLine(r logging.Record) string {
+// styledLine is r coloured by instance and level, fitted in w cells by
+// whole fields.
+func (p *logsPane) styledLine(r logging.Record, w int) string {
 	st := p.ctx.Styles
 	lvl := st.Info
 	switch {
@@ -300,11 +323,18 @@ func (p *logsPane) styledLine(r logging.Record) string {
 		lvl = st.ErrorLevel
 	}
 	inst := p.ctx.InstanceStyle(r.InstanceID)
-	return st.Dim.Render(r.Time.Format("15:04:05.000")) + " " +
+	head := st.Dim.Render(r.Time.Format("15:04:05.000")) + " " +
 		inst.Render(fmt.Sprintf("%-3s", instanceTag(r))) + " " +
-		lvl.Render(levelTag(r.Level)) + " " +
-		st.Dim.Render(fit(r.Logger, p.loggerW)) + " " +
-		lvl.Render(r.Event) + " " + inlineFields(r, p.ctx.UserNames)
+		lvl.Render(levelTag(r.Level)) + " "
+	if p.loggerW > 0 {
+		head += st.Dim.Render(fit(r.Logger, p.loggerW)) + " "
+	}
+	head += lvl.Render(r.Event)
+	tokens := fieldTokens(r, p.ctx.UserNames)
+	if g := eventGloss(r.Event); g != "" {
+		tokens = append([]string{st.Dim.Render(g)}, tokens...) // dropped whole, like a field
+	}
+	return fitTokens(head, tokens, w)
 }
 
 // detailLines are every field of the record under the cursor.

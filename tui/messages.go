@@ -22,6 +22,8 @@ type msgRow struct {
 	tags    []string
 	content string
 	detail  string
+	socket  bool   // an ERROR frame or a close, not a message
+	mid     string // the messageId, "" until known
 }
 
 // messagesPane shows the selected user's inbox and outbox merged in time
@@ -55,7 +57,7 @@ func (p *messagesPane) SetUser(u UserView) {
 // Keys are the pane's own bindings, for the help bar.
 func (p *messagesPane) Keys() []key.Binding {
 	k := p.ctx.Keys
-	return []key.Binding{pair(k.Up, k.Down, "pick message"), k.Send, short(k.AckNow, "ack now"), short(k.AutoAck, "auto-ack"),
+	return []key.Binding{pair(k.Up, k.Down, "pick message"), short(k.Trace, "timeline"), k.Send, short(k.AckNow, "ack now"), short(k.AutoAck, "auto-ack"),
 		pair(k.DropAcks, k.LoseAcks, "drop/lose acks")}
 }
 
@@ -71,11 +73,19 @@ func (p *messagesPane) Update(msg tea.Msg) tea.Cmd {
 	return nil
 }
 
+// SelectedID is the messageId of the row under the cursor ("" for none).
+func (p *messagesPane) SelectedID() string {
+	if p.cursor < 0 || p.cursor >= len(p.rows) {
+		return ""
+	}
+	return p.rows[p.cursor].mid
+}
+
 // messageRows merges u's inbox and outbox by time.
 func messageRows(u UserView) []msgRow {
 	rows := make([]msgRow, 0, len(u.Inbox)+len(u.Outbox))
 	for _, e := range u.Inbox {
-		r := msgRow{at: e.ReceivedAt, peer: e.From, content: e.Content, state: "RECEIVED"}
+		r := msgRow{at: e.ReceivedAt, peer: e.From, content: e.Content, state: "RECEIVED", mid: e.MessageID}
 		if e.Acked {
 			r.state = "DELIVERED"
 		}
@@ -89,7 +99,7 @@ func messageRows(u UserView) []msgRow {
 		rows = append(rows, r)
 	}
 	for _, e := range u.Outbox {
-		r := msgRow{at: e.FirstSent, out: true, peer: e.To, content: e.Content, state: e.State}
+		r := msgRow{at: e.FirstSent, out: true, peer: e.To, content: e.Content, state: e.State, mid: e.MessageID}
 		if e.Attempts > 1 {
 			r.tags = append(r.tags, fmt.Sprintf("%d tries", e.Attempts))
 		}
@@ -103,8 +113,35 @@ func messageRows(u UserView) []msgRow {
 		r.detail = fmt.Sprintf("sent cmid %s, messageId %s, %d attempt(s)", e.ClientMessageID, mid, e.Attempts)
 		rows = append(rows, r)
 	}
+	for _, e := range u.Socket {
+		rows = append(rows, socketRow(e))
+	}
 	sort.SliceStable(rows, func(i, j int) bool { return rows[i].at.Before(rows[j].at) })
 	return rows
+}
+
+// socketRow is an ERROR frame or a close as a row, so "ERROR BANNED, then
+// close 4003" reads in order with the messages around it.
+func socketRow(e sandbox.SocketEvent) msgRow {
+	r := msgRow{at: e.At, socket: true}
+	switch {
+	case e.Code != "":
+		r.state = "ERROR " + e.Code
+		r.content = e.Message
+		r.detail = fmt.Sprintf("ERROR frame on %s", e.Instance)
+		if e.ClientMessageID != "" {
+			r.detail += " about cmid " + e.ClientMessageID
+		}
+	case e.ByClient:
+		r.state = fmt.Sprintf("closed %d", e.CloseCode)
+		r.content = "by this client"
+		r.detail = "socket to " + e.Instance + " closed by this client"
+	default:
+		r.state = fmt.Sprintf("closed %d", e.CloseCode)
+		r.content = "by the server"
+		r.detail = fmt.Sprintf("socket to %s closed by the server with %d", e.Instance, e.CloseCode)
+	}
+	return r
 }
 
 // View renders the pane as a w x h box.
@@ -156,6 +193,13 @@ func (p *messagesPane) View(w, h int, focused bool) string {
 // rowView is one row: time, direction and peer, state, tags, content.
 func (p *messagesPane) rowView(r msgRow) string {
 	st := p.ctx.Styles
+	if r.socket {
+		s := " " + st.Dim.Render(r.at.Format("15:04:05")) + " ! " + st.Err.Render(r.state)
+		if r.content != "" {
+			s += " " + st.Dim.Render(r.content)
+		}
+		return s
+	}
 	dir := "← from "
 	if r.out {
 		dir = "→ to "

@@ -14,8 +14,11 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 
+	"go.uber.org/zap/zapcore"
+
 	"github.com/dmchat/dmchat/core/logging"
 	"github.com/dmchat/dmchat/core/sandbox"
+	"github.com/dmchat/dmchat/core/sandbox/scenario"
 )
 
 // Defaults of Options.
@@ -54,6 +57,9 @@ type Options struct {
 	Refresh time.Duration
 	// Now is the clock (action results expire by it); default time.Now.
 	Now func() time.Time
+	// ScenarioCluster starts the fresh cluster each scenario run gets;
+	// default scenario.StartCluster at debug level.
+	ScenarioCluster func(ctx context.Context, sc *scenario.Script) (*sandbox.Cluster, error)
 }
 
 // pane identifies a focusable pane.
@@ -68,11 +74,19 @@ const (
 
 // Messages of the program loop.
 type (
-	snapshotMsg struct{ snap Snapshot }
-	changedMsg  struct{}
-	logBatchMsg struct{ recs []logging.Record }
-	tickMsg     struct{}
-	closedMsg   struct{ err error }
+	// gen is the cluster generation a message comes from: a scenario run
+	// replaces the cluster, and what the old one still sends is dropped.
+	snapshotMsg struct {
+		snap Snapshot
+		gen  int
+	}
+	changedMsg  struct{ gen int }
+	logBatchMsg struct {
+		recs []logging.Record
+		gen  int
+	}
+	tickMsg   struct{}
+	closedMsg struct{ err error }
 )
 
 // Model is the root of the program: it holds the panes and the focus,
@@ -106,6 +120,13 @@ type Model struct {
 
 	focus    pane
 	showHelp bool
+	// joinPage shows the help's second page, how to join from outside,
+	// when both do not fit one screen.
+	joinPage bool
+	// lastTo is each sender's last DM recipient: the send prompt's default.
+	lastTo map[string]string
+	// timeline, when set, is the picked message's life shown full screen.
+	timeline *timelineMsg
 	snap     Snapshot
 	haveSnap bool
 	progress map[milestone]bool
@@ -115,12 +136,18 @@ type Model struct {
 	flashAt  time.Time
 
 	snapBusy, snapDirty bool
+	// gen counts the clusters shown: each scenario run swaps in a fresh
+	// one (the old one is closed in the background, as an action).
+	gen int
+	// cmu guards c for Cluster, the one reader off the program's
+	// goroutine; the program's goroutine is the only writer.
+	cmu sync.Mutex
 
 	quitting bool
 	closeErr error
 
 	// shutdownOnce guards shutdownErr; Shutdown may run on any goroutine
-	// and touches only fields fixed by New.
+	// and touches only fields fixed by New, and c through Cluster.
 	shutdownOnce sync.Once
 	shutdownErr  error
 }
@@ -135,6 +162,11 @@ func New(o Options) *Model {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.ScenarioCluster == nil {
+		o.ScenarioCluster = func(ctx context.Context, sc *scenario.Script) (*sandbox.Cluster, error) {
+			return scenario.StartCluster(ctx, sc, sandbox.Options{LogLevel: zapcore.DebugLevel})
+		}
 	}
 	ctx := &Context{Width: 80, Height: 24, Styles: NewStyles(o.Renderer), Keys: DefaultKeyMap()}
 	rctx, cancel := context.WithCancel(context.Background())
@@ -180,16 +212,24 @@ func (m *Model) Init() tea.Cmd {
 	return tea.Batch(cmds...)
 }
 
+// Cluster is the cluster shown now: the one of Options until a scenario
+// run swaps in its own. Safe from any goroutine.
+func (m *Model) Cluster() *sandbox.Cluster {
+	m.cmu.Lock()
+	defer m.cmu.Unlock()
+	return m.c
+}
+
 // Err is the cluster's shutdown error once the program ended through q.
 func (m *Model) Err() error { return m.closeErr }
 
 // waitChanged returns a command that waits for the cluster's change signal.
 func (m *Model) waitChanged() tea.Cmd {
-	ch, done := m.c.Changed(), m.runCtx.Done()
+	ch, done, gen := m.c.Changed(), m.runCtx.Done(), m.gen
 	return func() tea.Msg {
 		select {
 		case <-ch:
-			return changedMsg{}
+			return changedMsg{gen}
 		case <-done:
 			return nil
 		}
@@ -199,7 +239,7 @@ func (m *Model) waitChanged() tea.Cmd {
 // waitLogs returns a command that waits for log records and takes what
 // has arrived, up to logBatch.
 func (m *Model) waitLogs() tea.Cmd {
-	ch := m.logCh
+	ch, gen := m.logCh, m.gen
 	return func() tea.Msg {
 		r, ok := <-ch
 		if !ok {
@@ -210,14 +250,14 @@ func (m *Model) waitLogs() tea.Cmd {
 			select {
 			case r, ok := <-ch:
 				if !ok {
-					return logBatchMsg{recs}
+					return logBatchMsg{recs, gen}
 				}
 				recs = append(recs, r)
 			default:
-				return logBatchMsg{recs}
+				return logBatchMsg{recs, gen}
 			}
 		}
-		return logBatchMsg{recs}
+		return logBatchMsg{recs, gen}
 	}
 }
 
@@ -256,7 +296,7 @@ func (m *Model) requestSnapshot() tea.Cmd {
 
 // snapshot returns a command that reads the cluster after delay.
 func (m *Model) snapshot(delay time.Duration) tea.Cmd {
-	c, ctx := m.c, m.runCtx
+	c, ctx, gen := m.c, m.runCtx, m.gen
 	return func() tea.Msg {
 		if delay > 0 {
 			t := time.NewTimer(delay)
@@ -270,7 +310,7 @@ func (m *Model) snapshot(delay time.Duration) tea.Cmd {
 		if ctx.Err() != nil {
 			return nil
 		}
-		return snapshotMsg{takeSnapshot(ctx, c)}
+		return snapshotMsg{takeSnapshot(ctx, c), gen}
 	}
 }
 
@@ -292,6 +332,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		return m, m.handleKey(msg)
 	case snapshotMsg:
+		if msg.gen != m.gen {
+			return m, nil // of a cluster swapped out
+		}
 		m.setSnapshot(msg.snap)
 		m.snapBusy = false
 		if m.snapDirty && !m.quitting {
@@ -301,8 +344,14 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		return m, nil
 	case changedMsg:
+		if msg.gen != m.gen {
+			return m, nil
+		}
 		return m, tea.Batch(m.waitChanged(), m.requestSnapshot())
 	case logBatchMsg:
+		if msg.gen != m.gen {
+			return m, nil
+		}
 		m.logs.Append(msg.recs)
 		if m.c != nil {
 			m.logs.SetMissed(m.c.Logs().Missed())
@@ -344,6 +393,27 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.setFlash(fmt.Sprintf("opened %s: %d steps; p runs it, . runs one step", msg.path, len(msg.script.Steps)), false)
 		}
 		return m, nil
+	case timelineMsg:
+		if msg.gen == m.gen && !m.quitting {
+			m.timeline = &msg
+		}
+		return m, nil
+	case scenarioClusterMsg:
+		if m.scen == nil || m.quitting {
+			if msg.c != nil {
+				m.retire(msg.c)
+			}
+			return m, nil
+		}
+		if msg.err != nil {
+			m.scen.starting = false
+			m.setFlash("cannot start a fresh cluster for the scenario: "+msg.err.Error(), true)
+			return m, nil
+		}
+		cmds := m.swapCluster(msg.c)
+		cmds = append(cmds, m.scen.begin(msg.c, msg.paused, msg.steps, m.runCtx.Done()))
+		m.setFlash(fmt.Sprintf("running %s on a fresh cluster", filepath.Base(m.scen.path)), false)
+		return m, tea.Batch(cmds...)
 	case scenarioEventMsg:
 		if m.scen == nil || m.quitting {
 			return m, nil
@@ -353,7 +423,10 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			if r.Passed() {
 				m.setFlash(fmt.Sprintf("scenario %s passed", filepath.Base(m.scen.path)), false)
 			} else {
-				m.setFlash(fmt.Sprintf("scenario %s failed: %d failure(s); pick a step for its detail", filepath.Base(m.scen.path), r.Failures()), true)
+				// The first failure is picked in the pane; the flash says how
+				// to replay the run headless.
+				m.setFlash(fmt.Sprintf("%s failed (%d); replay: go run ./cmd/sandbox run --seed %d %s",
+					filepath.Base(m.scen.path), r.Failures(), r.Seed, m.scen.path), true)
 			}
 		}
 		return m, cmd
@@ -417,8 +490,8 @@ func (m *Model) Shutdown() error {
 		if m.scen != nil {
 			m.scen.Stop()
 		}
-		if m.c != nil {
-			m.shutdownErr = m.c.Close()
+		if c := m.Cluster(); c != nil {
+			m.shutdownErr = c.Close()
 		}
 		m.acts.closeAndWait()
 		m.unsub()
@@ -439,9 +512,17 @@ func (m *Model) handleKey(km tea.KeyMsg) tea.Cmd {
 		}
 		return m.prompt.Update(km)
 	}
+	if m.timeline != nil {
+		m.timeline = nil // any key closes it
+		return nil
+	}
 	if m.showHelp {
 		if key.Matches(km, k.Quit) {
 			return m.startQuit()
+		}
+		if key.Matches(km, k.Help) && !m.joinPage {
+			m.joinPage = true
+			return nil
 		}
 		m.showHelp = false
 		return nil
@@ -450,7 +531,7 @@ func (m *Model) handleKey(km tea.KeyMsg) tea.Cmd {
 	case key.Matches(km, k.Quit):
 		return m.startQuit()
 	case key.Matches(km, k.Help):
-		m.showHelp = true
+		m.showHelp, m.joinPage = true, false
 		return nil
 	case key.Matches(km, k.NextPane):
 		m.focus = m.nextPane(+1)
@@ -471,6 +552,9 @@ func (m *Model) handleKey(km tea.KeyMsg) tea.Cmd {
 	}
 	switch m.focus {
 	case paneUsers, paneMessages:
+		if m.focus == paneMessages && key.Matches(km, k.Trace) {
+			return m.timelineCmd(m.msgs.SelectedID())
+		}
 		if cmd, ok := m.userKey(km); ok {
 			return cmd
 		}
@@ -484,7 +568,7 @@ func (m *Model) handleKey(km tea.KeyMsg) tea.Cmd {
 		return m.logKey(km)
 	case paneScenario:
 		if m.scen != nil {
-			if cmd, ok := m.scen.Control(km, m.c, m.runCtx.Done()); ok {
+			if cmd, ok := m.scen.Control(km, m.freshClusterCmd); ok {
 				return cmd
 			}
 			return m.scen.Update(km)
@@ -505,17 +589,37 @@ func (m *Model) openScenarioPrompt() tea.Cmd {
 	if m.scen != nil && m.scen.Running() {
 		return m.fail(fmt.Errorf("a scenario is running: let it end first"))
 	}
+	// The grey placeholder is what an empty enter opens, so it never
+	// looks like a default that is not one.
+	def := defaultScenarioFile()
+	placeholder := "path of a .scn file"
+	if def != "" {
+		placeholder = def + " (enter opens it)"
+	}
 	return m.prompt.Open(promptSpec{Label: "Open scenario file:", Text: true, Value: val,
-		Placeholder: "scenarios/000_two_instances.scn",
+		Placeholder: placeholder,
 		Submit: func(text, _ string) (string, tea.Cmd) {
 			if text == "" {
-				return "a file name", nil
+				text = def
+			}
+			if text == "" {
+				return "type the path of a .scn file", nil
 			}
 			if _, err := os.Stat(text); err != nil {
 				return err.Error(), nil
 			}
 			return "", loadScenario(text)
 		}})
+}
+
+// defaultScenarioFile is the first shipped scenario under the working
+// directory, or "" when there is none.
+func defaultScenarioFile() string {
+	files, _ := filepath.Glob(filepath.Join("scenarios", "*.scn"))
+	if len(files) == 0 {
+		return ""
+	}
+	return files[0]
 }
 
 // nextPane is the pane dir steps from the focused one.
@@ -647,16 +751,23 @@ func (m *Model) logKey(km tea.KeyMsg) tea.Cmd {
 	return m.logs.Update(km)
 }
 
-// openSendPrompt asks for a DM's recipient and text.
+// openSendPrompt asks for a DM's recipient and text. A disconnected
+// sender is refused before anything is typed. The default recipient does
+// not move with who is online: the sender's last recipient, else the first
+// other non-admin user, one whose instance differs first (a DM across
+// instances).
 func (m *Model) openSendPrompt(from UserView) tea.Cmd {
 	var choices []choice
-	pick := -1
 	live := m.liveUsers()
 	for _, u := range live {
 		if u.Name == from.Name {
 			from = u
 		}
 	}
+	if !from.Connected {
+		return m.fail(fmt.Errorf("%s is not connected: press a or b to connect it first", from.Name))
+	}
+	pick, cross, local := -1, -1, -1
 	for _, u := range live {
 		if u.Name == from.Name {
 			continue
@@ -666,15 +777,24 @@ func (m *Model) openSendPrompt(from UserView) tea.Cmd {
 			where = "on " + u.Instance
 		}
 		choices = append(choices, choice{Value: u.Name, Label: u.Name + " (" + where + ")"})
-		if pick < 0 && !u.Admin && u.Connected && u.Instance != from.Instance {
-			pick = len(choices) - 1
+		i := len(choices) - 1
+		switch {
+		case u.Name == m.lastTo[from.Name]:
+			pick = i
+		case u.Admin || !u.Simulated:
+		case cross < 0 && u.Instance != "" && u.Instance != from.Instance:
+			cross = i
+		case local < 0:
+			local = i
 		}
 	}
 	if len(choices) == 0 {
 		return m.fail(fmt.Errorf("no one to send to: press u to create a user"))
 	}
-	if pick < 0 {
-		pick = 0
+	for _, i := range []int{cross, local, 0} {
+		if pick < 0 {
+			pick = i
+		}
 	}
 	label := fmt.Sprintf("DM from %s →", from.Name)
 	return m.prompt.Open(promptSpec{
@@ -684,6 +804,10 @@ func (m *Model) openSendPrompt(from UserView) tea.Cmd {
 			if text == "" {
 				return "type a message first", nil
 			}
+			if m.lastTo == nil {
+				m.lastTo = map[string]string{}
+			}
+			m.lastTo[from.Name] = to
 			return "", m.sendCmd(from.Name, to, text)
 		},
 	})

@@ -339,3 +339,42 @@ func TestPromptTextThatSpellsAKey(t *testing.T) {
 		t.Fatalf("submitted %q to %q, want \"going downj\" to a", got, pick)
 	}
 }
+
+// TestLogLineKeepsWholeValues: a log line too long for the pane drops
+// whole fields, never cutting a value (messageId=3… for 31).
+func TestLogLineKeepsWholeValues(t *testing.T) {
+	r := logging.Record{Time: t0, Level: zapcore.InfoLevel, Logger: "RedisBusHandler", Event: "chat_message_delivered",
+		InstanceID: "B", Fields: map[string]any{"messageId": "31", "recipientId": "u2", "sockets": int64(1)}}
+	full := plainLineW(r, 15, nil, 0)
+	for w := 70; w < len(full)+2; w++ {
+		got := plainLineW(r, 15, nil, w)
+		if width(got) > w {
+			t.Fatalf("width %d: %q is wider", w, got)
+		}
+		for _, tok := range strings.Fields(got) {
+			if strings.HasSuffix(tok, "…") && tok != "…" {
+				t.Fatalf("width %d: %q cuts a token", w, got)
+			}
+		}
+		if w >= width(full) && got != full {
+			t.Fatalf("width %d: %q, want the whole line %q", w, got, full)
+		}
+	}
+}
+
+// TestLogsPaneOrdersByTime: a record logged late but stamped earlier (A's
+// publish, logged after B's delivery) is shown before it.
+func TestLogsPaneOrdersByTime(t *testing.T) {
+	p := newLogsPane(testContext(120, 30), 0)
+	rec := func(ms int, inst, event string) logging.Record {
+		return logging.Record{Time: at(ms), Level: zapcore.InfoLevel, Logger: "RedisBus", Event: event, InstanceID: inst,
+			Fields: map[string]any{"messageId": "31"}}
+	}
+	p.Append([]logging.Record{rec(0, "A", "listening"), rec(12, "B", "chat_message_delivered")})
+	p.Append([]logging.Record{rec(10, "A", "chat_message_published")})
+	view := stripStyles(p.View(120, 8, false))
+	pub, del := strings.Index(view, "chat_message_published"), strings.Index(view, "chat_message_delivered")
+	if pub < 0 || del < 0 || pub > del {
+		t.Fatalf("the publish is not shown before the delivery:\n%s", view)
+	}
+}

@@ -160,6 +160,8 @@ type scenarioPane struct {
 	cursor  int
 	offset  int
 	follow  bool
+	// starting is set while the run's fresh cluster starts.
+	starting bool
 }
 
 func newScenarioPane(ctx *Context) *scenarioPane {
@@ -187,8 +189,9 @@ func (p *scenarioPane) SetScript(path string, sc *scenario.Script, err error) {
 	p.current, p.report, p.cursor, p.offset, p.follow = -1, nil, 0, 0, true
 }
 
-// Running reports whether a run is under way (paused or not).
-func (p *scenarioPane) Running() bool { return p.run != nil && p.report == nil }
+// Running reports whether a run is under way (paused or not) or its
+// cluster is starting.
+func (p *scenarioPane) Running() bool { return p.starting || p.run != nil && p.report == nil }
 
 // Stop ends a run under way and waits for it. Safe from any goroutine once
 // the program has stopped delivering messages to the pane.
@@ -198,28 +201,41 @@ func (p *scenarioPane) Stop() {
 	}
 }
 
-// start begins a new run: paused with steps allowed, or running.
-func (p *scenarioPane) start(c *sandbox.Cluster, paused bool, steps int, done <-chan struct{}) tea.Cmd {
-	if p.script == nil || c == nil {
+// freshCluster returns the command that starts a run's own cluster.
+type freshCluster func(sc *scenario.Script, paused bool, steps int) tea.Cmd
+
+// start asks for a fresh cluster for a new run: paused with steps
+// allowed, or running. begin starts the run once the cluster is up.
+func (p *scenarioPane) start(fresh freshCluster, paused bool, steps int) tea.Cmd {
+	if p.script == nil || fresh == nil {
 		return nil
 	}
 	p.Stop()
+	p.run, p.starting = nil, true
 	p.results = map[int]scenario.StepResult{}
 	p.current, p.report, p.follow = 0, nil, true
+	return fresh(p.script, paused, steps)
+}
+
+// begin runs the script on c, the fresh cluster start asked for.
+func (p *scenarioPane) begin(c *sandbox.Cluster, paused bool, steps int, done <-chan struct{}) tea.Cmd {
+	p.starting = false
 	p.run = startScenarioRun(c, p.script, paused, steps)
 	return p.run.wait(done)
 }
 
 // Control handles the run keys: p runs, pauses and continues; . runs one
-// step. It returns the command to wait for the run's events, if a run
-// started.
-func (p *scenarioPane) Control(km tea.KeyMsg, c *sandbox.Cluster, done <-chan struct{}) (tea.Cmd, bool) {
+// step. A new run starts on a fresh cluster (fresh starts it). It returns
+// the command to wait for, if a run is starting.
+func (p *scenarioPane) Control(km tea.KeyMsg, fresh freshCluster) (tea.Cmd, bool) {
 	k := p.ctx.Keys
 	switch {
+	case p.starting && key.Matches(km, k.ScenarioRun, k.ScenarioStep):
+		return nil, true // the cluster is starting: the run begins soon
 	case key.Matches(km, k.ScenarioRun):
 		switch {
 		case !p.Running():
-			return p.start(c, false, 0, done), true
+			return p.start(fresh, false, 0), true
 		case p.run.paused():
 			p.run.set(-1)
 		default:
@@ -228,7 +244,7 @@ func (p *scenarioPane) Control(km tea.KeyMsg, c *sandbox.Cluster, done <-chan st
 		return nil, true
 	case key.Matches(km, k.ScenarioStep):
 		if !p.Running() {
-			return p.start(c, true, 1, done), true
+			return p.start(fresh, true, 1), true
 		}
 		p.run.set(1)
 		return nil, true
@@ -250,6 +266,10 @@ func (p *scenarioPane) Event(msg scenarioEventMsg, done <-chan struct{}) tea.Cmd
 			p.report = &scenario.Report{Err: ev.err.Error()}
 		}
 		p.current = -1
+		if i := p.firstFailure(); i >= 0 {
+			// The flash says to look at the failure: show it at once.
+			p.cursor, p.follow = i, false
+		}
 		return nil
 	case ev.result != nil:
 		p.results[ev.result.Index] = *ev.result
@@ -333,10 +353,12 @@ func (p *scenarioPane) View(w, h int, focused bool) string {
 	}
 	state := "ready (p run, . step)"
 	switch {
+	case p.starting:
+		state = st.Warn.Render("starting a fresh cluster…")
 	case p.report != nil && p.report.Passed():
-		state = st.OK.Render("PASS") + " (p again)"
+		state = st.OK.Render("PASS") + " (p runs afresh)"
 	case p.report != nil:
-		state = st.Err.Render(fmt.Sprintf("FAIL %d", p.report.Failures())) + " (p again)"
+		state = st.Err.Render(fmt.Sprintf("FAIL %d", p.report.Failures())) + " (p runs afresh)"
 	case p.Running() && p.run.paused():
 		state = st.Warn.Render("PAUSED") + " (. step, p go)"
 	case p.Running():
@@ -345,7 +367,10 @@ func (p *scenarioPane) View(w, h int, focused bool) string {
 	head := fmt.Sprintf(" %d/%d done ✓%d ✗%d", len(p.results), len(steps), pass, fail)
 	lines = append(lines, joinRight(head, state+" ", inner))
 
-	body := max(1, h-4)
+	// The detail of the picked step (a failure's reason first) takes up to
+	// three lines under the steps, wrapped, so it is readable at 80x24.
+	detail := wrapText(p.detail(), inner-1, 3)
+	body := max(1, h-3-len(detail))
 	p.offset = scrollWindow(p.offset, p.cursor, len(steps), body)
 	for i := p.offset; i < len(steps) && i < p.offset+body; i++ {
 		s := steps[i]
@@ -373,31 +398,49 @@ func (p *scenarioPane) View(w, h int, focused bool) string {
 	for len(lines) < body+1 {
 		lines = append(lines, "")
 	}
-	lines = append(lines, " "+st.Header.Render(fit(p.detail(), inner-2)))
+	for _, l := range detail {
+		lines = append(lines, " "+st.Header.Render(fit(l, inner-1)))
+	}
 	return box(p.ctx, w, h, title, focused, lines)
 }
 
-// detail is the line under the steps: the selected step's result, or the
-// checker's verdict at the end.
+// detail is the text under the steps: the picked step's result, its
+// reason first (the step group's title last, as it is the least useful),
+// or the checker's verdict once the run ended with the cursor on the last
+// step.
 func (p *scenarioPane) detail() string {
 	if p.script == nil || len(p.script.Steps) == 0 {
 		return "no steps"
-	}
-	if p.report != nil && p.cursor == len(p.script.Steps)-1 {
-		if p.report.Err != "" {
-			return p.report.Err
-		}
-		return p.report.CheckLine()
 	}
 	s := p.script.Steps[p.cursor]
 	gate := ""
 	if s.Gate >= 0 && s.Gate < len(p.script.Gates) {
 		g := p.script.Gates[s.Gate]
-		gate = fmt.Sprintf("step %s %q · ", g.ID, g.Description)
+		gate = fmt.Sprintf(" · in step %s %q", g.ID, g.Description)
 	}
-	if r, ok := p.results[p.cursor]; ok {
+	r, ran := p.results[p.cursor]
+	if p.report != nil && p.cursor == len(p.script.Steps)-1 && (!ran || r.Status == scenario.Pass) {
+		if p.report.Err != "" {
+			return p.report.Err
+		}
+		return p.report.CheckLine()
+	}
+	if ran {
 		d := strings.ReplaceAll(r.Detail, "\n", " ")
-		return fmt.Sprintf("%s%s %s (%s) %s", gate, r.Status, s.Kind, r.Duration.Round(100*time.Microsecond), d)
+		return fmt.Sprintf("%s line %d %s: %s (%s)%s", r.Status, s.Line, s.Kind, d, r.Duration.Round(100*time.Microsecond), gate)
 	}
-	return fmt.Sprintf("%sline %d %s, not run yet", gate, s.Line, s.Kind)
+	return fmt.Sprintf("line %d %s, not run yet%s", s.Line, s.Kind, gate)
+}
+
+// firstFailure is the index of the first failed step, or -1.
+func (p *scenarioPane) firstFailure() int {
+	if p.script == nil {
+		return -1
+	}
+	for i := range p.script.Steps {
+		if r, ok := p.results[i]; ok && (r.Status == scenario.Fail || r.Status == scenario.XPass) {
+			return i
+		}
+	}
+	return -1
 }

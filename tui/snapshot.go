@@ -59,8 +59,11 @@ type UserView struct {
 	// LastClose is the close code of the last connection that ended; 0
 	// while connected or before any.
 	LastClose int
-	Inbox     []sandbox.InboxEntry
-	Outbox    []sandbox.OutboxEntry
+	// Socket are the ERROR frames and closes the user's sockets received
+	// (what the socket got, where Banned is the store's state).
+	Socket []sandbox.SocketEvent
+	Inbox  []sandbox.InboxEntry
+	Outbox []sandbox.OutboxEntry
 }
 
 // takeSnapshot reads the cluster. It runs outside the program's goroutine
@@ -100,7 +103,7 @@ func takeSnapshot(ctx context.Context, c *sandbox.Cluster) Snapshot {
 			Name: u.Name(), ID: u.ID(), Admin: u.IsAdmin(), Simulated: true,
 			Connected: u.Connected(), Instance: u.Instance(),
 			AutoAck: u.AutoAck(), Toggles: u.Toggles(),
-			Inbox: u.Inbox(), Outbox: u.Outbox(),
+			Inbox: u.Inbox(), Outbox: u.Outbox(), Socket: u.SocketEvents(),
 		}
 		if code, ok := u.LastClose(); ok {
 			v.LastClose = code

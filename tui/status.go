@@ -27,7 +27,14 @@ func (s *statusBar) View(w int) string {
 	lines := make([]string, 0, s.Height())
 	for _, in := range s.snap.Instances {
 		name := s.ctx.InstanceStyle(in.Name).Render(fmt.Sprintf("%-2s", in.Name))
-		state := st.OK.Render("listening")
+		// Narrow, the words shorten so every column fits 80 cells with a
+		// real port number and "bus connected".
+		wide := w >= 100
+		up, sock := "listening", "sockets"
+		if !wide {
+			up, sock = "up", "sock"
+		}
+		state := st.OK.Render(up)
 		if !in.Listening {
 			state = st.Fault.Render("STOPPED")
 		}
@@ -40,11 +47,13 @@ func (s *statusBar) View(w int) string {
 		default:
 			bus = st.Warn.Render(bus)
 		}
+		// "DELIVERED" in capitals is the state (the recipient acked), not
+		// the log's chat_message_delivered (pushed to a socket).
 		parts := []string{name + in.Addr, state, bus,
-			fmt.Sprintf("sockets %d", in.Sockets),
+			fmt.Sprintf("%s %d", sock, in.Sockets),
 			fmt.Sprintf("stored %.0f", in.Stored),
-			fmt.Sprintf("delivered %.0f", in.Delivered)}
-		if w >= 100 {
+			fmt.Sprintf("DELIVERED %.0f", in.Delivered)}
+		if wide {
 			parts = append(parts, fmt.Sprintf("replayed %.0f", in.Replayed), fmt.Sprintf("errors %.0f", in.Errors))
 		}
 		lines = append(lines, fit(" "+strings.Join(parts, "  "), w))

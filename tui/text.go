@@ -102,3 +102,27 @@ func scrollWindow(offset, cursor, n, h int) int {
 
 // stripStyles removes ANSI styling from s.
 func stripStyles(s string) string { return ansi.Strip(s) }
+
+// wrapText breaks s into at most n lines of w cells, at blanks where it
+// can; the last line ends in an ellipsis when s does not fit.
+func wrapText(s string, w, n int) []string {
+	if w <= 0 || n <= 0 {
+		return nil
+	}
+	var out []string
+	for len(out) < n {
+		if ansi.StringWidth(s) <= w {
+			return append(out, s)
+		}
+		if len(out) == n-1 {
+			return append(out, ansi.Truncate(s, w, "…"))
+		}
+		cut := ansi.Truncate(s, w, "")
+		if i := strings.LastIndex(cut, " "); i > w/2 {
+			cut = cut[:i]
+		}
+		out = append(out, cut)
+		s = strings.TrimLeft(s[len(cut):], " ")
+	}
+	return out
+}

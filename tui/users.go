@@ -6,6 +6,8 @@ import (
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/dmchat/dmchat/core/chat"
 )
 
 // usersPane lists every user: name, the simulated user's own socket
@@ -87,7 +89,13 @@ func (p *usersPane) View(w, h int, focused bool) string {
 	for _, u := range p.users {
 		nameW = max(nameW, min(width(u.Name), 12))
 	}
+	// Narrow, the admin view's ONLINE column goes (SOCK mostly says the
+	// same) so the flags, the close code included, fit.
+	wide := inner >= 40
 	row := func(cur, name, conn, online, flags string) string {
+		if !wide {
+			return cur + fit(name, nameW) + " " + fit(conn, 4) + " " + flags
+		}
 		return cur + fit(name, nameW) + " " + fit(conn, 4) + " " + fit(online, 6) + " " + flags
 	}
 	lines := []string{st.Header.Render(fit(row("  ", "NAME", "SOCK", "ONLINE", "FLAGS"), inner))}
@@ -156,11 +164,17 @@ func scan(s, format string, n *int) bool {
 	return err == nil && k == 1 && fmt.Sprintf(format, *n) == s
 }
 
-// userFlags are a user's flags in short words.
+// userFlags are a user's flags in short words. "banned" is the store's
+// state; "ERROR BANNED→4003" is what the user's socket received: an ERROR
+// frame, then the close that ended the connection.
 func userFlags(u UserView) string {
 	var f []string
-	if u.Banned {
-		f = append(f, "BANNED")
+	sock := socketFlag(u)
+	if sock != "" {
+		f = append(f, sock) // first: the narrow layout keeps it
+	}
+	if u.Banned && !strings.HasPrefix(sock, "ERROR "+chat.CodeBanned) {
+		f = append(f, "banned")
 	}
 	if u.Admin {
 		f = append(f, "admin")
@@ -171,8 +185,37 @@ func userFlags(u UserView) string {
 	if u.Toggles != "" {
 		f = append(f, shortToggles(u.Toggles))
 	}
-	if u.Simulated && !u.Connected && u.LastClose != 0 {
-		f = append(f, fmt.Sprintf("closed %d", u.LastClose))
-	}
 	return strings.Join(f, ", ")
+}
+
+// socketFlag words what the last connection received last: "ERROR CODE",
+// "closed CODE", or both as "ERROR CODE→CLOSE". Errors about one send
+// (with a clientMessageId) are the messages pane's.
+func socketFlag(u UserView) string {
+	if !u.Simulated {
+		return ""
+	}
+	evs, closed := u.Socket, 0
+	if !u.Connected {
+		closed = u.LastClose
+		if n := len(evs); n > 0 && evs[n-1].Code == "" {
+			closed, evs = evs[n-1].CloseCode, evs[:n-1]
+		}
+	}
+	errCode := ""
+	for i := len(evs) - 1; i >= 0 && evs[i].Code != ""; i-- { // this connection's errors
+		if evs[i].ClientMessageID == "" {
+			errCode = evs[i].Code
+			break
+		}
+	}
+	switch {
+	case errCode != "" && closed != 0:
+		return fmt.Sprintf("ERROR %s→%d", errCode, closed)
+	case errCode != "":
+		return "ERROR " + errCode
+	case closed != 0:
+		return fmt.Sprintf("closed %d", closed)
+	}
+	return ""
 }

@@ -35,9 +35,12 @@ func (m *Model) View() string {
 	// status, hint, main, bottom line, help bar.
 	mainH := h - statusH - 3
 	var main string
-	if m.showHelp {
+	switch {
+	case m.timeline != nil:
+		main = m.timelineView(w, mainH+1)
+	case m.showHelp:
 		main = m.fullHelpView(w, mainH+1)
-	} else {
+	default:
 		main = m.hintView(w) + "\n" + m.panesView(w, mainH)
 	}
 	return strings.Join([]string{top, main, m.bottomView(w), m.helpBarView(w)}, "\n")
@@ -49,7 +52,7 @@ func (m *Model) panesView(w, h int) string {
 	topH := len(m.snap.Users) + 3
 	topH = max(5, min(max(topH, h*2/5), h*3/5))
 	logsH := h - topH
-	usersW := max(30, min(48, w*2/5))
+	usersW := max(36, min(48, w*2/5))
 	top := lipgloss.JoinHorizontal(lipgloss.Top,
 		m.users.View(usersW, topH, m.focus == paneUsers),
 		m.msgs.View(w-usersW, topH, m.focus == paneMessages))
@@ -149,7 +152,11 @@ func (m *Model) helpBarView(w int) string {
 	if !m.prompt.Active() && !m.showHelp {
 		g := m.ctx.Keys.ShortHelp()
 		if w < 100 {
-			g = slices.DeleteFunc(g, func(b key.Binding) bool { return key.Matches(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{'A'}}, b) })
+			// Narrow, the fault keys go (? lists them) so the pane's keys fit.
+			g = slices.DeleteFunc(g, func(b key.Binding) bool {
+				return key.Matches(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{'A'}}, b) ||
+					key.Matches(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{'R'}}, b)
+			})
 		}
 		m.help.Width = 0
 		global = m.help.ShortHelpView(g)
@@ -200,13 +207,42 @@ func (m *Model) fullHelpView(w, h int) string {
 		}
 		lines = append(lines, b.String())
 	}
-	lines = append(lines, "", st.Bold.Render(" Join from outside")+st.Dim.Render(" (every user's password is "+sandbox.DefaultPassword+")"))
+	join := []string{st.Bold.Render(" Join from outside") + st.Dim.Render(" (every user's password is "+sandbox.DefaultPassword+")")}
+	addr := "ADDR"
 	for _, in := range m.snap.Instances {
-		lines = append(lines, fmt.Sprintf(" %s  web client %s  WebSocket %s", in.Name, in.WebURL, in.WSURL))
+		join = append(join, fmt.Sprintf(" %s  web client %s  WebSocket %s", in.Name, in.WebURL, in.WSURL))
+		if addr == "ADDR" {
+			addr = in.Addr
+		}
 	}
-	lines = append(lines,
-		st.Dim.Render(" In a browser: log in as user1…userN or "+sandbox.DefaultAdminName+" (Users → Ban). A and B have different host"),
-		st.Dim.Render(" names because cookies are per host: one browser holds a login on each."),
-		st.Dim.Render(" POST /api/auth/login {username,password}, then wscat -c WSURL -H 'Authorization: Bearer TOKEN'"))
+	// Browsers keep cookies per host, so B is shown under another name.
+	for _, l := range wrapText("In a browser: log in as user1…userN or "+sandbox.DefaultAdminName+
+		" (Users → Ban). A and B have different host names because cookies are per host: one browser holds a login on each.", inner-1, 3) {
+		join = append(join, " "+st.Dim.Render(l))
+	}
+	// Login returns the token in the cookie only: say how to take it out.
+	for _, l := range joinFromOutside(addr, inner-1) {
+		join = append(join, " "+st.Dim.Render(l))
+	}
+	switch {
+	case len(lines)+1+len(join) <= h-2:
+		lines = append(append(lines, ""), join...)
+	case m.joinPage:
+		return box(m.ctx, w, h, "Join from outside (any key closes)", true, join)
+	default:
+		// Too short for both: the join block is the second page.
+		lines = append(lines, st.Bold.Render(" ? again: how to join from outside (browser, token, wscat)"))
+	}
 	return box(m.ctx, w, h, "All keys (any key closes)", true, lines)
+}
+
+// joinFromOutside is how to get a token and open a socket with it from
+// a shell, wrapped to w cells: login returns the token in the cookie only,
+// and "sandbox token" takes it out.
+func joinFromOutside(addr string, w int) []string {
+	var out []string
+	out = append(out, wrapText(fmt.Sprintf("TOKEN=$(go run ./cmd/sandbox token http://%s user1)", addr), w, 2)...)
+	out = append(out, wrapText(`wscat -c WSURL -H "Authorization: Bearer $TOKEN"`, w, 2)...)
+	out = append(out, wrapText("(the token is the login's cookie \"token\"; sandbox token prints it)", w, 2)...)
+	return out
 }

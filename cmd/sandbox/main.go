@@ -5,6 +5,7 @@
 //	sandbox [flags]              the terminal UI (default)
 //	sandbox run [flags] FILE...  run scenario files headless, print a PASS/FAIL gate
 //	sandbox bench [flags]        the load tool
+//	sandbox token URL USER       print a user's token (to connect from outside)
 //
 // Run "sandbox help" or "sandbox CMD -h" for the flags.
 package main
@@ -34,6 +35,8 @@ func dispatch(args []string, stdout, stderr io.Writer) int {
 			return runScenarios(args[1:], stdout, stderr)
 		case "bench":
 			return runBench(args[1:], stdout, stderr)
+		case "token":
+			return runToken(args[1:], stdout, stderr)
 		case "help", "-h", "--help":
 			fmt.Fprintln(stdout, usage)
 			return 0
@@ -46,4 +49,5 @@ const usage = `usage:
   sandbox [--db URI] [--redis-down] [--users N] [--port-a N] [--port-b N] [--log-file PATH] [--scenario FILE]
                                                                                      terminal UI; web client at each instance's http:// address
   sandbox run [--json FILE] [--junit FILE] [--history FILE] FILE...                  headless scenarios
-  sandbox bench [--workload pairs|cross|idle|replay|storm|hostile] [--target URL...] [--json] ...  load tool`
+  sandbox bench [--workload pairs|cross|idle|replay|storm|hostile] [--target URL...] [--json] ...  load tool
+  sandbox token [--password P] URL USER                                              print USER's token from the instance at URL`

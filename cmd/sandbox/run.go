@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/dmchat/dmchat/core/sandbox"
 	"github.com/dmchat/dmchat/core/sandbox/history"
 	"github.com/dmchat/dmchat/core/sandbox/scenario"
 )
@@ -24,6 +25,7 @@ type runFlags struct {
 	recheck                          string
 	db, logFile                      string
 	seed                             int64
+	trace                            string
 	verbose, quiet                   bool
 }
 
@@ -41,10 +43,11 @@ func runScenarios(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&f.junitPath, "junit", "", "write a JUnit XML report to `FILE` (for CI)")
 	fs.StringVar(&f.historyPath, "history", "", "save every run's history (events, seed, user names) to `FILE` as JSON")
 	fs.StringVar(&f.recheck, "check-history", "", "check a history saved with --history again and exit (no scenario runs)")
-	fs.StringVar(&f.db, "db", "", "store `URI` for every run, overriding the scripts' db= (mem, sqlite:PATH, postgres://...)")
+	fs.StringVar(&f.db, "db", "", "store `URI` for every run, overriding the scripts' db= (mem, sqlite:PATH, postgres://...; \"sqlite\": a fresh SQLite file per run)")
 	fs.StringVar(&f.logFile, "log-file", "", "append every instance's log lines, as JSON, to `FILE`")
 	fs.Int64Var(&f.seed, "seed", 0, "override every script's seed (to reproduce a run)")
 	fs.BoolVar(&f.verbose, "v", false, "also print the instances' log lines")
+	fs.StringVar(&f.trace, "trace", "", "after each run, print the timeline of message `MSGID` across every instance (send, persist, ack, publish, deliver, DELIVERED, state, replays)")
 	fs.BoolVar(&f.quiet, "q", false, "print only failed steps, the checker's verdicts and the gate tables")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: sandbox run [flags] FILE...")
@@ -96,15 +99,27 @@ func runScenarios(args []string, stdout, stderr io.Writer) int {
 			out = &failuresOnly{w: stdout}
 		}
 		fmt.Fprintf(stdout, "== %s\n", sc.Name)
+		db, cleanup, err := runDB(f.db)
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
 		rep, err := scenario.Run(ctx, sc, scenario.RunOptions{
-			Seed: f.seed, DB: f.db, Out: out, LogOutput: logOut, LogFile: f.logFile,
+			Seed: f.seed, DB: db, Out: out, LogOutput: logOut, LogFile: f.logFile,
 		})
+		cleanup()
 		if err != nil {
 			fmt.Fprintf(stdout, "FAIL  %v\n", err)
 		}
 		if rep != nil {
 			fmt.Fprintln(stdout)
 			rep.WriteGateTable(stdout)
+			if !rep.Passed() {
+				fmt.Fprintf(stdout, "replay it: %s\n", replayCommand(rep, f.db))
+			}
+			if f.trace != "" {
+				writeTrace(stdout, rep, f.trace)
+			}
 			fmt.Fprintln(stdout)
 			reports = append(reports, rep)
 		}
@@ -128,7 +143,7 @@ func runScenarios(args []string, stdout, stderr io.Writer) int {
 		code = 1
 	}
 	if len(reports) > 1 || code != 0 {
-		writeSummary(stdout, reports)
+		writeSummary(stdout, reports, f.db)
 	}
 	fmt.Fprintf(stdout, "%d of %d scenario file(s) passed in %s\n", len(scripts)-failed, len(scripts), time.Since(start).Round(time.Millisecond))
 
@@ -192,9 +207,52 @@ func (f *failuresOnly) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// writeTrace prints the timeline of message mid in rep's run.
+func writeTrace(w io.Writer, rep *scenario.Report, mid string) {
+	tl := sandbox.Timeline(mid, rep.History, rep.Logs, rep.Names)
+	fmt.Fprintf(w, "\n## Timeline of message %s (%d entries)\n\n", mid, len(tl))
+	if len(tl) == 0 {
+		fmt.Fprintln(w, "no event or log line names it in this run")
+		return
+	}
+	fmt.Fprint(w, sandbox.FormatTimeline(tl))
+}
+
+// runDB is the store URI of one run: "sqlite" means a fresh SQLite file
+// in a directory of its own, removed by cleanup, so every run starts
+// empty as on the memory store.
+func runDB(db string) (uri string, cleanup func(), err error) {
+	if db != "sqlite" {
+		return db, func() {}, nil
+	}
+	dir, err := os.MkdirTemp("", "sandbox-run-")
+	if err != nil {
+		return "", nil, fmt.Errorf("sandbox: %w", err)
+	}
+	return "sqlite:" + filepath.Join(dir, "run.db"), func() { _ = os.RemoveAll(dir) }, nil
+}
+
+// replayCommand is the command line that runs a failed report's script
+// again with the same seed and store.
+func replayCommand(r *scenario.Report, db string) string {
+	cmd := fmt.Sprintf("go run ./cmd/sandbox run --seed %d", r.Seed)
+	if db != "" {
+		cmd += " --db " + shellQuote(db)
+	}
+	return cmd + " " + shellQuote(r.Script)
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:=+,") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
 // writeSummary prints one line per file and the failed steps again, so a
 // long run's failures are found at the end of its output.
-func writeSummary(w io.Writer, reports []*scenario.Report) {
+func writeSummary(w io.Writer, reports []*scenario.Report, db string) {
 	fmt.Fprintln(w, "## Summary")
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "| Scenario | Steps | Failed | History | Status |")
@@ -231,6 +289,9 @@ func writeSummary(w io.Writer, reports []*scenario.Report) {
 		}
 		if r.Check != nil && !r.Check.OK() {
 			fmt.Fprintf(w, "FAIL  %s: %s\n", r.Script, r.Check)
+		}
+		if !r.Passed() {
+			fmt.Fprintf(w, "replay it: %s\n", replayCommand(r, db))
 		}
 	}
 }

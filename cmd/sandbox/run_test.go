@@ -74,3 +74,47 @@ func TestRunWritesReportsAndExitCodes(t *testing.T) {
 		t.Errorf("quiet output:\n%s", s)
 	}
 }
+
+// TestRunFailurePrintsReplayCommand: a failed run prints the command that
+// replays it (seed and store), and that command reproduces the failure;
+// --db sqlite gives each run its own fresh SQLite file.
+func TestRunFailurePrintsReplayCommand(t *testing.T) {
+	dir := t.TempDir()
+	fail := writeFile(t, dir, "fail.scn", "sandbox timeout=200ms seed=77\nuser alice on A\nconnect alice\nexpect alice frame ERROR\n")
+	var out, errb bytes.Buffer
+	if code := runScenarios([]string{"--db", "sqlite", fail}, &out, &errb); code != 1 {
+		t.Fatalf("exit %d, want 1\n%s\n%s", code, out.String(), errb.String())
+	}
+	want := "replay it: go run ./cmd/sandbox run --seed 77 --db sqlite " + fail
+	if !strings.Contains(out.String(), want) {
+		t.Fatalf("stdout lacks %q:\n%s", want, out.String())
+	}
+	// The printed command's arguments fail the same way.
+	out.Reset()
+	args := strings.Fields(strings.TrimPrefix(want, "replay it: go run ./cmd/sandbox run "))
+	if code := runScenarios(args, &out, &errb); code != 1 || !strings.Contains(out.String(), "FAIL  "+fail+":4") {
+		t.Errorf("replaying %q: exit %d\n%s", args, code, out.String())
+	}
+}
+
+// TestRunTrace: --trace MSGID prints the message's timeline across both
+// instances after the run, send to state.
+func TestRunTrace(t *testing.T) {
+	dir := t.TempDir()
+	pass := writeFile(t, dir, "pass.scn", "user alice on A\nuser bob on B\nconnect alice\nconnect bob\nsend alice to bob \"hi\" as m1\nexpect state m1 DELIVERED\n")
+	var out, errb bytes.Buffer
+	if code := runScenarios([]string{"-q", "--trace", "1", pass}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out.String(), errb.String())
+	}
+	s := out.String()
+	order := []string{"## Timeline of message 1", "alice sends MESSAGE_SEND", "log A", "chat_message_published",
+		"log B", "chat_message_delivered", "bob gets MESSAGE from alice", "bob sends DELIVERY_ACK", "alice gets MESSAGE_STATE DELIVERED"}
+	at := 0
+	for _, w := range order {
+		i := strings.Index(s[at:], w)
+		if i < 0 {
+			t.Fatalf("the timeline lacks %q after position %d:\n%s", w, at, s)
+		}
+		at += i
+	}
+}

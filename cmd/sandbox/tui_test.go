@@ -1,7 +1,12 @@
 package main
 
 import (
+	"context"
+	"time"
+
 	"bytes"
+	"github.com/dmchat/dmchat/core/client"
+	"github.com/dmchat/dmchat/core/sandbox"
 	"strings"
 	"testing"
 )
@@ -46,5 +51,31 @@ func TestRunTUIRefusesBadArguments(t *testing.T) {
 	var out, errb bytes.Buffer
 	if code := runTUI([]string{"-h"}, &out, &errb); code != 0 || !strings.Contains(errb.String(), "--redis-down") {
 		t.Errorf("-h: exit %d, stderr %q", code, errb.String())
+	}
+}
+
+// TestTokenFromOutside: "sandbox token URL USER" prints a token that the
+// instance accepts as a Bearer token (login returns it only in a cookie).
+func TestTokenFromOutside(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, err := sandbox.Start(ctx, sandbox.Options{Users: 1, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	url := c.Instance("A").URL()
+	var out, errb bytes.Buffer
+	if code := dispatch([]string{"token", url, "user1"}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	token := strings.TrimSpace(out.String())
+	me, err := (&client.API{BaseURL: url}).Me(ctx, token)
+	if err != nil || me.Username != "user1" {
+		t.Fatalf("the printed token does not work: %+v, %v", me, err)
+	}
+	out.Reset()
+	if code := dispatch([]string{"token", "--password", "wrong", url, "user1"}, &out, &errb); code != 1 || out.Len() != 0 {
+		t.Errorf("a wrong password: exit %d, output %q", code, out.String())
 	}
 }

@@ -130,6 +130,11 @@ func (b *Redis) sendBatch(batch []*pubReq) {
 	for _, r := range batch {
 		pipe.Publish(ctx, b.opts.Channel, r.payload)
 	}
+	// The published lines carry the time the pipeline went out, not the
+	// time Redis answered: a subscriber may log its delivery before the
+	// answer arrives, and a merged log ordered by time must show the
+	// publish first.
+	sentAt := time.Now()
 	cmds, err := pipe.Exec(ctx)
 	var rerr redis.Error
 	if err != nil && !errors.As(err, &rerr) {
@@ -141,7 +146,7 @@ func (b *Redis) sendBatch(batch []*pubReq) {
 			b.finish(r, fmt.Errorf("bus: failed to publish: %w: %w", ErrUnavailable, cerr))
 			continue
 		}
-		b.logPublished(r.ev)
+		b.logPublished(r.ev, sentAt)
 		b.finish(r, nil)
 	}
 }
@@ -177,24 +182,28 @@ func (b *Redis) publishFailed() {
 }
 
 // logPublished logs a sent event: ids only, never Content.
-func (b *Redis) logPublished(ev Event) {
+func (b *Redis) logPublished(ev Event, at time.Time) {
+	level, msg := zap.InfoLevel, ""
+	var fields []zap.Field
 	switch ev.Kind {
 	case KindMessage:
-		b.log.Info("chat_message_published",
-			zap.String("messageId", ev.MessageID),
-			zap.String("recipientId", ev.RecipientID),
-			zap.String("originInstanceId", ev.OriginInstanceID))
+		msg = "chat_message_published"
+		fields = []zap.Field{zap.String("messageId", ev.MessageID), zap.String("recipientId", ev.RecipientID),
+			zap.String("originInstanceId", ev.OriginInstanceID)}
 	case KindKick:
-		b.log.Info("admin_kick_published",
-			zap.String("action", ev.Action),
-			zap.String("targetUserId", ev.TargetUserID),
-			zap.String("originInstanceId", ev.OriginInstanceID))
+		msg = "admin_kick_published"
+		fields = []zap.Field{zap.String("action", ev.Action), zap.String("targetUserId", ev.TargetUserID),
+			zap.String("originInstanceId", ev.OriginInstanceID)}
 	case KindResync:
-		b.log.Info("bus_resync_published", zap.String("originInstanceId", ev.OriginInstanceID))
+		msg = "bus_resync_published"
+		fields = []zap.Field{zap.String("originInstanceId", ev.OriginInstanceID)}
 	default:
-		b.log.Debug("bus_event_published",
-			zap.String("kind", string(ev.Kind)),
-			zap.String("messageId", ev.MessageID),
-			zap.String("originInstanceId", ev.OriginInstanceID))
+		level, msg = zap.DebugLevel, "bus_event_published"
+		fields = []zap.Field{zap.String("kind", string(ev.Kind)), zap.String("messageId", ev.MessageID),
+			zap.String("originInstanceId", ev.OriginInstanceID)}
+	}
+	if ce := b.log.Check(level, msg); ce != nil {
+		ce.Time = at
+		ce.Write(fields...)
 	}
 }

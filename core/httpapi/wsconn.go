@@ -72,7 +72,7 @@ func newCorkConn(nc net.Conn) *corkConn {
 		c.raw, _ = sc.SyscallConn()
 	}
 	c.rawWrite = func(fd uintptr) bool {
-		c.rawN, c.rawErr = syscall.Write(int(fd), c.rawBuf)
+		c.rawN, c.rawErr = rawWriteFD(fd, c.rawBuf)
 		return true // one attempt: never wait for the socket
 	}
 	return c

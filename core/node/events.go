@@ -155,3 +155,28 @@ func (n *Node) catchUpUser(userID string) (int, error) {
 		after = msgs[len(msgs)-1].ID
 	}
 }
+
+// logRetry says that a MESSAGE_SEND was a retry of a stored message (the
+// ack repeats its messageId), and that its content differs when it does:
+// the contract keeps the first content and acks the retry all the same.
+// Content is never logged, only whether it matches.
+func (n *Node) logRetry(m chat.Message, content string) {
+	if m.Content != content {
+		n.log.Warn("chat_message_retry_content_differs", zap.String("messageId", m.ID),
+			zap.String("senderId", m.SenderID), zap.String("clientMessageId", m.ClientMessageID))
+		return
+	}
+	n.log.Info("chat_message_send_deduplicated", zap.String("messageId", m.ID),
+		zap.String("senderId", m.SenderID), zap.String("clientMessageId", m.ClientMessageID), zap.Bool("delivered", m.Delivered()))
+}
+
+// logReplay says what a connect replayed; an empty replay only at debug.
+func (n *Node) logReplay(userID string, count int) {
+	lvl := zap.InfoLevel
+	if count == 0 {
+		lvl = zap.DebugLevel
+	}
+	if ce := n.log.Check(lvl, "replay_done"); ce != nil {
+		ce.Write(zap.String("userId", userID), zap.Int("count", count))
+	}
+}

@@ -37,6 +37,8 @@ func (n *Node) send(ctx context.Context, s *Session, f chat.InFrame) {
 	n.metrics.PersistSeconds.Observe(time.Since(start).Seconds())
 	if created {
 		n.metrics.MessagesStored.Inc()
+	} else {
+		n.logRetry(m, f.Content)
 	}
 	if s.c.SendFrame(chat.AckFrame(m)) {
 		n.metrics.Acks.Inc()
@@ -46,7 +48,9 @@ func (n *Node) send(ctx context.Context, s *Session, f chat.InFrame) {
 	}
 	// A retry of an undelivered message is pushed again: sockets it was
 	// already pushed to skip it, and a crash between store and push is healed.
-	n.deliver(m, hub.Inline)
+	if k := n.deliver(m, hub.Inline); k > 0 {
+		n.log.Info("chat_message_delivered_local", zap.String("messageId", m.ID), zap.String("recipientId", m.RecipientID), zap.Int("sockets", k))
+	}
 	n.publish(ctx, bus.Event{Kind: bus.KindMessage, MessageID: m.ID, SenderID: m.SenderID,
 		RecipientID: m.RecipientID, ClientMessageID: m.ClientMessageID, Content: m.Content,
 		CreatedAt: chat.FormatTime(m.CreatedAt)})
@@ -107,7 +111,8 @@ func (n *Node) internalError(s *Session, msg string, err error, cmid, mid string
 // publish tells the other instances; failure is counted, never fatal:
 // they catch up from the store when the bus returns.
 func (n *Node) publish(ctx context.Context, ev bus.Event) {
-	if n.bus.State() != bus.StateConnected {
+	if st := n.bus.State(); st != bus.StateConnected {
+		n.log.Info("chat_message_publish_skipped", zap.String("messageId", ev.MessageID), zap.String("busState", st.String()))
 		return
 	}
 	if err := n.bus.Publish(ctx, ev); err != nil {

@@ -91,6 +91,7 @@ func (n *Node) Attach(ctx context.Context, user chat.User, expires time.Time, co
 		return s, err
 	}
 	c.EndReplay(count)
+	n.logReplay(user.ID, count)
 	n.metrics.MessagesReplayed.Add(float64(count))
 	s.userLimiter = n.userLimits.acquire(user.ID)
 	// Armed last, so no failed Attach leaves a timer behind; a token that

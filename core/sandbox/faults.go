@@ -6,6 +6,8 @@ import (
 	"sync"
 	"time"
 
+	"go.uber.org/zap"
+
 	"github.com/dmchat/dmchat/core/bus"
 	"github.com/dmchat/dmchat/core/sandbox/history"
 )
@@ -167,7 +169,8 @@ func (c *Cluster) Faults() []string {
 // Publish. It sits outside the server: the server only sees a bus.Bus.
 type faultBus struct {
 	bus.Bus
-	c *Cluster
+	c        *Cluster
+	instance string // whose publishes these are, for the drop's log line
 
 	// mu guards closed; wg counts delayed publishes, which end early when
 	// stop is closed.
@@ -179,8 +182,8 @@ type faultBus struct {
 
 var _ bus.Bus = (*faultBus)(nil)
 
-func newFaultBus(b bus.Bus, c *Cluster) *faultBus {
-	return &faultBus{Bus: b, c: c, stop: make(chan struct{})}
+func newFaultBus(b bus.Bus, c *Cluster, instance string) *faultBus {
+	return &faultBus{Bus: b, c: c, instance: instance, stop: make(chan struct{})}
 }
 
 // Publish drops ev with the fault's probability, delays it by the fault's
@@ -188,6 +191,7 @@ func newFaultBus(b bus.Bus, c *Cluster) *faultBus {
 func (f *faultBus) Publish(ctx context.Context, ev bus.Event) error {
 	fault := f.c.BusFault()
 	if fault.DropRate > 0 && f.c.float() < fault.DropRate {
+		f.c.log.Info("bus_fault_dropped", zap.String("instance", f.instance), zap.String("kind", string(ev.Kind)), zap.String("messageId", ev.MessageID))
 		return nil
 	}
 	if fault.Latency <= 0 {

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/zap"
+
 	"github.com/dmchat/dmchat/core/bus"
 )
 
@@ -28,7 +30,7 @@ func (f *fakeBus) Close() error {
 
 // faultCluster is the least of a Cluster a faultBus needs.
 func faultCluster() *Cluster {
-	c := &Cluster{changed: make(chan struct{}, 1)}
+	c := &Cluster{changed: make(chan struct{}, 1), log: zap.NewNop()}
 	c.opts.Seed = 1
 	c.rng = newRand(1)
 	return c
@@ -56,7 +58,7 @@ func TestFaultBusPassDropDelay(t *testing.T) {
 	t.Parallel()
 	c := faultCluster()
 	inner := &fakeBus{published: make(chan bus.Event, 10)}
-	fb := newFaultBus(inner, c)
+	fb := newFaultBus(inner, c, "A")
 	ctx := context.Background()
 
 	// Healthy: straight through.

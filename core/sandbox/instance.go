@@ -100,7 +100,7 @@ func (i *Instance) start(ctx context.Context) error {
 	srv, err := server.New(ctx, server.Options{
 		Config:    i.config(),
 		Store:     i.c.store,
-		WrapBus:   func(b bus.Bus) bus.Bus { return newFaultBus(b, i.c) },
+		WrapBus:   func(b bus.Bus) bus.Bus { return newFaultBus(b, i.c, i.name) },
 		LogCores:  i.c.logCores(),
 		LogOutput: zapcore.AddSync(i.c.opts.LogOutput),
 		Listener:  l,

@@ -267,6 +267,11 @@ func start(ctx context.Context, o Options) (*Cluster, error) {
 		return nil, fmt.Errorf("failed to open store: %w", err)
 	}
 	c.store = st
+	// The contract's durability (synchronous=FULL on SQLite) is asserted,
+	// not assumed: a scenario run on a weakened store fails at start.
+	if err := store.CheckDurability(ctx, st); err != nil {
+		return nil, err
+	}
 
 	c.redis = miniredis.NewMiniRedis()
 	if err := c.redis.StartAddr("127.0.0.1:0"); err != nil {

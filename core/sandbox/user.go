@@ -105,6 +105,7 @@ type SimUser struct {
 	waiters    map[*frameWaiter]struct{}
 	lastClose  int
 	closedOnce bool
+	sockEvents []SocketEvent // ERROR frames and closes, the last socketEventsKept
 
 	autoAck  bool
 	dropAcks int // DELIVERY_ACKs still to skip

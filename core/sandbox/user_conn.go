@@ -141,6 +141,7 @@ func (u *SimUser) read(conn *client.Conn, gen int, connID, instance string) {
 		u.conn = nil
 		u.connEnded = true
 		u.lastClose, u.closedOnce = code, true
+		u.addSocketEventLocked(SocketEvent{At: time.Now(), Instance: instance, CloseCode: code, ByClient: byUs})
 		for w := range u.waiters {
 			if w.gen == gen {
 				ended = append(ended, w)
@@ -294,6 +295,9 @@ func finalError(code string) bool {
 }
 
 func (u *SimUser) handleError(base history.Event, f client.Frame) {
+	u.mu.Lock()
+	u.addSocketEventLocked(SocketEvent{At: time.Now(), Instance: base.Instance, Code: f.Code, Message: f.Message, ClientMessageID: f.ClientMessageID})
+	u.mu.Unlock()
 	if f.ClientMessageID != "" {
 		u.mu.Lock()
 		if i, ok := u.outIdx[f.ClientMessageID]; ok {

@@ -118,6 +118,9 @@ func Check(events []Event, o CheckOptions) *Result {
 	ck.replayOrder()
 	ck.reached()
 	ck.banned()
+	ck.bannedOnlyError()
+	ck.senderTold()
+	ck.outageCatchUp()
 	ck.res.Messages = len(ck.msgs)
 	return ck.res
 }

@@ -222,6 +222,36 @@ func TestCheckViolations(t *testing.T) {
 			h.send(alice, "a#1", "c2", bob, 1).ack(alice, "a#1", "c2", "2")
 			return h.recv(bob, "b#1", "B", "2", alice, false)
 		}, RuleBanned, "received message 2 first sent after the ban", 4, ""},
+		{"banned user's replay before ERROR BANNED", func() *hb {
+			h := clean()
+			h.wait(time.Second).connect(bob, "b#3", "A")
+			h.recv(bob, "b#3", "A", "4", alice, true)
+			h.add(Event{Kind: ErrorFrame, User: bob, Conn: "b#3", Instance: "A", Code: "BANNED"})
+			return h.add(Event{Kind: Disconnect, User: bob, Conn: "b#3", Instance: "A", CloseCode: 4003})
+		}, RuleBannedOnlyError, "bob, banned via A, connected as b#3 and first got receive, not ERROR BANNED", 3, ""},
+		{"banned user gets REPLAY_DONE after ERROR BANNED", func() *hb {
+			h := clean()
+			h.wait(time.Second).connect(bob, "b#3", "A")
+			h.add(Event{Kind: ErrorFrame, User: bob, Conn: "b#3", Instance: "A", Code: "BANNED"})
+			return h.replayDone(bob, "b#3", "A", 0)
+		}, RuleBannedOnlyError, "got replay_done on b#3 besides ERROR BANNED", 4, RuleReached},
+		{"sender never told DELIVERED across instances", func() *hb {
+			h := newHB()
+			h.connect(alice, "a#1", "A").replayDone(alice, "a#1", "A", 0)
+			h.connect(bob, "b#1", "B").replayDone(bob, "b#1", "B", 0)
+			h.send(alice, "a#1", "c1", bob, 1).ack(alice, "a#1", "c1", "1")
+			h.recv(bob, "b#1", "B", "1", alice, false).dack(bob, "b#1", "B", "1")
+			return h.wait(time.Second).stored("1", alice, bob, "c1", true)
+		}, RuleSenderTold, "message 1 was acked by bob but alice, connected as a#1 throughout, was never told DELIVERED", 3, ""},
+		{"stored during the outage never reaches a connected recipient", func() *hb {
+			h := newHB()
+			h.connect(alice, "a#1", "A").replayDone(alice, "a#1", "A", 0)
+			h.connect(bob, "b#1", "B").replayDone(bob, "b#1", "B", 0)
+			h.add(Event{Kind: Fault, Detail: "redis_stop"})
+			h.send(alice, "a#1", "c1", bob, 1).ack(alice, "a#1", "c1", "1")
+			h.add(Event{Kind: Fault, Detail: "redis_start"}).wait(4 * time.Second)
+			return h.stored("1", alice, bob, "c1", false)
+		}, RuleOutageCatchUp, "message 1, stored while Redis was down, never reached bob, connected as b#1", 3, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -377,5 +407,33 @@ func TestIDLess(t *testing.T) {
 		if got := idLess(c.a, c.b); got != c.want {
 			t.Errorf("idLess(%q, %q) = %v", c.a, c.b, got)
 		}
+	}
+}
+
+// TestCheckNewRulesGraces: the new rules wait for the history to go on
+// long enough, and a socket that went away excuses the sender's state.
+func TestCheckNewRulesGraces(t *testing.T) {
+	outage := func(after time.Duration) *hb {
+		h := newHB()
+		h.connect(bob, "b#1", "B").replayDone(bob, "b#1", "B", 0)
+		h.add(Event{Kind: Fault, Detail: "redis_stop"})
+		h.send(alice, "a#1", "c1", bob, 1).ack(alice, "a#1", "c1", "1")
+		h.add(Event{Kind: Fault, Detail: "redis_start"}).wait(after)
+		return h.stored("1", alice, bob, "c1", false)
+	}
+	if res := Check(outage(time.Second).evs, CheckOptions{}); !res.OK() {
+		t.Errorf("a run that ends 1s after Redis is back is blamed:\n%s", res)
+	}
+	if res := Check(outage(4*time.Second).recv(bob, "b#1", "B", "1", alice, false).evs, CheckOptions{}); !res.OK() {
+		t.Errorf("a caught-up message is blamed:\n%s", res)
+	}
+	told := newHB()
+	told.connect(alice, "a#1", "A").connect(bob, "b#1", "B")
+	told.send(alice, "a#1", "c1", bob, 1).ack(alice, "a#1", "c1", "1")
+	told.recv(bob, "b#1", "B", "1", alice, false).dack(bob, "b#1", "B", "1")
+	told.add(Event{Kind: Disconnect, User: alice, Conn: "a#1", Instance: "A"})
+	told.wait(time.Second).stored("1", alice, bob, "c1", true)
+	if res := Check(told.evs, CheckOptions{}); !res.OK() {
+		t.Errorf("a sender whose socket closed right after the ack is blamed:\n%s", res)
 	}
 }

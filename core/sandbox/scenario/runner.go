@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dmchat/dmchat/core/logging"
 	"github.com/dmchat/dmchat/core/sandbox"
 	"github.com/dmchat/dmchat/core/sandbox/history"
 )
@@ -93,6 +94,9 @@ type Report struct {
 	// Names maps user ids to names.
 	History []history.Event
 	Names   map[string]string
+	// Logs are the log records the run's cluster still held at the end
+	// (for sandbox.Timeline); not part of the JSON report.
+	Logs []logging.Record `json:"-"`
 	// Err is set when the run could not start (or stop) its cluster.
 	Err string
 }
@@ -154,11 +158,7 @@ func Run(ctx context.Context, sc *Script, o RunOptions) (*Report, error) {
 			db = o.DB
 		}
 		var err error
-		c, err = sandbox.Start(ctx, sandbox.Options{
-			DBURI: db, RedisDown: sc.Options.RedisDown, Instances: sc.Options.InstanceNames(),
-			RedisInitTimeout: sc.Options.RedisInitTimeout, Seed: seed,
-			LogOutput: o.LogOutput, LogFile: o.LogFile,
-		})
+		c, err = StartCluster(ctx, sc, sandbox.Options{DBURI: db, Seed: seed, LogOutput: o.LogOutput, LogFile: o.LogFile})
 		if err != nil {
 			rep.Err = err.Error()
 			rep.Gates = gateResults(sc, rep.Steps)
@@ -234,6 +234,7 @@ func Run(ctx context.Context, sc *Script, o RunOptions) (*Report, error) {
 	}
 	rep.History = events
 	rep.Names = x.names()
+	rep.Logs = c.Logs().Snapshot()
 	co := o.Check
 	co.Seed, co.Names = seed, rep.Names
 	rep.Check = history.Check(events, co)
