@@ -96,7 +96,7 @@ func dialWS(ctx context.Context, wsURL string, o dialOptions) (*wsConn, error) {
 		d.Control = func(_, _ string, rc syscall.RawConn) error {
 			var serr error
 			err := rc.Control(func(fd uintptr) {
-				serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, o.RecvBuffer)
+				serr = setRecvBuffer(fd, o.RecvBuffer)
 			})
 			return errors.Join(err, serr)
 		}
