@@ -13,7 +13,7 @@ import (
 const (
 	maxHeldStates   = 10000
 	maxRecentStates = 10000
-	resyncWindow    = 10 * time.Second
+	resyncWindow    = 30 * time.Second
 )
 
 // stateLog keeps delivery states for the bus's bad moments. Messages need
@@ -29,6 +29,7 @@ const (
 type stateLog struct {
 	mu     sync.Mutex
 	held   []bus.Event
+	taken  uint64       // how many times held was taken (see hold)
 	recent []timedEvent // ring of published states, oldest at next
 	next   int
 }
@@ -38,13 +39,24 @@ type timedEvent struct {
 	at time.Time
 }
 
-func (l *stateLog) hold(ev bus.Event) {
+// generation is the count of takes so far; hold compares against it.
+func (l *stateLog) generation() uint64 {
 	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.taken
+}
+
+// hold keeps ev for the bus's return and reports whether the held states
+// were taken since generation seen: then the take that was meant to carry
+// ev ran before ev was held, and the caller must publish it.
+func (l *stateLog) hold(ev bus.Event, seen uint64) (missedTake bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	if len(l.held) >= maxHeldStates {
 		l.held = l.held[1:]
 	}
 	l.held = append(l.held, ev)
-	l.mu.Unlock()
+	return l.taken != seen
 }
 
 func (l *stateLog) published(ev bus.Event, now time.Time) {
@@ -64,6 +76,7 @@ func (l *stateLog) takeHeld() []bus.Event {
 	defer l.mu.Unlock()
 	out := l.held
 	l.held = nil
+	l.taken++
 	return out
 }
 
@@ -81,20 +94,38 @@ func (l *stateLog) since(now time.Time) []bus.Event {
 }
 
 // publishState publishes a delivery state, holding it if the bus is down.
+// A restore (or another instance's resync) that took the held states
+// between the look at the bus and the hold would leave ev held until the
+// next outage: hold reports it, and ev goes out at once instead.
 func (n *Node) publishState(ctx context.Context, ev bus.Event) {
 	if _, alone := n.bus.(*bus.Disabled); alone {
 		return // no Redis configured: there is no other instance, ever
 	}
+	seen := n.states.generation()
 	if n.bus.State() != bus.StateConnected {
-		n.states.hold(ev)
+		if n.states.hold(ev, seen) {
+			n.republishHeld()
+		}
 		return
 	}
 	if err := n.bus.Publish(ctx, ev); err != nil {
 		n.metrics.BusPublishFailures.Inc()
-		n.states.hold(ev)
+		if n.states.hold(ev, seen) {
+			n.republishHeld()
+		}
 		return
 	}
 	n.states.published(ev, time.Now())
+}
+
+// republishHeld publishes, in the background, the states held so far.
+func (n *Node) republishHeld() {
+	if n.closing.Load() {
+		return
+	}
+	if evs := n.states.takeHeld(); len(evs) > 0 {
+		n.spawnPublish(evs)
+	}
 }
 
 // republishStates publishes, in the background, the held states and
@@ -107,6 +138,12 @@ func (n *Node) republishStates() {
 	if len(evs) == 0 {
 		return
 	}
+	n.spawnPublish(evs)
+}
+
+// spawnPublish publishes evs in a background goroutine (publishState holds
+// again whatever still cannot go).
+func (n *Node) spawnPublish(evs []bus.Event) {
 	n.spawn(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()

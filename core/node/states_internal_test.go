@@ -2,7 +2,9 @@ package node
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/dmchat/dmchat/core/bus"
 	"github.com/dmchat/dmchat/core/store"
@@ -35,5 +37,52 @@ func TestStatesAreHeldOnlyWhenThereIsABus(t *testing.T) {
 				t.Fatalf("%d states held, want %d", got, tc.held)
 			}
 		})
+	}
+}
+
+// restoringBus is down at publishState's first look, and comes back right
+// after it: the restore (BusRestored) takes the held states before the
+// state being published is held.
+type restoringBus struct {
+	bus.Disabled
+	n         *Node
+	calls     atomic.Int32
+	published chan bus.Event
+}
+
+func (b *restoringBus) State() bus.State {
+	if b.calls.Add(1) == 1 {
+		b.n.BusRestored()
+		return bus.StateLost
+	}
+	return bus.StateConnected
+}
+
+func (b *restoringBus) Publish(_ context.Context, ev bus.Event) error {
+	if ev.Kind == bus.KindState {
+		b.published <- ev
+	}
+	return nil
+}
+
+// TestStateHeldAsTheBusReturnsIsNotStranded: a state held just as the bus
+// came back, after the restore took the held states, is published anyway,
+// not kept until the next outage.
+func TestStateHeldAsTheBusReturnsIsNotStranded(t *testing.T) {
+	b := &restoringBus{published: make(chan bus.Event, 1)}
+	n, err := New(Options{Store: store.NewMemory(), Bus: b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.n = n
+	defer n.Shutdown(context.Background())
+	n.publishState(context.Background(), bus.Event{Kind: bus.KindState, MessageID: "7", SenderID: "u"})
+	select {
+	case ev := <-b.published:
+		if ev.MessageID != "7" {
+			t.Fatalf("published %+v, want the state of 7", ev)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the state held as the bus returned was never published")
 	}
 }
