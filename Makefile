@@ -28,6 +28,8 @@ test: lint unit scenarios
 unit:
 	@services=$$(bash .ci/services.sh) && eval "$$services" && \
 	  DMCHAT_REQUIRE_SERVICES=1 $(GO) test -race -count=1 -timeout 20m ./...
+	@# Allocation counts mean nothing under -race (sync.Pool drops items): once more without it.
+	$(GO) test -count=1 -run 'Allocat' ./core/...
 
 ## scenarios: every scenario on the memory store, then again on a fresh SQLite file each
 ## (store bugs are invisible on memory; the sandbox also asserts synchronous=FULL at start).
