@@ -28,4 +28,12 @@ const (
 	CloseTooLarge      = 1009
 	CloseNormal        = 1000
 	CloseInternalError = 1011
+	// CloseTryAgainLater closes a slow consumer: its queued bytes passed
+	// WS_QUEUE_BYTES, its push would pass WS_OUTBOUND_BUDGET, or it holds
+	// too many unacked messages. The contract lists no code for this; 1013
+	// ("try again later") says the client may reconnect and be replayed.
+	CloseTryAgainLater = 1013
+	// CloseAbnormal is recorded, never sent, when a write to the socket
+	// failed: the connection is gone, as with RFC 6455's 1006.
+	CloseAbnormal = 1006
 )

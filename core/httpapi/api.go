@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/dmchat/dmchat/core/auth"
+	"github.com/dmchat/dmchat/core/chat"
 	"github.com/dmchat/dmchat/core/node"
 	"github.com/dmchat/dmchat/core/webui"
 )
@@ -138,7 +139,7 @@ func (a *API) routes() {
 	m.Handle("GET /{$}", web)
 	m.Handle("GET "+webui.AssetPrefix, web)
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, "NOT_FOUND", "no such route")
+		writeError(w, http.StatusNotFound, chat.CodeNotFound, "no such route")
 	})
 }
 

@@ -103,7 +103,7 @@ func (c *Client) slow() {
 	if c.hub.opts.OnSlowConsumer != nil {
 		c.hub.opts.OnSlowConsumer(c)
 	}
-	c.Close(1013, "slow consumer")
+	c.Close(chat.CloseTryAgainLater, "slow consumer")
 }
 
 // deliver pushes m unless this socket has it already (pending or acked

@@ -140,6 +140,5 @@ func (c *Client) write(fin *closeRequest, held int) {
 	}
 }
 
-// CloseWriteFailed is the code recorded when a write to the socket failed;
-// the peer is gone, so no close frame reaches it.
-const CloseWriteFailed = 1006
+// CloseWriteFailed is the code recorded when a write to the socket failed.
+const CloseWriteFailed = chat.CloseAbnormal
