@@ -5,9 +5,10 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 )
 
 // dialSpec is one socket to open.
@@ -23,55 +24,45 @@ type dialSpec struct {
 // the number open.
 func connectAll(ctx context.Context, specs []dialSpec, conc int, readBuf int, spread bool, progress func(int)) ([]*wsConn, error) {
 	conns := make([]*wsConn, len(specs))
-	var (
-		next, done atomic.Int64
-		wg         sync.WaitGroup
-		errOnce    sync.Once
-		firstErr   error
-	)
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	for range min(conc, len(specs)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= len(specs) || ctx.Err() != nil {
-					return
-				}
-				o := dialOptions{Token: specs[i].Token, ReadBuffer: readBuf}
-				if spread && isLoopbackURL(specs[i].URL) {
-					o.LocalIP = net.IPv4(127, 0, 0, byte(1+i%16))
-				}
-				var c *wsConn
-				var err error
-				for attempt := 0; attempt < 3; attempt++ {
-					dctx, dcancel := context.WithTimeout(ctx, 30*time.Second)
-					c, err = dialWS(dctx, specs[i].URL, o)
-					dcancel()
-					if err == nil || ctx.Err() != nil {
-						break
-					}
-				}
-				if err != nil {
-					errOnce.Do(func() { firstErr = fmt.Errorf("bench: socket %d: %w", i, err); cancel() })
-					return
-				}
-				conns[i] = c
-				if d := done.Add(1); progress != nil && d%1000 == 0 {
-					progress(int(d))
+	var done atomic.Int64
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(max(1, conc))
+	for i, spec := range specs {
+		if ctx.Err() != nil {
+			break
+		}
+		g.Go(func() error {
+			o := dialOptions{Token: spec.Token, ReadBuffer: readBuf}
+			if spread && isLoopbackURL(spec.URL) {
+				o.LocalIP = net.IPv4(127, 0, 0, byte(1+i%16))
+			}
+			var c *wsConn
+			var err error
+			for attempt := 0; attempt < 3; attempt++ {
+				dctx, dcancel := context.WithTimeout(ctx, 30*time.Second)
+				c, err = dialWS(dctx, spec.URL, o)
+				dcancel()
+				if err == nil || ctx.Err() != nil {
+					break
 				}
 			}
-		}()
+			if err != nil {
+				return fmt.Errorf("bench: socket %d: %w", i, err)
+			}
+			conns[i] = c
+			if d := done.Add(1); progress != nil && d%1000 == 0 {
+				progress(int(d))
+			}
+			return nil
+		})
 	}
-	wg.Wait()
-	if firstErr == nil {
-		firstErr = ctx.Err()
+	err := g.Wait()
+	if err == nil {
+		err = ctx.Err()
 	}
-	if firstErr != nil {
+	if err != nil {
 		closeAll(conns)
-		return nil, firstErr
+		return nil, err
 	}
 	return conns, nil
 }

@@ -7,9 +7,10 @@ import (
 	"net"
 	"net/http"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/dmchat/dmchat/core/client"
 )
@@ -43,39 +44,24 @@ func newHTTPClient() *http.Client {
 // progress, if set, is called with the number done so far.
 func setupUsers(ctx context.Context, apis []*client.API, prefix string, n int, progress func(int)) ([]benchUser, error) {
 	users := make([]benchUser, n)
-	var (
-		next, done atomic.Int64
-		wg         sync.WaitGroup
-		errOnce    sync.Once
-		firstErr   error
-	)
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	workers := min(32, n)
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= n || ctx.Err() != nil {
-					return
-				}
-				u, err := setupUser(ctx, apis[i%len(apis)], prefix+strconv.Itoa(i))
-				if err != nil {
-					errOnce.Do(func() { firstErr = err; cancel() })
-					return
-				}
-				users[i] = u
-				if d := done.Add(1); progress != nil && d%500 == 0 {
-					progress(int(d))
-				}
+	var done atomic.Int64
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(32)
+	for i := 0; i < n && ctx.Err() == nil; i++ {
+		g.Go(func() error {
+			u, err := setupUser(ctx, apis[i%len(apis)], prefix+strconv.Itoa(i))
+			if err != nil {
+				return err
 			}
-		}()
+			users[i] = u
+			if d := done.Add(1); progress != nil && d%500 == 0 {
+				progress(int(d))
+			}
+			return nil
+		})
 	}
-	wg.Wait()
-	if firstErr != nil {
-		return nil, firstErr
+	if err := g.Wait(); err != nil {
+		return nil, err
 	}
 	return users, ctx.Err()
 }
