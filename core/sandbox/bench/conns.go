@@ -25,10 +25,11 @@ type dialSpec struct {
 func connectAll(ctx context.Context, specs []dialSpec, conc int, readBuf int, spread bool, progress func(int)) ([]*wsConn, error) {
 	conns := make([]*wsConn, len(specs))
 	var done atomic.Int64
-	g, ctx := errgroup.WithContext(ctx)
+	// gctx ends when Wait returns: the result is judged by ctx.
+	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(max(1, conc))
 	for i, spec := range specs {
-		if ctx.Err() != nil {
+		if gctx.Err() != nil {
 			break
 		}
 		g.Go(func() error {
@@ -39,10 +40,10 @@ func connectAll(ctx context.Context, specs []dialSpec, conc int, readBuf int, sp
 			var c *wsConn
 			var err error
 			for attempt := 0; attempt < 3; attempt++ {
-				dctx, dcancel := context.WithTimeout(ctx, 30*time.Second)
+				dctx, dcancel := context.WithTimeout(gctx, 30*time.Second)
 				c, err = dialWS(dctx, spec.URL, o)
 				dcancel()
-				if err == nil || ctx.Err() != nil {
+				if err == nil || gctx.Err() != nil {
 					break
 				}
 			}

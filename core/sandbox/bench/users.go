@@ -45,11 +45,12 @@ func newHTTPClient() *http.Client {
 func setupUsers(ctx context.Context, apis []*client.API, prefix string, n int, progress func(int)) ([]benchUser, error) {
 	users := make([]benchUser, n)
 	var done atomic.Int64
-	g, ctx := errgroup.WithContext(ctx)
+	// gctx ends when Wait returns: the result is judged by ctx.
+	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(32)
-	for i := 0; i < n && ctx.Err() == nil; i++ {
+	for i := 0; i < n && gctx.Err() == nil; i++ {
 		g.Go(func() error {
-			u, err := setupUser(ctx, apis[i%len(apis)], prefix+strconv.Itoa(i))
+			u, err := setupUser(gctx, apis[i%len(apis)], prefix+strconv.Itoa(i))
 			if err != nil {
 				return err
 			}
