@@ -640,9 +640,6 @@ func TestDurableStoreReused(t *testing.T) {
 	defer cancel()
 	c, err := Start(ctx, Options{DBURI: uri, Users: 2, Seed: 1})
 	if err != nil {
-		if strings.Contains(err.Error(), "not implemented") {
-			t.Skip("sqlite store not built yet")
-		}
 		t.Fatal(err)
 	}
 	alice := c.User("user1")
