@@ -148,6 +148,9 @@ func (n *Node) spawnPublish(evs []bus.Event) {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		for _, ev := range evs {
+			if n.closing.Load() {
+				return // shutting down: the bus is closing, and Shutdown waits for this
+			}
 			n.publishState(ctx, ev)
 		}
 	})
