@@ -16,9 +16,12 @@ import (
 	"github.com/dmchat/dmchat/core/webui"
 )
 
-// Options configure the API. Node and Accounts are required.
+// Options configure the API. Node, Store and Accounts are required.
 type Options struct {
-	Node     *node.Node
+	Node *node.Node
+	// Store answers the few reads the routes make themselves; the node
+	// does everything else.
+	Store    Reads
 	Accounts *auth.Accounts
 	Logger   *zap.Logger
 
@@ -63,6 +66,7 @@ type Options struct {
 type API struct {
 	opts    Options
 	node    *node.Node
+	store   Reads
 	acc     *auth.Accounts
 	log     *zap.Logger
 	mux     *http.ServeMux
@@ -107,6 +111,7 @@ func New(opts Options) *API {
 	a := &API{
 		opts:    opts,
 		node:    opts.Node,
+		store:   opts.Store,
 		acc:     opts.Accounts,
 		log:     opts.Logger.Named("HTTP"),
 		mux:     http.NewServeMux(),

@@ -41,7 +41,7 @@ func (a *API) authenticate(w http.ResponseWriter, r *http.Request) (principal, b
 		return principal{}, false
 	}
 	// Revocation (logout) is stored state, shared by every instance.
-	revoked, err := a.node.Store().TokenRevoked(r.Context(), claims.TokenID)
+	revoked, err := a.store.TokenRevoked(r.Context(), claims.TokenID)
 	if err != nil {
 		internal(w)
 		return principal{}, false
@@ -50,7 +50,7 @@ func (a *API) authenticate(w http.ResponseWriter, r *http.Request) (principal, b
 		writeError(w, http.StatusUnauthorized, chat.CodeUnauthorized, "token revoked (logged out)")
 		return principal{}, false
 	}
-	u, err := a.node.Store().UserByID(r.Context(), claims.UserID)
+	u, err := a.store.UserByID(r.Context(), claims.UserID)
 	if errors.Is(err, store.ErrNotFound) {
 		writeError(w, http.StatusUnauthorized, chat.CodeUnauthorized, "unknown user")
 		return principal{}, false

@@ -51,7 +51,7 @@ func (a *API) messages(w http.ResponseWriter, r *http.Request, p principal) {
 	ctx, cancel := withTimeout(r)
 	defer cancel()
 	// One extra row tells whether another page follows.
-	msgs, err := a.node.Store().Conversation(ctx, store.Page{UserA: p.user.ID, UserB: with, BeforeID: before, Limit: limit + 1})
+	msgs, err := a.store.Conversation(ctx, store.Page{UserA: p.user.ID, UserB: with, BeforeID: before, Limit: limit + 1})
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		internal(w)
 		return

@@ -18,7 +18,7 @@ func (a *API) readyz(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	body := map[string]any{"instanceId": a.node.InstanceID(), "bus": a.node.BusState().String(), "store": "ok", "status": "ready"}
 	status := http.StatusOK
-	if err := a.node.Store().Ping(ctx); err != nil {
+	if err := a.store.Ping(ctx); err != nil {
 		body["store"], body["status"] = "unreachable", "not ready"
 		status = http.StatusServiceUnavailable
 	}

@@ -41,7 +41,7 @@ func (a *API) users(w http.ResponseWriter, r *http.Request, _ principal) {
 	}
 	ctx, cancel := withTimeout(r)
 	defer cancel()
-	found, err := a.node.Store().SearchUsers(ctx, q, limit)
+	found, err := a.store.SearchUsers(ctx, q, limit)
 	if err != nil {
 		internal(w)
 		return

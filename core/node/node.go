@@ -188,17 +188,33 @@ func (n *Node) Shutdown(ctx context.Context) error {
 // InstanceID is this instance's name.
 func (n *Node) InstanceID() string { return n.id }
 
-// Hub exposes the local sockets (status and admin views).
+// Sockets is the number of sockets open on this instance.
+func (n *Node) Sockets() int { return n.hub.Count() }
+
+// Hub is the local socket table, for tests that push frames to a socket
+// themselves; the server's own code goes through the node's methods.
 func (n *Node) Hub() *hub.Hub { return n.hub }
+
+// UserSockets is the number of userID's sockets open on this instance.
+func (n *Node) UserSockets(userID string) int { return len(n.hub.Clients(userID)) }
+
+// Disconnect closes userID's sockets on this instance with code, as a
+// server-side drop (the tests' and the sandbox's way to make a client
+// reconnect); it returns how many it closed. Nothing is lost: what was
+// not acked is replayed on the next connection.
+func (n *Node) Disconnect(userID string, code int, reason string) int {
+	cs := n.hub.Clients(userID)
+	for _, c := range cs {
+		c.Close(code, reason)
+	}
+	return len(cs)
+}
 
 // Metrics is this instance's registry.
 func (n *Node) Metrics() *metrics.Metrics { return n.metrics }
 
 // BusState reports the bus connection state.
 func (n *Node) BusState() bus.State { return n.bus.State() }
-
-// Store is the node's store.
-func (n *Node) Store() store.Store { return n.store }
 
 func (n *Node) isBanned(userID string) bool {
 	_, ok := n.banned.Load(userID)

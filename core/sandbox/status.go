@@ -29,7 +29,7 @@ func (c *Cluster) Status() []InstanceStatus {
 			m := node.Metrics()
 			st.Listening = true
 			st.Bus = node.BusState().String()
-			st.Sockets = node.Hub().Count()
+			st.Sockets = node.Sockets()
 			st.Stored = m.Value("dmchat_messages_stored_total")
 			st.Delivered = m.Value("dmchat_messages_delivered_total")
 			st.Replayed = m.Value("dmchat_messages_replayed_total")

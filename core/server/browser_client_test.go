@@ -55,11 +55,9 @@ func TestBrowserReconnectAfterServerDrop(t *testing.T) {
 		p.messageByContent(fmt.Sprintf("before the drop %d", i))
 	}
 
-	clients := e.srv.Node().Hub().Clients(u1ID)
-	if len(clients) != 1 {
-		t.Fatalf("user1 has %d sockets, want 1", len(clients))
+	if n := e.srv.Node().Disconnect(u1ID, chat.CloseGoingAway, "test drops the socket"); n != 1 {
+		t.Fatalf("user1 had %d sockets, want 1", n)
 	}
-	clients[0].Close(1001, "test drops the socket")
 	// Type a message the moment the page knows it is disconnected: in one
 	// turn of the page's event loop, so no reconnect can come between.
 	const typed = "typed while disconnected"
@@ -108,7 +106,7 @@ func TestBrowserReconnectAfterServerDrop(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clients = e.srv.Node().Hub().Clients(u1ID)
+	clients := e.srv.Node().Hub().Clients(u1ID)
 	if len(clients) != 1 {
 		t.Fatalf("user1 has %d sockets after the reconnect, want 1", len(clients))
 	}

@@ -67,7 +67,7 @@ func TestBrowserClusterDirectMessageAndBan(t *testing.T) {
 	if got := eval[string](p2, `(s => [s.stopped, s.connects, s.ws === null].join())(window.dmchatSocket)`); got != "true,1,true" {
 		t.Fatalf("user2's socket after the ban: stopped,connects,closed = %s, want true,1,true", got)
 	}
-	if n := len(b.srv.Node().Hub().Clients(u2ID)); n != 0 {
+	if n := b.srv.Node().UserSockets(u2ID); n != 0 {
 		t.Fatalf("user2 still has %d sockets on B", n)
 	}
 

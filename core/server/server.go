@@ -129,7 +129,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	s.node = n
 	s.accounts = &auth.Accounts{Store: s.store, Hasher: opts.Hasher, Gate: opts.HashGate, Tokens: auth.NewTokens(cfg.JWTSecret, cfg.TokenTTL)}
 	s.api = httpapi.New(httpapi.Options{
-		Node: n, Accounts: s.accounts, Logger: log, Production: cfg.Production,
+		Node: n, Store: s.store, Accounts: s.accounts, Logger: log, Production: cfg.Production,
 		WSPath: cfg.WSPath, CookieDomain: cfg.CookieDomain, CORSOrigin: cfg.CORSOrigin,
 		MetricsMode: cfg.MetricsMode, MetricsSecret: cfg.MetricsSecret, MetricsAdminRoute: cfg.MetricsEnableAdminRoute,
 		AuthRate: opts.AuthRate, AuthBurst: opts.AuthBurst, TrustedProxies: cfg.TrustedProxies,

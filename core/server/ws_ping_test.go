@@ -45,7 +45,7 @@ func TestSilentPeerIsClosedWithinThePingDeadline(t *testing.T) {
 	if took, limit := time.Since(start), 2*pingInterval+2*time.Second; took > limit {
 		t.Fatalf("closed after %v, want within %v", took, limit)
 	}
-	if n := e.srv.Node().Hub().Count(); n != 0 {
+	if n := e.srv.Node().Sockets(); n != 0 {
 		t.Fatalf("%d sockets still registered after the ping timeout", n)
 	}
 }
@@ -77,7 +77,7 @@ func TestReadingPeerSurvivesPings(t *testing.T) {
 	if n := len(e.logs.Events("HTTP", "ping_timeout")); n != 0 {
 		t.Fatal("a peer that answered pings was timed out")
 	}
-	if n := e.srv.Node().Hub().Count(); n != 1 {
+	if n := e.srv.Node().Sockets(); n != 1 {
 		t.Fatalf("%d sockets registered, want the reading peer's", n)
 	}
 }

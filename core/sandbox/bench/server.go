@@ -291,7 +291,7 @@ func selfStats(srvs []*server.Server, gc bool) ServerStats {
 		StackInuse: ms.StackInuse, Sys: ms.Sys, Goroutines: runtime.NumGoroutine(), NumGC: ms.NumGC,
 		FDs: ProcFDs(os.Getpid())}
 	for _, srv := range srvs {
-		s.Sockets += srv.Node().Hub().Count()
+		s.Sockets += srv.Node().Sockets()
 	}
 	return s
 }
