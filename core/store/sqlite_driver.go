@@ -11,9 +11,7 @@ import (
 // code out of its errors. One file per driver implements them:
 //
 //   - sqlite_driver_modernc.go: modernc.org/sqlite (pure Go, transpiled C),
-//     the default; with -tags sqlite_modernc when another is the default.
-//   - sqlite_driver_ncruces.go: github.com/ncruces/go-sqlite3 (pure Go),
-//     with -tags sqlite_ncruces.
+//     the default and the release build.
 //   - sqlite_driver_mattn.go: github.com/mattn/go-sqlite3 (cgo), with
 //     -tags sqlite_mattn and cgo enabled; without cgo that tag falls back
 //     to the default, so CGO_ENABLED=0 builds always work.

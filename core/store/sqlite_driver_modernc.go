@@ -1,4 +1,4 @@
-//go:build !sqlite_ncruces && !(sqlite_mattn && cgo)
+//go:build !(sqlite_mattn && cgo)
 
 package store
 
