@@ -251,7 +251,7 @@ func (c *CycleResult) checks() []Check {
 
 // writeTable prints one line per store.
 func (c *CycleResult) writeTable(bw *bufio.Writer) {
-	fmt.Fprintf(bw, "\ncycle: full DM cycles through the engine, no network, fixed work (allocations and process CPU per cycle)\n")
+	fmt.Fprintf(bw, "\ncycle: full DM cycles through the engine in the tool's process, no network, fixed work (allocations and process CPU per cycle)\n")
 	fmt.Fprintf(bw, "  %-6s  %5s  %7s  %9s  %8s  %10s  %6s\n", "store", "pairs", "cycles", "allocs/DM", "B/DM", "CPU µs/DM", "wall s")
 	for _, r := range c.Runs {
 		fmt.Fprintf(bw, "  %-6s  %5d  %7d  %9.1f  %8.0f  %10.1f  %6.2f\n", r.Store, r.Pairs, r.Cycles, r.AllocsPerDM, r.BytesPerDM, r.CPUPerDMus, r.WallS)

@@ -28,7 +28,7 @@ const (
 
 // AllWorkloads is every workload, in the order "all" (and make bench's
 // --short run) runs them.
-var AllWorkloads = []string{WorkloadCycle, WorkloadPairs, WorkloadCross, WorkloadIdle, WorkloadReplay, WorkloadStorm, WorkloadHostile}
+var AllWorkloads = []string{WorkloadPairs, WorkloadCross, WorkloadIdle, WorkloadReplay, WorkloadStorm, WorkloadHostile, WorkloadCycle}
 
 // Options configure Run. The zero value runs every workload at full size
 // against servers the tool starts in a child process (which needs
@@ -288,9 +288,6 @@ func runWorkload(ctx context.Context, o Options, w string, rep *Report) error {
 	if w == WorkloadCycle { // in this process, no server and no network
 		res, err := (&env{o: o}).runCycle(ctx)
 		rep.Cycle = res
-		if rep.Settings.Server == "" {
-			rep.Settings.Server = "none: the cycle workload runs the engine in the tool's process"
-		}
 		return err
 	}
 	instances := 1
