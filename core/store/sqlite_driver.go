@@ -1,9 +1,6 @@
 package store
 
-import (
-	"strconv"
-	"strings"
-)
+import "strconv"
 
 // The SQLite driver is chosen at build time; the store sees only this seam:
 // sqliteDriver names it, openSQLiteDB opens a pool whose every connection
@@ -53,14 +50,4 @@ func writerPragmas(busyMS int) []string {
 // readerPragmas are the read pool's settings: it can never write.
 func readerPragmas(busyMS int) []string {
 	return []string{busyPragma(busyMS), "query_only(1)"}
-}
-
-// pragmaStatement turns "name(value)" into "PRAGMA name = value", for
-// drivers that run pragmas themselves rather than from the DSN.
-func pragmaStatement(p string) string {
-	name, value, ok := strings.Cut(strings.TrimSuffix(p, ")"), "(")
-	if !ok {
-		return "PRAGMA " + p
-	}
-	return "PRAGMA " + name + " = " + value
 }

@@ -8,6 +8,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"net/url"
+	"strings"
 
 	"github.com/mattn/go-sqlite3"
 )
@@ -51,4 +52,14 @@ func sqliteErrCode(err error) (int, bool) {
 		return int(se.ExtendedCode), true
 	}
 	return 0, false
+}
+
+// pragmaStatement turns "name(value)" into "PRAGMA name = value", for
+// drivers that run pragmas themselves rather than from the DSN.
+func pragmaStatement(p string) string {
+	name, value, ok := strings.Cut(strings.TrimSuffix(p, ")"), "(")
+	if !ok {
+		return "PRAGMA " + p
+	}
+	return "PRAGMA " + name + " = " + value
 }
