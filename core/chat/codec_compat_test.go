@@ -61,3 +61,19 @@ func TestEncodeAgreesWithEncodingJSON(t *testing.T) {
 		t.Errorf("invalid UTF-8 encoded as %s (%v)", f.Encode(), err)
 	}
 }
+
+// TestDecodedFrameOutlivesItsBuffer: the read loop reuses its buffer for
+// the next frame, so nothing decoded may point into it.
+func TestDecodedFrameOutlivesItsBuffer(t *testing.T) {
+	buf := []byte(`{"type":"MESSAGE_SEND","clientMessageId":"c-1","recipientId":"u1","content":"hello there"}`)
+	f, err := DecodeFrame(buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range buf {
+		buf[i] = 'x'
+	}
+	if f.Type != TypeMessageSend || f.ClientMessageID != "c-1" || f.RecipientID != "u1" || f.Content != "hello there" {
+		t.Fatalf("frame changed with its buffer: %+v", f)
+	}
+}

@@ -80,8 +80,14 @@ var ErrNotObject = errors.New("frame is not a JSON object")
 // DecodeFrame parses and validates one client frame. Every failure is a
 // *FrameError carrying the wire code (BAD_FRAME or TOO_LARGE).
 func DecodeFrame(data []byte) (InFrame, error) {
-	var f InFrame
-	if err := json.Unmarshal(data, &f, decodeOpts); err != nil {
+	// As in Encode: a pooled frame to decode into, so that handing it to
+	// the decoder as an interface moves nothing to the heap.
+	p := inFramePool.Get().(*InFrame)
+	err := json.Unmarshal(data, p, decodeOpts)
+	f := *p
+	*p = InFrame{}
+	inFramePool.Put(p)
+	if err != nil {
 		return InFrame{}, &FrameError{Code: CodeBadFrame, Message: fmt.Sprintf("%v: %v", ErrNotObject, err)}
 	}
 	if err := checkFrameText(data, f); err != nil {
@@ -209,6 +215,9 @@ func (f OutFrame) Encode() []byte {
 	}
 	return b
 }
+
+// inFramePool holds the frames DecodeFrame unmarshals into.
+var inFramePool = sync.Pool{New: func() any { return new(InFrame) }}
 
 // outFramePool holds the frames Encode marshals.
 var outFramePool = sync.Pool{New: func() any { return new(OutFrame) }}

@@ -47,9 +47,6 @@ func (n *Node) send(ctx context.Context, s *Session, f chat.InFrame) {
 	// A retry of an undelivered message is pushed again: sockets it was
 	// already pushed to skip it, and a crash between store and push is healed.
 	n.deliver(m, hub.Inline)
-	if n.bus.State() != bus.StateConnected {
-		return // one instance, or the bus is down: no event to build
-	}
 	n.publish(ctx, bus.Event{Kind: bus.KindMessage, MessageID: m.ID, SenderID: m.SenderID,
 		RecipientID: m.RecipientID, ClientMessageID: m.ClientMessageID, Content: m.Content,
 		CreatedAt: chat.FormatTime(m.CreatedAt)})

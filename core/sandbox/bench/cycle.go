@@ -81,7 +81,8 @@ func (c cycleConn) TryWrite(frames [][]byte) (bool, error) { return true, c.Writ
 func (cycleConn) Close(int, string) error { return nil }
 
 // cyclePair is a sender and a recipient attached to the node, with every
-// MESSAGE_SEND frame built before the clock starts.
+// MESSAGE_SEND frame built before the clock starts. Each has content of
+// its own: the decoder interns repeated strings, and real messages differ.
 type cyclePair struct {
 	send, recv *node.Session
 	sends      [][]byte
@@ -185,7 +186,7 @@ func measureCycles(ctx context.Context, storeName string, pairs, cycles int) (Cy
 		p.sends = make([][]byte, per+warm)
 		for k := range p.sends {
 			p.sends[k] = []byte(`{"type":"MESSAGE_SEND","clientMessageId":"c` + strconv.Itoa(k) +
-				`","recipientId":"` + r.ID + `","content":"k=1;xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}`)
+				`","recipientId":"` + r.ID + `","content":"k=` + strconv.Itoa(k) + `;xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}`)
 		}
 		ps[i] = p
 	}
