@@ -27,6 +27,18 @@ const defaultMaxBatch = 512
 // condition is rarely true, and the wait never exceeds lingerMax.
 const lingerMax = 500 * time.Microsecond
 
+// deliverLingerMax is how long a batch made only of MarkDelivered calls
+// waits for another kind of write to share its commit.
+//
+// Why: a delivery needs no ack of its own; its caller only has to hear of
+// it before MESSAGE_STATE goes out, and MarkDelivered still returns after
+// the commit, so the state is never sent for a delivery that is not
+// durable. At moderate load each send and each delivery ack otherwise pay
+// a commit and an fsync of their own; waiting this long lets the next
+// send's commit carry the deliveries. It adds at most this much to the
+// send→MESSAGE_STATE time, and nothing to send→ack or send→delivered.
+const deliverLingerMax = time.Millisecond
+
 // writeOp is the kind of a queued write.
 type writeOp uint8
 
@@ -82,17 +94,24 @@ type committer struct {
 	run      batchFunc
 	maxBatch int
 	linger   time.Duration // see lingerMax
-	stopped  chan struct{}
-	pool     sync.Pool // of *writeReq
+	// deliverLinger: see deliverLingerMax.
+	deliverLinger time.Duration
+	stopped       chan struct{}
+	pool          sync.Pool // of *writeReq
 }
 
 // newCommitter starts the writer goroutine; stop ends it.
 func newCommitter(maxBatch int, run batchFunc) *committer {
-	return newCommitterLinger(maxBatch, lingerMax, run)
+	return newCommitterLingers(maxBatch, lingerMax, deliverLingerMax, run)
 }
 
 // newCommitterLinger is newCommitter with the linger given (tests).
 func newCommitterLinger(maxBatch int, linger time.Duration, run batchFunc) *committer {
+	return newCommitterLingers(maxBatch, linger, deliverLingerMax, run)
+}
+
+// newCommitterLingers is newCommitter with both lingers given (tests).
+func newCommitterLingers(maxBatch int, linger, deliverLinger time.Duration, run batchFunc) *committer {
 	if maxBatch <= 0 {
 		maxBatch = defaultMaxBatch
 	}
@@ -102,6 +121,8 @@ func newCommitterLinger(maxBatch int, linger time.Duration, run batchFunc) *comm
 		maxBatch: maxBatch,
 		linger:   linger,
 		stopped:  make(chan struct{}),
+
+		deliverLinger: deliverLinger,
 	}
 	c.pool.New = func() any { return &writeReq{done: make(chan struct{}, 1)} }
 	go c.loop()
@@ -178,6 +199,9 @@ func (c *committer) loop() {
 			}
 			t.Stop()
 		}
+		if open && onlyDeliveries(batch) {
+			open = c.waitForOtherWrite(&batch)
+		}
 		prev = len(batch)
 		c.run(batch)
 		for i, r := range batch {
@@ -188,6 +212,40 @@ func (c *committer) loop() {
 			return
 		}
 	}
+}
+
+// onlyDeliveries reports whether every request of batch is a
+// MarkDelivered.
+func onlyDeliveries(batch []*writeReq) bool {
+	for _, r := range batch {
+		if r.op != opDeliver {
+			return false
+		}
+	}
+	return true
+}
+
+// waitForOtherWrite adds what arrives to batch until a write that is not a
+// delivery arrives, the batch is full, or deliverLinger passes (see
+// deliverLingerMax). It returns false if the queue was closed meanwhile.
+func (c *committer) waitForOtherWrite(batch *[]*writeReq) bool {
+	t := time.NewTimer(c.deliverLinger)
+	defer t.Stop()
+	for len(*batch) < c.maxBatch {
+		select {
+		case r, ok := <-c.queue:
+			if !ok {
+				return false
+			}
+			*batch = append(*batch, r)
+			if r.op != opDeliver {
+				return true
+			}
+		case <-t.C:
+			return true
+		}
+	}
+	return true
 }
 
 // stop closes the queue, lets the writer commit what is left, and waits for

@@ -26,9 +26,9 @@ type Memory struct {
 	msgs   []chat.Message        // msgs[i] has id i+1
 	byKey  map[msgKey]int64      // (sender, clientMessageId) -> id
 	// toUser lists the ids addressed to each recipient, ascending; conv the
-	// ids of each conversation (convKey), ascending.
+	// ids of each conversation, ascending.
 	toUser map[string][]int64
-	conv   map[string][]int64
+	conv   map[convPair][]int64
 	// revoked holds the revoked token ids.
 	revoked map[string]revocation
 }
@@ -48,7 +48,7 @@ func NewMemory() *Memory {
 		byName: make(map[string]string),
 		byKey:  make(map[msgKey]int64),
 		toUser: make(map[string][]int64),
-		conv:   make(map[string][]int64),
+		conv:   make(map[convPair][]int64),
 
 		revoked: make(map[string]revocation),
 	}
@@ -238,7 +238,7 @@ func (m *Memory) SaveMessage(ctx context.Context, nm NewMessage) (chat.Message, 
 	m.msgs = append(m.msgs, msg)
 	m.byKey[key] = id
 	m.toUser[nm.RecipientID] = append(m.toUser[nm.RecipientID], id)
-	ck := convKey(nm.SenderID, nm.RecipientID)
+	ck := newConvPair(nm.SenderID, nm.RecipientID)
 	m.conv[ck] = append(m.conv[ck], id)
 	return msg, true, nil
 }
@@ -315,7 +315,7 @@ func (m *Memory) Conversation(ctx context.Context, p Page) ([]chat.Message, erro
 	if !ok {
 		return nil, nil
 	}
-	ids := m.conv[convKey(p.UserA, p.UserB)]
+	ids := m.conv[newConvPair(p.UserA, p.UserB)]
 	i, _ := slices.BinarySearch(ids, before) // ids[i-1] < before
 	var out []chat.Message
 	for i--; i >= 0 && len(out) < p.Limit; i-- {
@@ -417,4 +417,16 @@ func (m *Memory) RevokedSince(ctx context.Context, since time.Time) ([]string, e
 		ids[i] = h.id
 	}
 	return ids, nil
+}
+
+// convPair is a conversation as a map key: convKey's two ids, sorted,
+// without joining them into a new string for every message.
+type convPair struct{ a, b string }
+
+// newConvPair names the conversation between a and b in either direction.
+func newConvPair(a, b string) convPair {
+	if b < a {
+		a, b = b, a
+	}
+	return convPair{a, b}
 }

@@ -10,21 +10,18 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"go.uber.org/zap"
-	"modernc.org/sqlite"
-	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/dmchat/dmchat/core/chat"
 )
 
 // SQLite is the embedded Store: one database file in WAL mode with
-// synchronous=FULL, so a commit survives a crash or power loss. It uses the
-// pure-Go driver modernc.org/sqlite.
+// synchronous=FULL, so a commit survives a crash or power loss. The driver
+// is chosen at build time (sqlite_driver.go; SQLiteDriver names it).
 //
 // All writes go through one goroutine that owns the only writing
 // connection and group-commits them: it takes every queued SaveMessage,
@@ -108,15 +105,8 @@ func openSQLite(ctx context.Context, path string, opts Options, busyMS int) (_ *
 		}
 	}()
 
-	// The writer: one connection, kept for the life of the store. WAL with
-	// synchronous=FULL makes each commit durable with one fsync of the WAL.
-	// A 64 MiB page cache keeps the hot index pages in memory, and
-	// checkpointing every 10000 WAL pages (about 40 MiB) instead of 1000
-	// copies a page rewritten by many commits back to the database once.
-	wdsn := path + "?" + sqliteParams(busyMS,
-		"_foreign_keys=1", "_journal_mode=WAL", "_synchronous=FULL", "_txlock=immediate",
-		"_pragma=cache_size(-65536)", "_pragma=wal_autocheckpoint(10000)")
-	if s.w, err = sql.Open("sqlite", wdsn); err != nil {
+	// The writer: one connection, kept for the life of the store.
+	if s.w, err = openSQLiteDB(path, writerPragmas(busyMS)); err != nil {
 		return nil, err
 	}
 	s.w.SetMaxOpenConns(1)
@@ -145,8 +135,7 @@ func openSQLite(ctx context.Context, path string, opts Options, busyMS int) (_ *
 	}
 
 	// The readers.
-	rdsn := path + "?" + sqliteParams(busyMS, "_query_only=1")
-	if s.r, err = sql.Open("sqlite", rdsn); err != nil {
+	if s.r, err = openSQLiteDB(path, readerPragmas(busyMS)); err != nil {
 		return nil, err
 	}
 	n := opts.ReadConns
@@ -160,7 +149,8 @@ func openSQLite(ctx context.Context, path string, opts Options, busyMS int) (_ *
 	}
 
 	s.commit = newCommitter(opts.MaxBatch, s.runBatch)
-	s.log.Info("store_opened", zap.String("backend", "sqlite"), zap.String("path", path), zap.Int("readConns", n))
+	s.log.Info("store_opened", zap.String("backend", "sqlite"), zap.String("driver", sqliteDriver),
+		zap.String("path", path), zap.Int("readConns", n))
 	return s, nil
 }
 
@@ -183,11 +173,6 @@ func createPrivate(path string) error {
 		return fmt.Errorf("failed to create database file: %w", err)
 	}
 	return nil
-}
-
-// sqliteParams joins DSN parameters, busy_timeout first.
-func sqliteParams(busyMS int, params ...string) string {
-	return strings.Join(append([]string{"_busy_timeout=" + strconv.Itoa(busyMS)}, params...), "&")
 }
 
 // prepare prepares the writer's statements on wconn.
@@ -258,18 +243,15 @@ func (s *SQLite) Close() error {
 
 // sqliteCode returns the primary SQLite result code in err, or 0.
 func sqliteCode(err error) int {
-	var se *sqlite.Error
-	if errors.As(err, &se) {
-		return se.Code() & 0xff
-	}
-	return 0
+	c, _ := sqliteErrCode(err)
+	return c & 0xff
 }
 
 // isBusy reports whether err is SQLITE_BUSY or SQLITE_LOCKED: another
 // connection holds a lock, and trying again later will do.
 func isBusy(err error) bool {
 	c := sqliteCode(err)
-	return c == sqlite3.SQLITE_BUSY || c == sqlite3.SQLITE_LOCKED
+	return c == sqliteBusy || c == sqliteLocked
 }
 
 // isFatal reports whether err from a statement inside the batch
@@ -281,22 +263,22 @@ func isFatal(err error) bool {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, driver.ErrBadConn) {
 		return true
 	}
-	var se *sqlite.Error
-	if !errors.As(err, &se) {
+	c, ok := sqliteErrCode(err)
+	if !ok {
 		return false
 	}
-	switch se.Code() & 0xff {
-	case sqlite3.SQLITE_CONSTRAINT, sqlite3.SQLITE_TOOBIG, sqlite3.SQLITE_MISMATCH, sqlite3.SQLITE_RANGE:
+	switch c & 0xff {
+	case sqliteConstraint, sqliteTooBig, sqliteMismatch, sqliteRange:
 		return false
 	}
 	return true
 }
 
 // isConstraint reports whether err is the given extended constraint code
-// (e.g. SQLITE_CONSTRAINT_FOREIGNKEY) on a column list containing what.
+// (e.g. sqliteConstraintForeignKey) on a column list containing what.
 func isConstraint(err error, code int, what string) bool {
-	var se *sqlite.Error
-	return errors.As(err, &se) && se.Code() == code && strings.Contains(se.Error(), what)
+	c, ok := sqliteErrCode(err)
+	return ok && c == code && strings.Contains(err.Error(), what)
 }
 
 // retryBusy runs f until it returns something other than a busy error or

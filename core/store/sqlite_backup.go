@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"os"
@@ -32,7 +31,7 @@ func BackupSQLite(ctx context.Context, path, dest string) error {
 	}
 	// Its own connection: the store's readers are query_only, which
 	// VACUUM INTO refuses, and its writer belongs to the group commit.
-	db, err := sql.Open("sqlite", path+"?"+sqliteParams(busyTimeoutMS))
+	db, err := openSQLiteDB(path, []string{busyPragma(busyTimeoutMS)})
 	if err == nil {
 		defer db.Close()
 		_, err = db.ExecContext(ctx, `VACUUM INTO ?`, dest)

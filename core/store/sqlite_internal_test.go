@@ -162,7 +162,7 @@ func TestSQLiteRetriesPastBusyTimeout(t *testing.T) {
 	// sees success, not "database is locked".
 	s, a, b := setupSQLite(t, 20, Options{})
 	ctx := context.Background()
-	other, err := sql.Open("sqlite", s.path)
+	other, err := OpenRawSQLite(s.path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,7 +205,7 @@ func TestSQLiteWriteTimeout(t *testing.T) {
 	// and the store keeps working afterwards.
 	s, a, b := setupSQLite(t, 20, Options{WriteTimeout: 200 * time.Millisecond})
 	ctx := context.Background()
-	other, err := sql.Open("sqlite", s.path)
+	other, err := OpenRawSQLite(s.path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,7 +13,7 @@ import (
 func TestSQLiteMigratesV1Messages(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "chat.db")
-	db, err := sql.Open("sqlite", path)
+	db, err := OpenRawSQLite(path)
 	if err != nil {
 		t.Fatal(err)
 	}

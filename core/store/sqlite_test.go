@@ -3,7 +3,6 @@ package store_test
 import (
 	"bufio"
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"os"
@@ -255,7 +254,7 @@ func TestSQLiteOpenErrors(t *testing.T) {
 func TestSQLiteNewerSchemaRefused(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "chat.db")
 	openSQLite(t, path).Close()
-	db, err := sql.Open("sqlite", path)
+	db, err := store.OpenRawSQLite(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -282,7 +281,7 @@ func TestSQLiteWaitsForOtherWriter(t *testing.T) {
 	a, _ := s.CreateUser(ctx, "alice", []byte("h"), chat.RoleUser)
 	b, _ := s.CreateUser(ctx, "bob", []byte("h"), chat.RoleUser)
 
-	other, err := sql.Open("sqlite", path+"?_busy_timeout=5000")
+	other, err := store.OpenRawSQLite(path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"go.uber.org/zap"
-	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/dmchat/dmchat/core/chat"
 )
@@ -100,9 +99,9 @@ func (s *SQLite) CreateUser(ctx context.Context, username string, passwordHash [
 				id, username, usernameKey(username), u.PasswordHash, string(role), u.CreatedAt.UnixMicro())
 			switch {
 			// users.username or users.username_key: the name in any case.
-			case isConstraint(err, sqlite3.SQLITE_CONSTRAINT_UNIQUE, "users.username"):
+			case isConstraint(err, sqliteConstraintUnique, "users.username"):
 				return ErrUsernameTaken
-			case isConstraint(err, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY, "users.id"):
+			case isConstraint(err, sqliteConstraintPrimaryKey, "users.id"):
 				continue // a 64-bit collision; draw again
 			case err != nil:
 				return err
@@ -309,7 +308,7 @@ func (s *SQLite) save(ctx context.Context, r *writeReq, ts time.Time) error {
 			return fmt.Errorf("store: failed to read existing message: %w", err)
 		}
 		return nil
-	case isConstraint(err, sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY, ""):
+	case isConstraint(err, sqliteConstraintForeignKey, ""):
 		return fmt.Errorf("store: failed to save message: unknown sender or recipient: %w", ErrNotFound)
 	}
 	return fmt.Errorf("store: failed to save message: %w", err)

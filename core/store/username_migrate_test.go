@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"path/filepath"
 	"strings"
@@ -24,7 +23,7 @@ type oldUser struct{ id, name string }
 func sqliteAtVersion2(t *testing.T, users ...oldUser) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "chat.db")
-	db, err := sql.Open("sqlite", path)
+	db, err := OpenRawSQLite(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +140,7 @@ func TestSQLiteMigrationRefusesCaseCollisions(t *testing.T) {
 	}
 	checkCollisionError(t, err, wantColliding, "carol")
 	// Nothing was changed: the file is still at version 2, every row kept.
-	db, err := sql.Open("sqlite", path)
+	db, err := OpenRawSQLite(path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,15 +9,17 @@ func TestFinishChecksEachTarget(t *testing.T) {
 	r := &Report{
 		Settings: Settings{Redis: "miniredis", WSRate: 1e6, WSBurst: 1e6, BcryptCost: 4},
 		Pairs: &PairsResult{Name: "pairs, one instance", MaxAchieved: 21000, Steps: []StepResult{
-			{Offered: 10000, Planned: 100, Completed: 100, Sustained: true, Deliver: Summary{P99: 8}, CPUPerDM: 55},
+			{Offered: 10000, Planned: 100, Completed: 100, Sustained: true, Deliver: Summary{P99: 8}, CPUPerDM: 56},
 			{Offered: 20000, Planned: 200, Completed: 200, Sustained: true, Deliver: Summary{P99: 30}, ToolLimited: true, Note: "CPU saturated"},
 		}},
 		Cross:  &PairsResult{Name: "pairs, cross-instance", MaxAchieved: 9000},
 		Idle:   &IdleResult{Sockets: 2000, Measured: true, RSSPerSocket: 12 * 1024},
-		Replay: &ReplayResult{Pending: 10000, Runs: []float64{0.5, 0.4, 2}, MedianS: 0.5, Replayed: 10000, Count: 10000},
+		Replay: &ReplayResult{Pending: 10000, Runs: []float64{0.05, 0.04, 2}, MedianS: 0.05, Replayed: 10000, Count: 10000},
+		Cycle:  &CycleResult{Runs: []CycleRun{{Store: "mem", AllocsPerDM: 37}, {Store: "sqlite", AllocsPerDM: 90}}},
 	}
 	r.finish(Options{})
 	want := map[string]string{
+		"allocations per full DM cycle, memory store":     StatusNotMet,
 		"DMs/s delivered and acked, one instance":         StatusMet,
 		"send→delivered p99 at 10000/s":                   StatusMet,
 		"server CPU per full DM cycle":                    StatusNotMet,

@@ -28,7 +28,7 @@ const (
 
 // AllWorkloads is every workload, in the order "all" (and make bench's
 // --short run) runs them.
-var AllWorkloads = []string{WorkloadPairs, WorkloadCross, WorkloadIdle, WorkloadReplay, WorkloadStorm, WorkloadHostile}
+var AllWorkloads = []string{WorkloadPairs, WorkloadCross, WorkloadIdle, WorkloadReplay, WorkloadStorm, WorkloadHostile, WorkloadCycle}
 
 // Options configure Run. The zero value runs every workload at full size
 // against servers the tool starts in a child process (which needs
@@ -285,6 +285,11 @@ func isWorkload(w string) bool {
 
 // runWorkload starts the workload's server, runs it and records it.
 func runWorkload(ctx context.Context, o Options, w string, rep *Report) error {
+	if w == WorkloadCycle { // in this process, no server and no network
+		res, err := (&env{o: o}).runCycle(ctx)
+		rep.Cycle = res
+		return err
+	}
 	instances := 1
 	if w == WorkloadCross {
 		instances = 2
