@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/dmchat/dmchat/core/chat"
+	"github.com/dmchat/dmchat/core/logging/logtest"
 	"github.com/dmchat/dmchat/core/node"
 )
 
@@ -140,5 +141,23 @@ func TestTokenExpiryCloses4001(t *testing.T) {
 	}
 	if e.n.Hub().Online(alice.ID) || s.Client().CloseCode() != chat.CloseTokenExpired {
 		t.Fatalf("expired socket: online=%v, close code %d", e.n.Hub().Online(alice.ID), s.Client().CloseCode())
+	}
+}
+
+// Without Redis configured there is nobody to tell: a send logs its local
+// delivery, but no "publish skipped" line for every message.
+func TestNoPublishSkippedLineWithoutRedis(t *testing.T) {
+	rec := logtest.New(t)
+	e := newEnv(t, node.Options{Logger: rec.Logger()})
+	alice, bob := e.user(t, "alice"), e.user(t, "bob")
+	a, b := e.connect(t, alice), e.connect(t, bob)
+	a.do(sendJSON("c1", bob.ID, "hi"))
+	a.expect(t, chat.TypeMessageAck)
+	b.expect(t, chat.TypeMessage)
+	if n := len(rec.Events("Node", "chat_message_delivered_local")); n != 1 {
+		t.Fatalf("%d chat_message_delivered_local lines, want 1", n)
+	}
+	if n := len(rec.Events("Node", "chat_message_publish_skipped")); n != 0 {
+		t.Fatalf("%d chat_message_publish_skipped lines without Redis, want 0", n)
 	}
 }

@@ -93,12 +93,19 @@ func (l *stateLog) since(now time.Time) []bus.Event {
 	return out
 }
 
+// busless reports that no Redis is configured: this instance is alone,
+// for good (a bus that is down is not).
+func (n *Node) busless() bool {
+	_, alone := n.bus.(*bus.Disabled)
+	return alone
+}
+
 // publishState publishes a delivery state, holding it if the bus is down.
 // A restore (or another instance's resync) that took the held states
 // between the look at the bus and the hold would leave ev held until the
 // next outage: hold reports it, and ev goes out at once instead.
 func (n *Node) publishState(ctx context.Context, ev bus.Event) {
-	if _, alone := n.bus.(*bus.Disabled); alone {
+	if n.busless() {
 		return // no Redis configured: there is no other instance, ever
 	}
 	seen := n.states.generation()
