@@ -57,3 +57,13 @@ func (d *Disabled) Close() error {
 	d.closeOnce.Do(func() { d.logger().Info("stopped") })
 	return nil
 }
+
+// Subscribe does nothing: with no bus there is nothing to subscribe to.
+func (d *Disabled) Subscribe(string) {}
+
+// Unsubscribe does nothing.
+func (d *Disabled) Unsubscribe(string) {}
+
+// WaitSubscribed returns nil at once: no event can be missed on a bus that
+// carries none.
+func (d *Disabled) WaitSubscribed(context.Context, string) error { return nil }

@@ -53,6 +53,20 @@ type Hooks struct {
 	// queue stayed full, or failed in the pipeline. It is not called after
 	// Close. It may be called from several goroutines at once.
 	PublishFailed func()
+	// EventPublished is called for each event sent to Redis, with its kind.
+	// It may be called from several goroutines at once.
+	EventPublished func(Kind)
+	// EventReceived is called for each payload that arrives on this
+	// instance's subscriptions, own events included (they cost the bus a
+	// delivery all the same), with its kind ("" when it has none).
+	EventReceived func(Kind)
+	// Subscriptions is called with the number of user channels held
+	// (confirmed) after each change. It is called with the bus's lock held:
+	// it must only record the number.
+	Subscriptions func(int)
+	// ShardState is called with a shard's address and its new state after
+	// each change; single-node Redis is one shard, whose state is State().
+	ShardState func(shard string, st State)
 }
 
 // RedisOptions configures NewRedis. Every field but URL has a default used
@@ -67,8 +81,9 @@ type RedisOptions struct {
 	// InitTimeout is how long Start waits for the first connection before it
 	// logs init_timeout and bus_disabled and returns. Default 5 s.
 	InitTimeout time.Duration
-	// Channel is the one pub/sub channel all events travel on. Default
-	// "dmchat:events".
+	// Channel is the control channel, which every instance subscribes to
+	// (resync, presence), and the prefix of the user channels
+	// (<Channel>:u:{<user id>}). Default "dmchat:events".
 	Channel string
 	// Logger receives the bus's events under the name "RedisBus" (pass the
 	// root logger, not a named one). Nil means zap.NewNop().
@@ -92,9 +107,11 @@ type RedisOptions struct {
 }
 
 // Redis is the Bus on Redis pub/sub. Every event is one JSON message on
-// one channel. Publishes are queued and sent by one goroutine, all pending
-// ones in one pipeline. One goroutine owns the subscription: it connects,
-// reconnects with backoff, and calls the Handler, one call at a time.
+// the channel it is routed to (see the package doc). Publishes are queued
+// and sent by one goroutine, all pending ones in one pipeline. One
+// goroutine owns the subscription connection: it connects, reconnects with
+// backoff, and calls the Handler, one call at a time; another sends the
+// interest changes (Subscribe, Unsubscribe) in batches on it.
 //
 // Loss of Redis is noticed by whichever comes first: the subscription's read
 // failing, a publish failing, or a ping going unanswered. It is logged once
@@ -128,6 +145,19 @@ type Redis struct {
 	started bool
 	closed  bool
 	sess    *session // the connected session; nil unless StateConnected
+
+	// Interest, guarded by mu as well. interest counts this instance's
+	// wants per user (its sockets); dirty holds the users whose want changed
+	// since the subscriber last looked; gap the users who may have missed
+	// events (a WaitSubscribed that returned unconfirmed) and get
+	// Handler.UsersResubscribed once their channel is held; held counts the
+	// user channels confirmed on the live session.
+	interest map[string]int
+	dirty    map[string]struct{}
+	gap      map[string]struct{}
+	waiters  map[string][]*waiter
+	held     int
+	subKick  chan struct{} // capacity 1: dirty has changed
 }
 
 var _ Bus = (*Redis)(nil)
@@ -211,6 +241,12 @@ func newRedis(opts RedisOptions) (*Redis, error) {
 		queue:   make(chan *pubReq, queueSize),
 		ctx:     ctx,
 		cancel:  cancel,
+
+		interest: make(map[string]int),
+		dirty:    make(map[string]struct{}),
+		gap:      make(map[string]struct{}),
+		waiters:  make(map[string][]*waiter),
+		subKick:  make(chan struct{}, 1),
 	}
 	b.state.Store(int32(StateDisabled))
 	return b, nil
@@ -235,7 +271,7 @@ func (b *Redis) Start(ctx context.Context, h Handler) {
 		return
 	}
 	b.started = true
-	b.wg.Add(2)
+	b.wg.Add(3)
 	b.mu.Unlock()
 
 	if h == nil {
@@ -248,6 +284,7 @@ func (b *Redis) Start(ctx context.Context, h Handler) {
 
 	ready := make(chan struct{})
 	go b.publishLoop()
+	go b.subscribeLoop()
 	go b.run(initCtx, h, ready)
 	<-ready
 }
@@ -303,16 +340,20 @@ func (b *Redis) run(initCtx context.Context, h Handler, ready chan<- struct{}) {
 	}
 	event := "bus_connected"
 	for {
-		if !b.setConnected(s) {
+		missed, ok := b.setConnected(s)
+		if !ok {
 			b.endSession(s, nil)
 			return
 		}
 		b.log.Info(event)
 		b.hookState(StateConnected)
 		signalReady()
+		b.kickSubscriber() // interest changed while connecting
 		if catchUp {
 			b.publishResync()
 			h.BusRestored()
+		} else if len(missed) > 0 {
+			h.UsersResubscribed(missed)
 		}
 		cause := b.serve(s, h)
 		b.endSession(s, cause)
@@ -365,7 +406,7 @@ func (b *Redis) dial(ctx context.Context) (*session, error) {
 	_ = c.Close()
 
 	sctx, cancel := context.WithCancel(b.ctx)
-	s := &session{ctx: sctx, cancel: cancel, pingerDone: make(chan struct{})}
+	s := &session{ctx: sctx, cancel: cancel, pingerDone: make(chan struct{}), subs: make(map[string]*subState)}
 	s.ps = b.client.Subscribe(sctx)
 	// Closing the PubSub is what interrupts a blocked read, so cancelling
 	// the session (loss, Close) closes it.
@@ -384,36 +425,74 @@ func (b *Redis) dial(ctx context.Context) (*session, error) {
 	return s, nil
 }
 
-// subscribe sends SUBSCRIBE and waits for Redis to confirm it: only then
-// is every later publish sure to reach us.
+// subscribe sends SUBSCRIBE for the control channel and every user this
+// instance wants, and waits for Redis to confirm them all: only then is
+// every later publish sure to reach us. The users subscribed are recorded
+// in s.subs as held; changes made meanwhile are left dirty for the
+// subscriber.
 func (b *Redis) subscribe(s *session) error {
-	ctx, cancel := context.WithTimeout(s.ctx, handshakeTimeout)
+	b.mu.Lock()
+	users := b.interestSnapshotLocked()
+	b.mu.Unlock()
+	want := make(map[string]struct{}, len(users)+1)
+	want[b.opts.Channel] = struct{}{}
+	for _, id := range users {
+		want[b.userChannel(id)] = struct{}{}
+	}
+	ctx, cancel := context.WithTimeout(s.ctx, handshakeTimeout+time.Duration(len(users))*time.Millisecond)
 	defer cancel()
 	if err := s.ps.Subscribe(ctx, b.opts.Channel); err != nil {
 		return fmt.Errorf("failed to subscribe: %w", err)
 	}
-	for {
+	for i := 0; i < len(users); i += maxSubscribeArgs {
+		chans := make([]string, 0, maxSubscribeArgs)
+		for _, id := range users[i:min(i+maxSubscribeArgs, len(users))] {
+			chans = append(chans, b.userChannel(id))
+		}
+		if err := s.ps.Subscribe(ctx, chans...); err != nil {
+			return fmt.Errorf("failed to subscribe: %w", err)
+		}
+	}
+	for len(want) > 0 {
 		msg, err := s.ps.ReceiveTimeout(ctx, handshakeTimeout)
 		if err != nil {
 			return fmt.Errorf("failed to confirm subscription: %w", err)
 		}
-		if sub, ok := msg.(*redis.Subscription); ok && sub.Kind == "subscribe" && sub.Channel == b.opts.Channel {
-			return nil
+		switch m := msg.(type) {
+		case *redis.Subscription:
+			if m.Kind == "subscribe" {
+				delete(want, m.Channel)
+			}
+		case *redis.Message:
+			s.early = append(s.early, m.Payload) // served first
 		}
 	}
+	for _, id := range users {
+		s.subs[id] = &subState{sent: true}
+	}
+	return nil
 }
 
 // serve reads the subscription and hands events to h until the session
 // ends; it returns the read error that ended it, if any.
 func (b *Redis) serve(s *session, h Handler) error {
 	recvTimeout := b.opts.PingInterval + b.opts.PingTimeout
+	for _, p := range s.early {
+		b.dispatch(p, h)
+	}
+	s.early = nil
 	for {
 		msg, err := s.ps.ReceiveTimeout(s.ctx, recvTimeout)
 		if err != nil {
 			return fmt.Errorf("subscription: %w", err)
 		}
-		if m, ok := msg.(*redis.Message); ok {
+		switch m := msg.(type) {
+		case *redis.Message:
 			b.dispatch(m.Payload, h)
+		case *redis.Subscription:
+			if id, again := b.confirmed(s, m); again {
+				h.UsersResubscribed([]string{id})
+			}
 		}
 		if s.ctx.Err() != nil {
 			return nil
@@ -424,6 +503,9 @@ func (b *Redis) serve(s *session, h Handler) error {
 // dispatch decodes one payload and hands it to h. A malformed payload is
 // logged (never its content) and skipped.
 func (b *Redis) dispatch(payload string, h Handler) {
+	if f := b.opts.Hooks.EventReceived; f != nil {
+		f(payloadKind(payload))
+	}
 	if b.opts.SkipOwn && b.isOwn(payload) {
 		return
 	}
@@ -473,16 +555,27 @@ func (b *Redis) ping(s *session) {
 	}
 }
 
-// setConnected makes s the live session, unless the bus is closed.
-func (b *Redis) setConnected(s *session) bool {
+// setConnected makes s the live session, unless the bus is closed, and
+// returns the users subscribed by its handshake who had been told their
+// subscription was not confirmed (see Handler.UsersResubscribed).
+func (b *Redis) setConnected(s *session) ([]string, bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.closed {
-		return false
+		return nil, false
 	}
 	b.sess = s
 	b.state.Store(int32(StateConnected))
-	return true
+	var missed []string
+	for id := range s.subs {
+		if _, gap := b.gap[id]; gap {
+			delete(b.gap, id)
+			missed = append(missed, id)
+		}
+	}
+	b.held = len(s.subs)
+	b.hookSubscriptions(b.held)
+	return missed, true
 }
 
 // markLost ends session s because of cause: if s is still the live session
@@ -493,6 +586,9 @@ func (b *Redis) markLost(s *session, cause error) {
 	if b.sess == s {
 		b.sess = nil
 		b.state.Store(int32(StateLost))
+		b.releaseWaitersLocked("", false)
+		b.held = 0
+		b.hookSubscriptions(0)
 	}
 	b.mu.Unlock()
 	s.fail(cause)
@@ -510,6 +606,9 @@ func (b *Redis) hookState(st State) {
 	if f := b.opts.Hooks.StateChanged; f != nil {
 		f(st)
 	}
+	if f := b.opts.Hooks.ShardState; f != nil {
+		f(b.addr, st)
+	}
 }
 
 // session is one connection's subscription, from confirmed subscribe to
@@ -519,6 +618,12 @@ type session struct {
 	ctx        context.Context // cancelled when the session ends
 	cancel     context.CancelFunc
 	pingerDone chan struct{}
+	// subs is the user channels asked of this connection; guarded by the
+	// bus's mu.
+	subs map[string]*subState
+	// early holds what arrived during the handshake, before the last
+	// confirmation; only the run goroutine touches it.
+	early []string
 
 	failOnce sync.Once
 	cause    error // written once inside failOnce; read after fail returns
@@ -534,5 +639,20 @@ func (s *session) fail(cause error) {
 
 type nopHandler struct{}
 
-func (nopHandler) HandleEvent(Event) {}
-func (nopHandler) BusRestored()      {}
+func (nopHandler) HandleEvent(Event)          {}
+func (nopHandler) BusRestored()               {}
+func (nopHandler) UsersResubscribed([]string) {}
+
+// payloadKind reads the kind of an encoded Event without decoding it:
+// encoding/json writes the kind first, as {"kind":"…".
+func payloadKind(payload string) Kind {
+	const key = `{"kind":"`
+	if !strings.HasPrefix(payload, key) {
+		return ""
+	}
+	rest := payload[len(key):]
+	if i := strings.IndexByte(rest, '"'); i >= 0 && i <= 32 {
+		return Kind(rest[:i])
+	}
+	return ""
+}

@@ -14,6 +14,7 @@ import (
 // pubReq is one queued publish.
 type pubReq struct {
 	ev      Event // for the log line after success; Content is never logged
+	channel string
 	payload []byte
 	done    chan error // capacity 1; nil when nobody waits (resync)
 }
@@ -37,7 +38,7 @@ func (b *Redis) Publish(ctx context.Context, ev Event) error {
 	if err != nil {
 		return fmt.Errorf("bus: failed to encode event: %w", err)
 	}
-	r := &pubReq{ev: ev, payload: payload, done: make(chan error, 1)}
+	r := &pubReq{ev: ev, channel: b.channelFor(ev), payload: payload, done: make(chan error, 1)}
 
 	timer := time.NewTimer(b.opts.PublishTimeout)
 	defer timer.Stop()
@@ -76,7 +77,7 @@ func (b *Redis) publishResync() {
 	t := time.NewTimer(b.opts.PublishTimeout)
 	defer t.Stop()
 	select {
-	case b.queue <- &pubReq{ev: ev, payload: payload}:
+	case b.queue <- &pubReq{ev: ev, channel: b.opts.Channel, payload: payload}:
 	case <-t.C:
 		b.log.Warn("bus_resync_failed", zap.String("reason", "queue full"))
 		b.publishFailed()
@@ -128,7 +129,7 @@ func (b *Redis) sendBatch(batch []*pubReq) {
 	defer cancel()
 	pipe := b.client.Pipeline()
 	for _, r := range batch {
-		pipe.Publish(ctx, b.opts.Channel, r.payload)
+		pipe.Publish(ctx, r.channel, r.payload)
 	}
 	cmds, err := pipe.Exec(ctx)
 	var rerr redis.Error
@@ -142,6 +143,9 @@ func (b *Redis) sendBatch(batch []*pubReq) {
 			continue
 		}
 		b.logPublished(r.ev)
+		if f := b.opts.Hooks.EventPublished; f != nil {
+			f(r.ev.Kind)
+		}
 		b.finish(r, nil)
 	}
 }

@@ -58,36 +58,41 @@ func (n *Node) HandleEvent(ev bus.Event) {
 // states held meanwhile, or published just before, are published again.
 func (n *Node) BusRestored() { n.resync() }
 
+// UsersResubscribed is called by the bus when the channels of userIDs are
+// held again after a gap (their shard was down, or their socket's
+// subscription was not confirmed in time): their undelivered messages are
+// pushed from the store, as after an outage, but for them only.
+func (n *Node) UsersResubscribed(userIDs []string) { n.scheduleCatchUp(userIDs) }
+
 // resync rebuilds from the store what the bus may have lost and publishes
 // delivery states again; used after our own outage and another's.
 func (n *Node) resync() {
-	n.scheduleCatchUp()
+	n.scheduleCatchUp(nil)
 	n.republishStates()
 }
 
-// scheduleCatchUp runs catchUp in the background; calls that arrive while
-// one runs cause exactly one more run, so none is lost and none piles up.
-func (n *Node) scheduleCatchUp() {
+// scheduleCatchUp runs a catch-up of userIDs (nil: every local user) in
+// the background; requests that arrive while one runs are merged into one
+// more run, so none is lost and none piles up.
+func (n *Node) scheduleCatchUp(userIDs []string) {
 	if n.closing.Load() {
 		return
 	}
-	n.catchupAgain.Store(true)
-	if !n.catchupRunning.CompareAndSwap(false, true) {
-		return
+	if !n.catchups.add(userIDs) {
+		return // the running loop will take it
 	}
 	started := n.spawn(func() {
-		for n.catchupAgain.Swap(false) && !n.closing.Load() {
-			n.catchUp()
+		for !n.closing.Load() {
+			all, users, ok := n.catchups.take()
+			if !ok {
+				return
+			}
+			n.catchUp(all, users)
 		}
-		n.catchupRunning.Store(false)
-		// A request may have slipped in between the loop's check and the
-		// store above.
-		if n.catchupAgain.Load() {
-			n.scheduleCatchUp()
-		}
+		n.catchups.stop()
 	})
 	if !started {
-		n.catchupRunning.Store(false)
+		n.catchups.stop()
 	}
 }
 
@@ -101,7 +106,7 @@ const catchupUserTimeout = 30 * time.Second
 // about a page at a time, as fast as it reads; one that does not read is
 // closed by its write deadline, and what it missed stays undelivered in
 // the store for its next replay.
-func (n *Node) catchUp() {
+func (n *Node) catchUp(all bool, only []string) {
 	ctx, cancel := context.WithTimeout(context.Background(), catchupUserTimeout)
 	err := n.refreshBans(ctx)
 	cancel()
@@ -109,9 +114,12 @@ func (n *Node) catchUp() {
 		n.log.Warn("catchup_failed", zap.Error(err))
 		return
 	}
+	if all {
+		only = n.hub.UserIDs()
+	}
 	users, pushed := 0, 0
-	for _, uid := range n.hub.UserIDs() {
-		if n.isBanned(uid) || n.closing.Load() {
+	for _, uid := range only {
+		if n.isBanned(uid) || n.closing.Load() || !n.hub.Online(uid) {
 			continue
 		}
 		users++
@@ -122,7 +130,7 @@ func (n *Node) catchUp() {
 		}
 	}
 	n.metrics.CatchupDeliveries.Add(float64(pushed))
-	n.log.Info("catchup_done", zap.Int("users", users), zap.Int("pushed", pushed))
+	n.log.Info("catchup_done", zap.Int("users", users), zap.Int("pushed", pushed), zap.Bool("scoped", !all))
 }
 
 // catchUpUser pushes userID's undelivered messages to its sockets here,
