@@ -23,6 +23,7 @@ package bus
 import (
 	"context"
 	"errors"
+	"time"
 )
 
 // Kind names an event type.
@@ -143,4 +144,16 @@ type Bus interface {
 	// Handler.UsersResubscribed (or BusRestored) tells when, so the caller
 	// can carry on with what the store holds.
 	WaitSubscribed(ctx context.Context, userID string) error
+	// SetPresence records userIDs as the users with a socket on this
+	// instance, replacing what it recorded before, for PresenceTTL: an
+	// instance that stops refreshing (it died without a goodbye) drops out
+	// by itself. Close removes the record.
+	SetPresence(ctx context.Context, userIDs []string) error
+	// Presence returns the users of every instance whose record is live,
+	// this instance's included, by instance id.
+	Presence(ctx context.Context) (map[string][]string, error)
 }
+
+// PresenceTTL is how long an instance's presence record lives unless
+// refreshed; instances refresh it well within (node.presenceRefresh).
+const PresenceTTL = 10 * time.Second

@@ -60,8 +60,9 @@ type Hooks struct {
 	// instance's subscriptions, own events included (they cost the bus a
 	// delivery all the same), with its kind ("" when it has none).
 	EventReceived func(Kind)
-	// Subscriptions is called with the number of user channels held
-	// (confirmed) after each change. It is called with the bus's lock held:
+	// Subscriptions is called with the number of user channels held (their
+	// subscription confirmed, and no unsubscribe confirmed since) after
+	// each change. It is called with the bus's lock held:
 	// it must only record the number.
 	Subscriptions func(int)
 	// ShardState is called with a shard's address and its new state after
@@ -289,9 +290,17 @@ func (b *Redis) Start(ctx context.Context, h Handler) {
 	<-ready
 }
 
-// Close stops the goroutines, closes the connections and logs "stopped".
+// Close removes this instance's presence record, stops the goroutines,
+// closes the connections and logs "stopped".
 // Later calls do nothing. Publish after Close returns ErrUnavailable.
 func (b *Redis) Close() error {
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return nil
+	}
+	b.mu.Unlock()
+	b.removePresence()
 	b.mu.Lock()
 	if b.closed {
 		b.mu.Unlock()
@@ -468,7 +477,7 @@ func (b *Redis) subscribe(s *session) error {
 		}
 	}
 	for _, id := range users {
-		s.subs[id] = &subState{sent: true}
+		s.subs[id] = &subState{sent: true, counted: true}
 	}
 	return nil
 }

@@ -22,6 +22,7 @@ const maxSubscribeArgs = 1000
 type subState struct {
 	sent    bool
 	pending int
+	counted bool // in Redis.held: confirmed subscribed, not yet confirmed unsubscribed
 }
 
 func (st *subState) held() bool { return st.sent && st.pending == 0 }
@@ -248,18 +249,12 @@ func (b *Redis) takeChanges() (*session, []string, []string) {
 			st.pending++
 			subs = append(subs, b.userChannel(id))
 		case !want && st != nil && st.sent:
-			if st.held() {
-				b.held--
-			}
 			st.sent = false
 			st.pending++
 			unsubs = append(unsubs, b.userChannel(id))
 		}
 	}
 	clear(b.dirty)
-	if len(unsubs) > 0 {
-		b.hookSubscriptions(b.held)
-	}
 	return s, subs, unsubs
 }
 
@@ -303,11 +298,18 @@ func (b *Redis) confirmed(s *session, sub *redis.Subscription) (string, bool) {
 		return "", false
 	}
 	if !st.sent {
+		if st.counted {
+			b.held--
+			b.hookSubscriptions(b.held)
+		}
 		delete(s.subs, id)
 		return "", false
 	}
-	b.held++
-	b.hookSubscriptions(b.held)
+	if !st.counted {
+		st.counted = true
+		b.held++
+		b.hookSubscriptions(b.held)
+	}
 	b.releaseWaitersLocked(id, true)
 	if _, gap := b.gap[id]; gap {
 		delete(b.gap, id)

@@ -49,7 +49,8 @@ func (n *Node) HandleEvent(ev bus.Event) {
 		// been meant for our sockets, or come from them.
 		n.resync()
 	case bus.KindPresence:
-		n.presence.set(ev.OriginInstanceID, ev.UserIDs, time.Now())
+		// From an instance of an older version: presence is read from
+		// Redis now, on demand.
 	}
 }
 

@@ -84,6 +84,10 @@ func (b *fakeBus) Unsubscribe(string)                 {}
 func (b *fakeBus) WaitSubscribed(context.Context, string) error {
 	return nil
 }
+func (b *fakeBus) SetPresence(context.Context, []string) error { return nil }
+func (b *fakeBus) Presence(context.Context) (map[string][]string, error) {
+	return nil, nil
+}
 
 // nextPublished returns the next event the node published.
 func (b *fakeBus) nextPublished(t *testing.T) bus.Event {

@@ -64,7 +64,6 @@ type Node struct {
 	known  sync.Map // user id -> struct{}: users known to exist (ids never disappear)
 	banned sync.Map // user id -> struct{}: this instance's view of banned users
 
-	presence   presenceTable
 	states     stateLog
 	tokens     tokenSessions // see revoke.go
 	userLimits *userLimits

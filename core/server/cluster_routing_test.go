@@ -5,7 +5,6 @@ package server_test
 
 import (
 	"testing"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
@@ -48,21 +47,9 @@ func (c *cluster) controlBarrier(envs ...*env) {
 	}
 	c.mr.Publish("dmchat:events", `{"kind":"presence","originInstanceId":"test-barrier"}`)
 	for i, e := range envs {
-		waitUntil(c.t, "control barrier at "+e.srv.Node().InstanceID(), func() bool {
+		eventually(c.t, waitFor, "control barrier at "+e.srv.Node().InstanceID(), func() bool {
 			return received(e, "presence") > before[i]
 		})
-	}
-}
-
-// waitUntil polls cond until it holds, failing the test after waitFor.
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(waitFor)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond) // polling interval, not synchronisation
 	}
 }
 
@@ -115,14 +102,14 @@ func TestClusterRoutesByInterest(t *testing.T) {
 		t.Fatal(err)
 	}
 	subs := func(e *env) float64 { return metricValue(t, e.srv.Node().Metrics().Bus.Subscriptions) }
-	waitUntil(t, "B to drop user2's channel", func() bool { return subs(b) == 0 })
+	eventually(t, waitFor, "B to drop user2's channel", func() bool { return subs(b) == 0 })
 	if got := subs(a); got != 1 {
 		t.Errorf("A holds %v user channels, want 1 (user1's)", got)
 	}
 	pubBefore := published(a, "chat.message")
 	send(t, u1, "r-offline", u2ID, "for later")
 	expectType(t, u1, chat.TypeMessageAck)
-	waitUntil(t, "the publish", func() bool { return published(a, "chat.message") == pubBefore+1 })
+	eventually(t, waitFor, "the publish", func() bool { return published(a, "chat.message") == pubBefore+1 })
 	c.controlBarrier(a, b, cc)
 	if got := received(a, "chat.message") + received(b, "chat.message") + received(cc, "chat.message"); got != n {
 		t.Errorf("%d chat.message events received in all, want %d (the offline one reached nobody)", got, n)
