@@ -127,8 +127,9 @@ type Redis struct {
 	opts    RedisOptions // defaults filled in
 	ownMark string       // `,"originInstanceId":` and the JSON of InstanceID (see isOwn)
 	log     *zap.Logger
-	client  *redis.Client
-	network string // of Redis, for the connect probe
+	client  redis.UniversalClient
+	cluster *redis.ClusterClient // the same client on Redis Cluster; nil on one node
+	network string               // of Redis, for the connect probe
 	addr    string
 	dialTO  time.Duration
 	queue   chan *pubReq
@@ -159,6 +160,16 @@ type Redis struct {
 	waiters  map[string][]*waiter
 	held     int
 	subKick  chan struct{} // capacity 1: dirty has changed
+
+	// On Redis Cluster, users' channels are held on one connection per
+	// shard (a lane); lanes by shard address, and each user's lane. Guarded
+	// by mu. shardRetry is the next retry delay of a shard that failed.
+	lanes      map[string]*lane
+	assign     map[string]*lane
+	shardRetry map[string]time.Duration
+
+	h         Handler    // set by Start
+	handlerMu sync.Mutex // one Handler call at a time, whichever connection it comes from
 }
 
 var _ Bus = (*Redis)(nil)
@@ -177,16 +188,22 @@ func newRedis(opts RedisOptions) (*Redis, error) {
 	if opts.URL == "" {
 		return nil, errors.New("redis url is empty")
 	}
+	if IsClusterURL(opts.URL) {
+		return newRedisCluster(opts)
+	}
 	ro, err := redis.ParseURL(opts.URL)
 	if err != nil {
-		// A *url.Error quotes the whole URL, password included: keep
-		// only its cause.
-		var uerr *url.Error
-		if errors.As(err, &uerr) {
-			err = uerr.Err
-		}
-		return nil, fmt.Errorf("invalid redis url: %w", err)
+		return nil, fmt.Errorf("invalid redis url: %w", urlCause(err))
 	}
+	opts = withDefaults(opts)
+	tuneOptions(ro)
+	b := newRedisBus(opts, redis.NewClient(ro))
+	b.network, b.addr, b.dialTO = ro.Network, ro.Addr, ro.DialTimeout
+	return b, nil
+}
+
+// withDefaults fills in opts' zero fields.
+func withDefaults(opts RedisOptions) RedisOptions {
 	if opts.InitTimeout <= 0 {
 		opts.InitTimeout = DefaultInitTimeout
 	}
@@ -206,6 +223,22 @@ func newRedis(opts RedisOptions) (*Redis, error) {
 		opts.PublishTimeout = defaultPublishTimeout
 	}
 
+	return opts
+}
+
+// urlCause keeps only the cause of a *url.Error, which quotes the whole
+// URL, password included.
+func urlCause(err error) error {
+	var uerr *url.Error
+	if errors.As(err, &uerr) {
+		return uerr.Err
+	}
+	return err
+}
+
+// tuneOptions sets what the bus needs of a connection, where the URL did
+// not say otherwise.
+func tuneOptions(ro *redis.Options) {
 	// RESP2 unless the URL asks otherwise: plain pub/sub framing.
 	if ro.Protocol == 0 {
 		ro.Protocol = 2
@@ -228,17 +261,17 @@ func newRedis(opts RedisOptions) (*Redis, error) {
 		ro.MaxRetries = -1
 	}
 	ro.ContextTimeoutEnabled = true
+}
 
+// newRedisBus builds the bus on client, opts' defaults filled in.
+func newRedisBus(opts RedisOptions, client redis.UniversalClient) *Redis {
 	ctx, cancel := context.WithCancel(context.Background())
 	id, _ := json.Marshal(opts.InstanceID) // a string always encodes
 	b := &Redis{
 		opts:    opts,
 		ownMark: `,"originInstanceId":` + string(id),
 		log:     opts.Logger.Named("RedisBus"),
-		client:  redis.NewClient(ro),
-		network: ro.Network,
-		addr:    ro.Addr,
-		dialTO:  ro.DialTimeout,
+		client:  client,
 		queue:   make(chan *pubReq, queueSize),
 		ctx:     ctx,
 		cancel:  cancel,
@@ -248,9 +281,13 @@ func newRedis(opts RedisOptions) (*Redis, error) {
 		gap:      make(map[string]struct{}),
 		waiters:  make(map[string][]*waiter),
 		subKick:  make(chan struct{}, 1),
+
+		lanes:      make(map[string]*lane),
+		assign:     make(map[string]*lane),
+		shardRetry: make(map[string]time.Duration),
 	}
 	b.state.Store(int32(StateDisabled))
-	return b, nil
+	return b
 }
 
 // State reports the connection state: StateDisabled before Start, after Close
@@ -273,11 +310,12 @@ func (b *Redis) Start(ctx context.Context, h Handler) {
 	}
 	b.started = true
 	b.wg.Add(3)
-	b.mu.Unlock()
-
 	if h == nil {
 		h = nopHandler{}
 	}
+	b.h = h
+	b.mu.Unlock()
+
 	initCtx, cancel := context.WithTimeout(b.ctx, b.opts.InitTimeout)
 	defer cancel()
 	stop := context.AfterFunc(ctx, cancel)
@@ -405,18 +443,36 @@ func (b *Redis) connect(ctx context.Context, capDelay time.Duration) *session {
 // dial makes one attempt at a live, confirmed subscription. On success the
 // session's pinger is running.
 func (b *Redis) dial(ctx context.Context) (*session, error) {
-	// A plain TCP probe first: while Redis is down this fails quietly,
-	// where a go-redis dial would print a line on stderr each time.
-	d := net.Dialer{Timeout: b.dialTO}
-	c, err := d.DialContext(ctx, b.network, b.addr)
-	if err != nil {
-		return nil, err
+	if b.cluster == nil {
+		// A plain TCP probe first: while Redis is down this fails quietly,
+		// where a go-redis dial would print a line on stderr each time.
+		d := net.Dialer{Timeout: b.dialTO}
+		c, err := d.DialContext(ctx, b.network, b.addr)
+		if err != nil {
+			return nil, err
+		}
+		_ = c.Close()
 	}
-	_ = c.Close()
 
 	sctx, cancel := context.WithCancel(b.ctx)
-	s := &session{ctx: sctx, cancel: cancel, pingerDone: make(chan struct{}), subs: make(map[string]*subState)}
-	s.ps = b.client.Subscribe(sctx)
+	s := &session{ctx: sctx, cancel: cancel, pingerDone: make(chan struct{})}
+	if b.cluster == nil {
+		s.ps = b.client.Subscribe(sctx)
+		s.lane = &lane{ps: s.ps, subs: make(map[string]*subState)}
+	} else {
+		s.ps = b.cluster.Subscribe(sctx)
+		// A PING before any SUBSCRIBE connects to a random node rather
+		// than the master of the control channel's slot: the control
+		// channel is classic pub/sub, which every node carries, so losing
+		// one shard need not take it down.
+		pctx, pcancel := context.WithTimeout(ctx, handshakeTimeout)
+		err := s.ps.Ping(pctx)
+		pcancel()
+		if err != nil {
+			cancel()
+			return nil, err
+		}
+	}
 	// Closing the PubSub is what interrupts a blocked read, so cancelling
 	// the session (loss, Close) closes it.
 	context.AfterFunc(sctx, func() { _ = s.ps.Close() })
@@ -440,9 +496,12 @@ func (b *Redis) dial(ctx context.Context) (*session, error) {
 // in s.subs as held; changes made meanwhile are left dirty for the
 // subscriber.
 func (b *Redis) subscribe(s *session) error {
-	b.mu.Lock()
-	users := b.interestSnapshotLocked()
-	b.mu.Unlock()
+	var users []string // on a cluster the lanes hold the users
+	if s.lane != nil {
+		b.mu.Lock()
+		users = b.interestSnapshotLocked()
+		b.mu.Unlock()
+	}
 	want := make(map[string]struct{}, len(users)+1)
 	want[b.opts.Channel] = struct{}{}
 	for _, id := range users {
@@ -477,7 +536,7 @@ func (b *Redis) subscribe(s *session) error {
 		}
 	}
 	for _, id := range users {
-		s.subs[id] = &subState{sent: true, counted: true}
+		s.lane.subs[id] = &subState{sent: true, counted: true}
 	}
 	return nil
 }
@@ -499,8 +558,11 @@ func (b *Redis) serve(s *session, h Handler) error {
 		case *redis.Message:
 			b.dispatch(m.Payload, h)
 		case *redis.Subscription:
-			if id, again := b.confirmed(s, m); again {
-				h.UsersResubscribed([]string{id})
+			if s.lane == nil {
+				break
+			}
+			if id, again := b.confirmed(s.lane, m); again {
+				b.handle(func() { h.UsersResubscribed([]string{id}) })
 			}
 		}
 		if s.ctx.Err() != nil {
@@ -518,6 +580,18 @@ func (b *Redis) dispatch(payload string, h Handler) {
 	if b.opts.SkipOwn && b.isOwn(payload) {
 		return
 	}
+	b.handle(func() { b.decodeAndHandle(payload, h) })
+}
+
+// handle runs fn as a Handler call: one at a time, though on a cluster
+// several connections deliver.
+func (b *Redis) handle(fn func()) {
+	b.handlerMu.Lock()
+	defer b.handlerMu.Unlock()
+	fn()
+}
+
+func (b *Redis) decodeAndHandle(payload string, h Handler) {
 	var ev Event
 	if err := json.Unmarshal([]byte(payload), &ev); err != nil {
 		b.log.Warn("bus_event_malformed", zap.String("reason", "invalid JSON"), zap.Int("bytes", len(payload)))
@@ -575,14 +649,17 @@ func (b *Redis) setConnected(s *session) ([]string, bool) {
 	}
 	b.sess = s
 	b.state.Store(int32(StateConnected))
+	if s.lane == nil {
+		return nil, true
+	}
 	var missed []string
-	for id := range s.subs {
+	for id := range s.lane.subs {
 		if _, gap := b.gap[id]; gap {
 			delete(b.gap, id)
 			missed = append(missed, id)
 		}
 	}
-	b.held = len(s.subs)
+	b.held = len(s.lane.subs)
 	b.hookSubscriptions(b.held)
 	return missed, true
 }
@@ -595,9 +672,11 @@ func (b *Redis) markLost(s *session, cause error) {
 	if b.sess == s {
 		b.sess = nil
 		b.state.Store(int32(StateLost))
-		b.releaseWaitersLocked("", false)
-		b.held = 0
-		b.hookSubscriptions(0)
+		if s.lane != nil { // on a cluster the lanes live on
+			b.releaseWaitersLocked("", false)
+			b.held = 0
+			b.hookSubscriptions(0)
+		}
 	}
 	b.mu.Unlock()
 	s.fail(cause)
@@ -615,7 +694,7 @@ func (b *Redis) hookState(st State) {
 	if f := b.opts.Hooks.StateChanged; f != nil {
 		f(st)
 	}
-	if f := b.opts.Hooks.ShardState; f != nil {
+	if f := b.opts.Hooks.ShardState; f != nil && b.cluster == nil {
 		f(b.addr, st)
 	}
 }
@@ -627,9 +706,9 @@ type session struct {
 	ctx        context.Context // cancelled when the session ends
 	cancel     context.CancelFunc
 	pingerDone chan struct{}
-	// subs is the user channels asked of this connection; guarded by the
-	// bus's mu.
-	subs map[string]*subState
+	// lane holds the user channels on this connection; nil on a cluster,
+	// where each shard has a lane of its own.
+	lane *lane
 	// early holds what arrived during the handshake, before the last
 	// confirmation; only the run goroutine touches it.
 	early []string

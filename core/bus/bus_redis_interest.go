@@ -27,6 +27,42 @@ type subState struct {
 
 func (st *subState) held() bool { return st.sent && st.pending == 0 }
 
+// lane is one subscription connection's user channels: the session's own
+// on a single Redis, one per shard on a cluster (see bus_redis_cluster.go).
+// subs is guarded by the bus's mu.
+type lane struct {
+	ps   *redis.PubSub
+	subs map[string]*subState
+
+	// Cluster only: the shard, the lane's lifetime, and whether its first
+	// confirmation came.
+	sharded bool
+	addr    string
+	ctx     context.Context
+	cancel  context.CancelFunc
+	up      bool
+}
+
+// laneOfLocked returns the lane that holds (or will hold) userID's
+// channel, nil when there is none yet. b.mu must be held.
+func (b *Redis) laneOfLocked(userID string) *lane {
+	if b.cluster != nil {
+		return b.assign[userID]
+	}
+	if b.sess == nil {
+		return nil
+	}
+	return b.sess.lane
+}
+
+// laneLiveLocked reports whether l is still in use. b.mu must be held.
+func (b *Redis) laneLiveLocked(l *lane) bool {
+	if b.cluster != nil {
+		return b.lanes[l.addr] == l
+	}
+	return b.sess != nil && b.sess.lane == l
+}
+
 // waiter is one WaitSubscribed call. ok is written under Redis.mu before
 // done is closed.
 type waiter struct {
@@ -119,9 +155,11 @@ func (b *Redis) WaitSubscribed(ctx context.Context, userID string) error {
 		b.mu.Unlock()
 		return ErrUnavailable
 	}
-	if st := s.subs[userID]; st != nil && st.held() {
-		b.mu.Unlock()
-		return nil
+	if l := b.laneOfLocked(userID); l != nil {
+		if st := l.subs[userID]; st != nil && st.held() {
+			b.mu.Unlock()
+			return nil
+		}
 	}
 	w := &waiter{done: make(chan struct{})}
 	b.waiters[userID] = append(b.waiters[userID], w)
@@ -215,11 +253,15 @@ func (b *Redis) subscribeLoop() {
 			return
 		case <-b.subKick:
 		}
+		if b.cluster != nil {
+			b.applyClusterChanges()
+			continue
+		}
 		s, subs, unsubs := b.takeChanges()
 		if s == nil {
 			continue
 		}
-		if err := b.sendChanges(s, subs, unsubs); err != nil {
+		if err := b.sendChanges(s.lane, s.ctx, subs, unsubs); err != nil {
 			b.markLost(s, err)
 		}
 	}
@@ -237,20 +279,10 @@ func (b *Redis) takeChanges() (*session, []string, []string) {
 	}
 	var subs, unsubs []string
 	for id := range b.dirty {
-		want := b.interest[id] > 0
-		st := s.subs[id]
-		switch {
-		case want && (st == nil || !st.sent):
-			if st == nil {
-				st = &subState{}
-				s.subs[id] = st
-			}
-			st.sent = true
-			st.pending++
+		switch b.markChangeLocked(s.lane, id) {
+		case changeSubscribe:
 			subs = append(subs, b.userChannel(id))
-		case !want && st != nil && st.sent:
-			st.sent = false
-			st.pending++
+		case changeUnsubscribe:
 			unsubs = append(unsubs, b.userChannel(id))
 		}
 	}
@@ -258,21 +290,66 @@ func (b *Redis) takeChanges() (*session, []string, []string) {
 	return s, subs, unsubs
 }
 
+// The changes markChangeLocked can ask for.
+const (
+	changeNone = iota
+	changeSubscribe
+	changeUnsubscribe
+)
+
+// markChangeLocked compares what this instance wants of userID's channel
+// with what l was last asked, and records the command that will make them
+// agree as sent. b.mu must be held.
+func (b *Redis) markChangeLocked(l *lane, id string) int {
+	want := b.interest[id] > 0
+	st := l.subs[id]
+	switch {
+	case want && (st == nil || !st.sent):
+		if st == nil {
+			st = &subState{}
+			l.subs[id] = st
+		}
+		st.sent = true
+		st.pending++
+		return changeSubscribe
+	case !want && st != nil && st.sent:
+		st.sent = false
+		st.pending++
+		return changeUnsubscribe
+	}
+	return changeNone
+}
+
 // sendChanges writes the commands without waiting for their replies: the
 // confirmations arrive on the subscription and serve applies them.
-func (b *Redis) sendChanges(s *session, subs, unsubs []string) error {
-	ctx, cancel := context.WithTimeout(s.ctx, b.opts.PublishTimeout)
+func (b *Redis) sendChanges(l *lane, lctx context.Context, subs, unsubs []string) error {
+	ctx, cancel := context.WithTimeout(lctx, b.opts.PublishTimeout)
 	defer cancel()
+	if l.sharded {
+		// SSUBSCRIBE names channels of one slot only: one command each,
+		// written back to back without waiting for the replies.
+		for _, ch := range subs {
+			if err := l.ps.SSubscribe(ctx, ch); err != nil {
+				return fmt.Errorf("subscribe users: %w", err)
+			}
+		}
+		for _, ch := range unsubs {
+			if err := l.ps.SUnsubscribe(ctx, ch); err != nil {
+				return fmt.Errorf("unsubscribe users: %w", err)
+			}
+		}
+		return nil
+	}
 	for len(subs) > 0 {
 		k := min(len(subs), maxSubscribeArgs)
-		if err := s.ps.Subscribe(ctx, subs[:k]...); err != nil {
+		if err := l.ps.Subscribe(ctx, subs[:k]...); err != nil {
 			return fmt.Errorf("subscribe users: %w", err)
 		}
 		subs = subs[k:]
 	}
 	for len(unsubs) > 0 {
 		k := min(len(unsubs), maxSubscribeArgs)
-		if err := s.ps.Unsubscribe(ctx, unsubs[:k]...); err != nil {
+		if err := l.ps.Unsubscribe(ctx, unsubs[:k]...); err != nil {
 			return fmt.Errorf("unsubscribe users: %w", err)
 		}
 		unsubs = unsubs[k:]
@@ -280,17 +357,17 @@ func (b *Redis) sendChanges(s *session, subs, unsubs []string) error {
 	return nil
 }
 
-// confirmed applies one (un)subscribe confirmation of session s and
+// confirmed applies one (un)subscribe confirmation of lane l and
 // returns the user whose channel is held again after a gap, if any.
-func (b *Redis) confirmed(s *session, sub *redis.Subscription) (string, bool) {
+func (b *Redis) confirmed(l *lane, sub *redis.Subscription) (string, bool) {
 	id, ok := b.channelUser(sub.Channel)
 	if !ok {
 		return "", false
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	st := s.subs[id]
-	if st == nil || st.pending == 0 || b.sess != s {
+	st := l.subs[id]
+	if st == nil || st.pending == 0 || !b.laneLiveLocked(l) {
 		return "", false
 	}
 	st.pending--
@@ -302,7 +379,10 @@ func (b *Redis) confirmed(s *session, sub *redis.Subscription) (string, bool) {
 			b.held--
 			b.hookSubscriptions(b.held)
 		}
-		delete(s.subs, id)
+		delete(l.subs, id)
+		if b.assign[id] == l {
+			delete(b.assign, id)
+		}
 		return "", false
 	}
 	if !st.counted {

@@ -129,12 +129,19 @@ func (b *Redis) sendBatch(batch []*pubReq) {
 	defer cancel()
 	pipe := b.client.Pipeline()
 	for _, r := range batch {
-		pipe.Publish(ctx, r.channel, r.payload)
+		if b.cluster != nil && r.channel != b.opts.Channel {
+			// Sharded: only the shard owning the user's slot carries it.
+			pipe.SPublish(ctx, r.channel, r.payload)
+		} else {
+			pipe.Publish(ctx, r.channel, r.payload)
+		}
 	}
 	cmds, err := pipe.Exec(ctx)
 	var rerr redis.Error
-	if err != nil && !errors.As(err, &rerr) {
-		// Not an error reply from Redis: the connection is gone.
+	if err != nil && !errors.As(err, &rerr) && b.cluster == nil {
+		// Not an error reply from Redis: the connection is gone. (On a
+		// cluster one shard's failure fails only its commands; the control
+		// connection's ping tells whether the bus is lost.)
 		b.markLost(s, fmt.Errorf("publish: %w", err))
 	}
 	for i, r := range batch {
