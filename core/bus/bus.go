@@ -40,6 +40,11 @@ const (
 	// KindResync: an instance's bus came back after an outage; every
 	// instance should catch up its local users from the store.
 	KindResync Kind = "bus.resync"
+	// KindResyncUsers: the channels of UserIDs were subscribed again on
+	// the origin instance after their shard's outage; every instance
+	// publishes again the delivery states it holds or sent lately for
+	// those users (states leave no trace in the store to catch up from).
+	KindResyncUsers Kind = "bus.resync.users"
 	// KindPresence: the full list of users with a socket on the origin
 	// instance. Kept so events of older instances still decode; presence
 	// now lives in Redis keys (see Presence).

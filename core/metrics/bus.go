@@ -5,7 +5,7 @@ import "github.com/prometheus/client_golang/prometheus"
 // busKinds are the bus event kinds, pre-set to 0 so the families are
 // always exposed. They mirror bus.Kind's values (this package imports
 // nothing of the server's).
-var busKinds = [...]string{"chat.message", "chat.state", "admin.kick", "bus.resync", "presence"}
+var busKinds = [...]string{"chat.message", "chat.state", "admin.kick", "bus.resync", "bus.resync.users", "presence"}
 
 // BusMetrics let an operator see the routing by interest: with it, events
 // received per delivered message stay near one whatever the number of

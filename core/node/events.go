@@ -48,6 +48,8 @@ func (n *Node) HandleEvent(ev bus.Event) {
 		// Another instance is back after an outage: what it missed may have
 		// been meant for our sockets, or come from them.
 		n.resync()
+	case bus.KindResyncUsers:
+		n.republishStatesOf(ev.UserIDs)
 	case bus.KindPresence:
 		// From an instance of an older version: presence is read from
 		// Redis now, on demand.
@@ -63,7 +65,19 @@ func (n *Node) BusRestored() { n.resync() }
 // held again after a gap (their shard was down, or their socket's
 // subscription was not confirmed in time): their undelivered messages are
 // pushed from the store, as after an outage, but for them only.
-func (n *Node) UsersResubscribed(userIDs []string) { n.scheduleCatchUp(userIDs) }
+//
+// The delivery states of their sent messages may have been lost too, here
+// or on any instance: this one republishes its own, and asks the others
+// (KindResyncUsers) to do the same for these users.
+func (n *Node) UsersResubscribed(userIDs []string) {
+	n.scheduleCatchUp(userIDs)
+	n.republishStatesOf(userIDs)
+	n.spawn(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		n.publish(ctx, bus.Event{Kind: bus.KindResyncUsers, UserIDs: userIDs})
+	})
+}
 
 // resync rebuilds from the store what the bus may have lost and publishes
 // delivery states again; used after our own outage and another's.

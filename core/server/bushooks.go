@@ -20,7 +20,7 @@ func busHooks(m *metrics.Metrics) bus.Hooks {
 // is read before it is checked.
 func kindLabel(k bus.Kind) string {
 	switch k {
-	case bus.KindMessage, bus.KindState, bus.KindKick, bus.KindResync, bus.KindPresence:
+	case bus.KindMessage, bus.KindState, bus.KindKick, bus.KindResync, bus.KindResyncUsers, bus.KindPresence:
 		return string(k)
 	}
 	return "other"
