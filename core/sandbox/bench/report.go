@@ -27,6 +27,7 @@ type Report struct {
 	Replay   *ReplayResult  `json:"replay,omitempty"`
 	Storm    *StormResult   `json:"storm,omitempty"`
 	Hostile  *HostileResult `json:"hostile,omitempty"`
+	Fanout   *FanoutResult  `json:"fanout,omitempty"`
 	Targets  []Check        `json:"targets"`
 	Notes    []string       `json:"notes,omitempty"`
 }
@@ -355,6 +356,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 	if h := r.Hostile; h != nil {
 		h.writeTable(bw)
 	}
+	writeFanoutTable(bw, r.Fanout)
 	if len(r.Targets) > 0 {
 		fmt.Fprintf(bw, "\ntargets (set for a %d-core machine; this one has %d):\n", 2, m.Cores)
 		tw := tabwriter.NewWriter(bw, 0, 0, 2, ' ', 0)
