@@ -4,12 +4,17 @@ package server_test
 // socket of the user it is for.
 
 import (
+	"context"
+	"fmt"
+	"sync"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/dmchat/dmchat/core/chat"
+	"github.com/dmchat/dmchat/core/client"
+	"github.com/dmchat/dmchat/core/config"
 )
 
 // metricValue reads one counter or gauge series.
@@ -114,4 +119,118 @@ func TestClusterRoutesByInterest(t *testing.T) {
 	if got := received(a, "chat.message") + received(b, "chat.message") + received(cc, "chat.message"); got != n {
 		t.Errorf("%d chat.message events received in all, want %d (the offline one reached nobody)", got, n)
 	}
+}
+
+// TestClusterUserMovesWhileMessagesFlow: user1 on A sends a stream of DMs
+// while user2 hops between A, B and C, sometimes opening the next socket
+// before closing the last, sometimes leaving a gap with no socket at all.
+// The subscriptions follow (each instance joins and leaves user2's
+// channel), and every DM reaches user2 and is DELIVERED: none falls
+// between an instance's replay and its subscription, or after its last
+// socket left.
+func TestClusterUserMovesWhileMessagesFlow(t *testing.T) {
+	c := newCluster(t, "mem", false)
+	fast := func(cfg *config.Config) { cfg.WSRate, cfg.WSBurst = 1000, 1000 } // the stream is no flood
+	envs := []*env{c.instance("A", fast), c.instance("B", fast), c.instance("C", fast)}
+	_, u1Tok := envs[0].user("user1")
+	u2ID, u2Tok := envs[0].user("user2")
+	u1, _ := envs[0].dial(u1Tok)
+
+	var mu sync.Mutex
+	got := map[string]bool{}
+	var readers sync.WaitGroup
+	rctx, stopReaders := context.WithCancel(context.Background())
+	own := func(conn *client.Conn, replayed []client.Frame) {
+		ack := func(id string) {
+			mu.Lock()
+			got[id] = true
+			mu.Unlock()
+			_ = conn.Ack(context.Background(), id) // the socket may be closing: a later one gets it again
+		}
+		for _, f := range replayed {
+			ack(f.MessageID)
+		}
+		readers.Add(1)
+		go func() {
+			defer readers.Done()
+			for {
+				f, err := conn.Next(rctx)
+				if err != nil {
+					return
+				}
+				if f.Type == chat.TypeMessage {
+					ack(f.MessageID)
+				}
+			}
+		}()
+	}
+
+	const total = 60
+	sent := make(chan string, total)
+	go func() {
+		defer close(sent)
+		for i := range total {
+			if err := u1.SendMessage(context.Background(), fmt.Sprintf("mv-%d", i), u2ID, "moving"); err != nil {
+				return
+			}
+			f, err := u1.WaitFor(context.Background(), func(f client.Frame) bool {
+				return f.Type == chat.TypeMessageAck || f.Type == chat.TypeError
+			})
+			if err != nil || f.Type == chat.TypeError {
+				return
+			}
+			sent <- f.MessageID
+		}
+	}()
+
+	var cur *client.Conn
+	for hop := 0; ; hop++ {
+		next, replayed := envs[hop%3].dial(u2Tok)
+		own(next, replayed)
+		if cur != nil {
+			cur.Close()
+		}
+		cur = next
+		if hop%2 == 1 { // a gap: no socket of user2 anywhere for a moment
+			cur.Close()
+			cur = nil
+			next, replayed := envs[(hop+1)%3].dial(u2Tok)
+			own(next, replayed)
+			cur = next
+		}
+		if len(sent) == cap(sent) || hop > 200 {
+			break
+		}
+		select {
+		case <-ctxT(t).Done():
+			t.Fatal("timed out")
+		default:
+		}
+		if done := func() bool { mu.Lock(); defer mu.Unlock(); return len(got) >= total }(); done {
+			break
+		}
+	}
+	var ids []string
+	for id := range sent {
+		ids = append(ids, id)
+	}
+	if len(ids) != total {
+		t.Fatalf("sent %d of %d", len(ids), total)
+	}
+	eventually(t, waitFor, "every DM at user2", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, id := range ids {
+			if !got[id] {
+				return false
+			}
+		}
+		return true
+	})
+	eventually(t, waitFor, "every DM DELIVERED", func() bool {
+		left, err := c.st.Undelivered(context.Background(), u2ID, "", 1000)
+		return err == nil && len(left) == 0
+	})
+	stopReaders()
+	readers.Wait()
 }
