@@ -46,7 +46,8 @@ func clusterPair(t *testing.T, rc *redistest.Cluster) (a, b *env) {
 func userChannel(id string) string { return bus.DefaultChannel + ":u:{" + id + "}" }
 
 // TestRedisClusterChecklist: a DM each way across instances, DELIVERED
-// back to the sender, and a ban on A kicking the user's socket on B.
+// back to the sender, the admin list's instances, and a ban on A kicking
+// the user's socket on B.
 func TestRedisClusterChecklist(t *testing.T) {
 	rc := redistest.StartCluster(t, 3)
 	a, b := clusterPair(t, rc)
@@ -72,6 +73,11 @@ func TestRedisClusterChecklist(t *testing.T) {
 			t.Fatalf("state for %s, want %s", st.MessageID, ack.MessageID)
 		}
 	}
+	// Presence records live on the cluster too: A's admin list shows
+	// user2 on B.
+	eventually(t, waitFor, "user2 on [B] in A's list", func() bool {
+		return fmt.Sprint(instancesOf(t, a, u2ID)) == "[B]"
+	})
 	if err := a.api.Ban(ctxT(t), a.admin, u2ID); err != nil {
 		t.Fatal(err)
 	}
