@@ -67,17 +67,11 @@ func (n *Node) BusRestored() { n.resync() }
 // pushed from the store, as after an outage, but for them only.
 //
 // The delivery states of their sent messages may have been lost too, here
-// or on any instance: this one republishes its own, and asks the others
-// (KindResyncUsers) to do the same for these users.
-func (n *Node) UsersResubscribed(userIDs []string) {
-	n.scheduleCatchUp(userIDs)
-	n.republishStatesOf(userIDs)
-	n.spawn(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		n.publish(ctx, bus.Event{Kind: bus.KindResyncUsers, UserIDs: userIDs})
-	})
-}
+// or on any instance: the catch-up also republishes this instance's, and
+// asks the others (KindResyncUsers) to do the same for these users. The
+// bus reports users one by one as a shard's confirmations arrive; the
+// catch-up queue merges them, so a burst costs a few runs and publishes.
+func (n *Node) UsersResubscribed(userIDs []string) { n.scheduleCatchUp(userIDs) }
 
 // resync rebuilds from the store what the bus may have lost and publishes
 // delivery states again; used after our own outage and another's.
@@ -103,12 +97,24 @@ func (n *Node) scheduleCatchUp(userIDs []string) {
 				return
 			}
 			n.catchUp(all, users)
+			if !all {
+				n.resyncStatesOf(users)
+			}
 		}
 		n.catchups.stop()
 	})
 	if !started {
 		n.catchups.stop()
 	}
+}
+
+// resyncStatesOf republishes the delivery states of users' messages held
+// or sent lately here, and asks every other instance to do the same.
+func (n *Node) resyncStatesOf(users []string) {
+	n.republishStatesOf(users)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	n.publish(ctx, bus.Event{Kind: bus.KindResyncUsers, UserIDs: users})
 }
 
 // catchupUserTimeout bounds the catch-up of one user's sockets: the store
