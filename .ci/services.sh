@@ -71,8 +71,13 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 REDIS="$(redis_path)"
 [ -n "$REDIS" ] || die "redis-server not found after install"
+# redis-cli (Debian's redis-tools, a dependency of redis-server) forms the
+# Redis Cluster of the cluster tests.
+REDIS_CLI="$(command -v redis-cli 2>/dev/null || true)"
+[ -n "$REDIS_CLI" ] || die "redis-cli not found (install redis-tools)"
 if [ "$ONLY" = redis ]; then
 	echo "export DMCHAT_REDIS_SERVER=$REDIS"
+	echo "export DMCHAT_REDIS_CLI=$REDIS_CLI"
 	exit 0
 fi
 BIN="$(pg_bindir)"
@@ -132,5 +137,6 @@ log "PostgreSQL ready; redis-server at $REDIS; chromium at $CHROMIUM"
 
 echo "export DMCHAT_TEST_POSTGRES=postgres://postgres@127.0.0.1:$PGPORT/postgres?sslmode=disable"
 echo "export DMCHAT_REDIS_SERVER=$REDIS"
+echo "export DMCHAT_REDIS_CLI=$REDIS_CLI"
 echo "export DMCHAT_NGINX=$(nginx_path)"
 echo "export DMCHAT_CHROMIUM=$CHROMIUM"

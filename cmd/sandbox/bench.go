@@ -40,7 +40,11 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 		jsonFile   string
 		cpuProfile string
 	)
-	fs.Var(&workloads, "workload", "workload to run: pairs, cross, idle, replay, storm, hostile or all (repeatable; default all)")
+	fs.Var(&workloads, "workload", "workload to run: pairs, cross, idle, replay, storm, hostile, fanout or all (repeatable; default all, which leaves out fanout)")
+	var fanoutInstances string
+	fs.StringVar(&fanoutInstances, "instances", "", "fanout: cluster sizes to measure, comma-separated, 2 to 8 (default 2,4,8)")
+	fs.IntVar(&o.Fanout.Pairs, "fanout-pairs", 0, "fanout: sender/recipient pairs (default 64, short 32)")
+	fs.IntVar(&o.Fanout.PerPair, "fanout-dms", 0, "fanout: DMs each sender sends (default 100, short 30)")
 	fs.BoolVar(&o.Short, "short", false, "a short version of every workload (make bench: under 2 minutes)")
 	fs.IntVar(&n, "n", 0, "size of the workload: pairs for pairs/cross, sockets for idle, clients for storm")
 	fs.IntVar(&o.Pairs, "pairs", 0, "pairs for pairs/cross (default 200, short 100)")
@@ -98,6 +102,10 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	}
 	if o.CrossRates, err = parseRates(crossRates); err != nil {
 		fmt.Fprintln(stderr, "bench: --cross-rates:", err)
+		return 2
+	}
+	if o.Fanout.Instances, err = parseRates(fanoutInstances); err != nil {
+		fmt.Fprintln(stderr, "bench: --instances:", err)
 		return 2
 	}
 	if n > 0 {

@@ -1,10 +1,18 @@
 // Package bus carries events between server instances: new chat messages,
 // delivery states and admin kicks. Bus is the interface; Redis is the
 // implementation on Redis pub/sub, Disabled the one used when no Redis is
-// configured. Each instance publishes with its own OriginInstanceID and its
-// Handler receives every event, its own included unless
-// RedisOptions.SkipOwn drops them undecoded (a node applies its own events
-// locally already).
+// configured. Each instance publishes with its own OriginInstanceID.
+//
+// Events are routed by interest: each user has a channel of their own, and
+// an instance is subscribed to it only while it holds a socket of that user
+// (Subscribe and Unsubscribe, counted per socket). A message travels on its
+// recipient's channel, a delivery state on its sender's, a kick on its
+// target's; resync and presence on the low-rate control channel every
+// instance subscribes to. So an event reaches only the instances that can
+// use it, and a message for a user with no socket anywhere is one publish
+// that nobody receives. The Handler receives what arrives, this instance's
+// own events included unless RedisOptions.SkipOwn drops them undecoded (a
+// node applies its own events locally already).
 //
 // The bus is an accelerator, never needed for correctness: every event it
 // carries can be rebuilt from the store. That is why Handler.BusRestored
@@ -15,6 +23,7 @@ package bus
 import (
 	"context"
 	"errors"
+	"time"
 )
 
 // Kind names an event type.
@@ -31,8 +40,14 @@ const (
 	// KindResync: an instance's bus came back after an outage; every
 	// instance should catch up its local users from the store.
 	KindResync Kind = "bus.resync"
+	// KindResyncUsers: the channels of UserIDs were subscribed again on
+	// the origin instance after their shard's outage; every instance
+	// publishes again the delivery states it holds or sent lately for
+	// those users (states leave no trace in the store to catch up from).
+	KindResyncUsers Kind = "bus.resync.users"
 	// KindPresence: the full list of users with a socket on the origin
-	// instance, sent periodically and on change (admin user list).
+	// instance. Kept so events of older instances still decode; presence
+	// now lives in Redis keys (see Presence).
 	KindPresence Kind = "presence"
 )
 
@@ -95,6 +110,11 @@ type Handler interface {
 	// following an outage or a late first connect, so the instance can catch
 	// up from the store.
 	BusRestored()
+	// UsersResubscribed is called when the channels of userIDs are
+	// subscribed again after a time in which events meant for them may have
+	// been lost (their shard was down, or their Subscribe could not wait for
+	// the confirmation), so the instance catches up those users only.
+	UsersResubscribed(userIDs []string)
 }
 
 // Bus publishes events to every instance.
@@ -114,4 +134,31 @@ type Bus interface {
 	// Close stops the background goroutine and releases connections, logging
 	// "stopped"; idempotent.
 	Close() error
+	// Subscribe adds one interest (one local socket) in userID's events; the
+	// first makes the bus subscribe to the user's channel, batched with
+	// other changes. It never blocks: WaitSubscribed waits.
+	Subscribe(userID string)
+	// Unsubscribe drops one interest added by Subscribe; after the last the
+	// channel is unsubscribed, batched.
+	Unsubscribe(userID string)
+	// WaitSubscribed returns once userID's channel is confirmed subscribed,
+	// so every event published from then on reaches this instance. It
+	// returns an error at once when the bus is not connected, or when the
+	// confirmation does not come within the bus's own short bound or ctx;
+	// the user's channel is then subscribed later and
+	// Handler.UsersResubscribed (or BusRestored) tells when, so the caller
+	// can carry on with what the store holds.
+	WaitSubscribed(ctx context.Context, userID string) error
+	// SetPresence records userIDs as the users with a socket on this
+	// instance, replacing what it recorded before, for PresenceTTL: an
+	// instance that stops refreshing (it died without a goodbye) drops out
+	// by itself. Close removes the record.
+	SetPresence(ctx context.Context, userIDs []string) error
+	// Presence returns the users of every instance whose record is live,
+	// this instance's included, by instance id.
+	Presence(ctx context.Context) (map[string][]string, error)
 }
+
+// PresenceTTL is how long an instance's presence record lives unless
+// refreshed; instances refresh it well within (node.presenceRefresh).
+const PresenceTTL = 10 * time.Second

@@ -57,3 +57,19 @@ func (d *Disabled) Close() error {
 	d.closeOnce.Do(func() { d.logger().Info("stopped") })
 	return nil
 }
+
+// Subscribe does nothing: with no bus there is nothing to subscribe to.
+func (d *Disabled) Subscribe(string) {}
+
+// Unsubscribe does nothing.
+func (d *Disabled) Unsubscribe(string) {}
+
+// WaitSubscribed returns nil at once: no event can be missed on a bus that
+// carries none.
+func (d *Disabled) WaitSubscribed(context.Context, string) error { return nil }
+
+// SetPresence does nothing: alone, an instance's presence is its hub.
+func (d *Disabled) SetPresence(context.Context, []string) error { return nil }
+
+// Presence returns no instance: there is no other.
+func (d *Disabled) Presence(context.Context) (map[string][]string, error) { return nil, nil }

@@ -14,7 +14,10 @@ import (
 type failHandler struct{ t *testing.T }
 
 func (f failHandler) HandleEvent(Event) { f.t.Errorf("HandleEvent called on a disabled bus") }
-func (f failHandler) BusRestored()      { f.t.Errorf("BusRestored called on a disabled bus") }
+func (f failHandler) UsersResubscribed([]string) {
+	f.t.Errorf("UsersResubscribed called on a disabled bus")
+}
+func (f failHandler) BusRestored() { f.t.Errorf("BusRestored called on a disabled bus") }
 
 func TestDisabled(t *testing.T) {
 	t.Parallel()

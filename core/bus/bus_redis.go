@@ -53,6 +53,21 @@ type Hooks struct {
 	// queue stayed full, or failed in the pipeline. It is not called after
 	// Close. It may be called from several goroutines at once.
 	PublishFailed func()
+	// EventPublished is called for each event sent to Redis, with its kind.
+	// It may be called from several goroutines at once.
+	EventPublished func(Kind)
+	// EventReceived is called for each payload that arrives on this
+	// instance's subscriptions, own events included (they cost the bus a
+	// delivery all the same), with its kind ("" when it has none).
+	EventReceived func(Kind)
+	// Subscriptions is called with the number of user channels held (their
+	// subscription confirmed, and no unsubscribe confirmed since) after
+	// each change. It is called with the bus's lock held:
+	// it must only record the number.
+	Subscriptions func(int)
+	// ShardState is called with a shard's address and its new state after
+	// each change; single-node Redis is one shard, whose state is State().
+	ShardState func(shard string, st State)
 }
 
 // RedisOptions configures NewRedis. Every field but URL has a default used
@@ -67,8 +82,9 @@ type RedisOptions struct {
 	// InitTimeout is how long Start waits for the first connection before it
 	// logs init_timeout and bus_disabled and returns. Default 5 s.
 	InitTimeout time.Duration
-	// Channel is the one pub/sub channel all events travel on. Default
-	// "dmchat:events".
+	// Channel is the control channel, which every instance subscribes to
+	// (resync, presence), and the prefix of the user channels
+	// (<Channel>:u:{<user id>}). Default "dmchat:events".
 	Channel string
 	// Logger receives the bus's events under the name "RedisBus" (pass the
 	// root logger, not a named one). Nil means zap.NewNop().
@@ -92,9 +108,11 @@ type RedisOptions struct {
 }
 
 // Redis is the Bus on Redis pub/sub. Every event is one JSON message on
-// one channel. Publishes are queued and sent by one goroutine, all pending
-// ones in one pipeline. One goroutine owns the subscription: it connects,
-// reconnects with backoff, and calls the Handler, one call at a time.
+// the channel it is routed to (see the package doc). Publishes are queued
+// and sent by one goroutine, all pending ones in one pipeline. One
+// goroutine owns the subscription connection: it connects, reconnects with
+// backoff, and calls the Handler, one call at a time; another sends the
+// interest changes (Subscribe, Unsubscribe) in batches on it.
 //
 // Loss of Redis is noticed by whichever comes first: the subscription's read
 // failing, a publish failing, or a ping going unanswered. It is logged once
@@ -109,8 +127,9 @@ type Redis struct {
 	opts    RedisOptions // defaults filled in
 	ownMark string       // `,"originInstanceId":` and the JSON of InstanceID (see isOwn)
 	log     *zap.Logger
-	client  *redis.Client
-	network string // of Redis, for the connect probe
+	client  redis.UniversalClient
+	cluster *redis.ClusterClient // the same client on Redis Cluster; nil on one node
+	network string               // of Redis, for the connect probe
 	addr    string
 	dialTO  time.Duration
 	queue   chan *pubReq
@@ -128,6 +147,29 @@ type Redis struct {
 	started bool
 	closed  bool
 	sess    *session // the connected session; nil unless StateConnected
+
+	// Interest, guarded by mu as well. interest counts this instance's
+	// wants per user (its sockets); dirty holds the users whose want changed
+	// since the subscriber last looked; gap the users who may have missed
+	// events (a WaitSubscribed that returned unconfirmed) and get
+	// Handler.UsersResubscribed once their channel is held; held counts the
+	// user channels confirmed on the live session.
+	interest map[string]int
+	dirty    map[string]struct{}
+	gap      map[string]struct{}
+	waiters  map[string][]*waiter
+	held     int
+	subKick  chan struct{} // capacity 1: dirty has changed
+
+	// On Redis Cluster, users' channels are held on one connection per
+	// shard (a lane); lanes by shard address, and each user's lane. Guarded
+	// by mu. shardRetry is the next retry delay of a shard that failed.
+	lanes      map[string]*lane
+	assign     map[string]*lane
+	shardRetry map[string]time.Duration
+
+	h         Handler    // set by Start
+	handlerMu sync.Mutex // one Handler call at a time, whichever connection it comes from
 }
 
 var _ Bus = (*Redis)(nil)
@@ -146,16 +188,22 @@ func newRedis(opts RedisOptions) (*Redis, error) {
 	if opts.URL == "" {
 		return nil, errors.New("redis url is empty")
 	}
+	if IsClusterURL(opts.URL) {
+		return newRedisCluster(opts)
+	}
 	ro, err := redis.ParseURL(opts.URL)
 	if err != nil {
-		// A *url.Error quotes the whole URL, password included: keep
-		// only its cause.
-		var uerr *url.Error
-		if errors.As(err, &uerr) {
-			err = uerr.Err
-		}
-		return nil, fmt.Errorf("invalid redis url: %w", err)
+		return nil, fmt.Errorf("invalid redis url: %w", urlCause(err))
 	}
+	opts = withDefaults(opts)
+	tuneOptions(ro)
+	b := newRedisBus(opts, redis.NewClient(ro))
+	b.network, b.addr, b.dialTO = ro.Network, ro.Addr, ro.DialTimeout
+	return b, nil
+}
+
+// withDefaults fills in opts' zero fields.
+func withDefaults(opts RedisOptions) RedisOptions {
 	if opts.InitTimeout <= 0 {
 		opts.InitTimeout = DefaultInitTimeout
 	}
@@ -175,6 +223,22 @@ func newRedis(opts RedisOptions) (*Redis, error) {
 		opts.PublishTimeout = defaultPublishTimeout
 	}
 
+	return opts
+}
+
+// urlCause keeps only the cause of a *url.Error, which quotes the whole
+// URL, password included.
+func urlCause(err error) error {
+	var uerr *url.Error
+	if errors.As(err, &uerr) {
+		return uerr.Err
+	}
+	return err
+}
+
+// tuneOptions sets what the bus needs of a connection, where the URL did
+// not say otherwise.
+func tuneOptions(ro *redis.Options) {
 	// RESP2 unless the URL asks otherwise: plain pub/sub framing.
 	if ro.Protocol == 0 {
 		ro.Protocol = 2
@@ -197,23 +261,33 @@ func newRedis(opts RedisOptions) (*Redis, error) {
 		ro.MaxRetries = -1
 	}
 	ro.ContextTimeoutEnabled = true
+}
 
+// newRedisBus builds the bus on client, opts' defaults filled in.
+func newRedisBus(opts RedisOptions, client redis.UniversalClient) *Redis {
 	ctx, cancel := context.WithCancel(context.Background())
 	id, _ := json.Marshal(opts.InstanceID) // a string always encodes
 	b := &Redis{
 		opts:    opts,
 		ownMark: `,"originInstanceId":` + string(id),
 		log:     opts.Logger.Named("RedisBus"),
-		client:  redis.NewClient(ro),
-		network: ro.Network,
-		addr:    ro.Addr,
-		dialTO:  ro.DialTimeout,
+		client:  client,
 		queue:   make(chan *pubReq, queueSize),
 		ctx:     ctx,
 		cancel:  cancel,
+
+		interest: make(map[string]int),
+		dirty:    make(map[string]struct{}),
+		gap:      make(map[string]struct{}),
+		waiters:  make(map[string][]*waiter),
+		subKick:  make(chan struct{}, 1),
+
+		lanes:      make(map[string]*lane),
+		assign:     make(map[string]*lane),
+		shardRetry: make(map[string]time.Duration),
 	}
 	b.state.Store(int32(StateDisabled))
-	return b, nil
+	return b
 }
 
 // State reports the connection state: StateDisabled before Start, after Close
@@ -235,12 +309,13 @@ func (b *Redis) Start(ctx context.Context, h Handler) {
 		return
 	}
 	b.started = true
-	b.wg.Add(2)
-	b.mu.Unlock()
-
+	b.wg.Add(3)
 	if h == nil {
 		h = nopHandler{}
 	}
+	b.h = h
+	b.mu.Unlock()
+
 	initCtx, cancel := context.WithTimeout(b.ctx, b.opts.InitTimeout)
 	defer cancel()
 	stop := context.AfterFunc(ctx, cancel)
@@ -248,13 +323,22 @@ func (b *Redis) Start(ctx context.Context, h Handler) {
 
 	ready := make(chan struct{})
 	go b.publishLoop()
+	go b.subscribeLoop()
 	go b.run(initCtx, h, ready)
 	<-ready
 }
 
-// Close stops the goroutines, closes the connections and logs "stopped".
+// Close removes this instance's presence record, stops the goroutines,
+// closes the connections and logs "stopped".
 // Later calls do nothing. Publish after Close returns ErrUnavailable.
 func (b *Redis) Close() error {
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return nil
+	}
+	b.mu.Unlock()
+	b.removePresence()
 	b.mu.Lock()
 	if b.closed {
 		b.mu.Unlock()
@@ -303,16 +387,20 @@ func (b *Redis) run(initCtx context.Context, h Handler, ready chan<- struct{}) {
 	}
 	event := "bus_connected"
 	for {
-		if !b.setConnected(s) {
+		missed, ok := b.setConnected(s)
+		if !ok {
 			b.endSession(s, nil)
 			return
 		}
 		b.log.Info(event)
 		b.hookState(StateConnected)
 		signalReady()
+		b.kickSubscriber() // interest changed while connecting
 		if catchUp {
 			b.publishResync()
 			h.BusRestored()
+		} else if len(missed) > 0 {
+			h.UsersResubscribed(missed)
 		}
 		cause := b.serve(s, h)
 		b.endSession(s, cause)
@@ -355,18 +443,36 @@ func (b *Redis) connect(ctx context.Context, capDelay time.Duration) *session {
 // dial makes one attempt at a live, confirmed subscription. On success the
 // session's pinger is running.
 func (b *Redis) dial(ctx context.Context) (*session, error) {
-	// A plain TCP probe first: while Redis is down this fails quietly,
-	// where a go-redis dial would print a line on stderr each time.
-	d := net.Dialer{Timeout: b.dialTO}
-	c, err := d.DialContext(ctx, b.network, b.addr)
-	if err != nil {
-		return nil, err
+	if b.cluster == nil {
+		// A plain TCP probe first: while Redis is down this fails quietly,
+		// where a go-redis dial would print a line on stderr each time.
+		d := net.Dialer{Timeout: b.dialTO}
+		c, err := d.DialContext(ctx, b.network, b.addr)
+		if err != nil {
+			return nil, err
+		}
+		_ = c.Close()
 	}
-	_ = c.Close()
 
 	sctx, cancel := context.WithCancel(b.ctx)
 	s := &session{ctx: sctx, cancel: cancel, pingerDone: make(chan struct{})}
-	s.ps = b.client.Subscribe(sctx)
+	if b.cluster == nil {
+		s.ps = b.client.Subscribe(sctx)
+		s.lane = &lane{ps: s.ps, subs: make(map[string]*subState)}
+	} else {
+		s.ps = b.cluster.Subscribe(sctx)
+		// A PING before any SUBSCRIBE connects to a random node rather
+		// than the master of the control channel's slot: the control
+		// channel is classic pub/sub, which every node carries, so losing
+		// one shard need not take it down.
+		pctx, pcancel := context.WithTimeout(ctx, handshakeTimeout)
+		err := s.ps.Ping(pctx)
+		pcancel()
+		if err != nil {
+			cancel()
+			return nil, err
+		}
+	}
 	// Closing the PubSub is what interrupts a blocked read, so cancelling
 	// the session (loss, Close) closes it.
 	context.AfterFunc(sctx, func() { _ = s.ps.Close() })
@@ -384,36 +490,80 @@ func (b *Redis) dial(ctx context.Context) (*session, error) {
 	return s, nil
 }
 
-// subscribe sends SUBSCRIBE and waits for Redis to confirm it: only then
-// is every later publish sure to reach us.
+// subscribe sends SUBSCRIBE for the control channel and every user this
+// instance wants, and waits for Redis to confirm them all: only then is
+// every later publish sure to reach us. The users subscribed are recorded
+// in s.subs as held; changes made meanwhile are left dirty for the
+// subscriber.
 func (b *Redis) subscribe(s *session) error {
-	ctx, cancel := context.WithTimeout(s.ctx, handshakeTimeout)
+	var users []string // on a cluster the lanes hold the users
+	if s.lane != nil {
+		b.mu.Lock()
+		users = b.interestSnapshotLocked()
+		b.mu.Unlock()
+	}
+	want := make(map[string]struct{}, len(users)+1)
+	want[b.opts.Channel] = struct{}{}
+	for _, id := range users {
+		want[b.userChannel(id)] = struct{}{}
+	}
+	ctx, cancel := context.WithTimeout(s.ctx, handshakeTimeout+time.Duration(len(users))*time.Millisecond)
 	defer cancel()
 	if err := s.ps.Subscribe(ctx, b.opts.Channel); err != nil {
 		return fmt.Errorf("failed to subscribe: %w", err)
 	}
-	for {
+	for i := 0; i < len(users); i += maxSubscribeArgs {
+		chans := make([]string, 0, maxSubscribeArgs)
+		for _, id := range users[i:min(i+maxSubscribeArgs, len(users))] {
+			chans = append(chans, b.userChannel(id))
+		}
+		if err := s.ps.Subscribe(ctx, chans...); err != nil {
+			return fmt.Errorf("failed to subscribe: %w", err)
+		}
+	}
+	for len(want) > 0 {
 		msg, err := s.ps.ReceiveTimeout(ctx, handshakeTimeout)
 		if err != nil {
 			return fmt.Errorf("failed to confirm subscription: %w", err)
 		}
-		if sub, ok := msg.(*redis.Subscription); ok && sub.Kind == "subscribe" && sub.Channel == b.opts.Channel {
-			return nil
+		switch m := msg.(type) {
+		case *redis.Subscription:
+			if m.Kind == "subscribe" {
+				delete(want, m.Channel)
+			}
+		case *redis.Message:
+			s.early = append(s.early, m.Payload) // served first
 		}
 	}
+	for _, id := range users {
+		s.lane.subs[id] = &subState{sent: true, counted: true}
+	}
+	return nil
 }
 
 // serve reads the subscription and hands events to h until the session
 // ends; it returns the read error that ended it, if any.
 func (b *Redis) serve(s *session, h Handler) error {
 	recvTimeout := b.opts.PingInterval + b.opts.PingTimeout
+	for _, p := range s.early {
+		b.dispatch(p, h)
+	}
+	s.early = nil
 	for {
 		msg, err := s.ps.ReceiveTimeout(s.ctx, recvTimeout)
 		if err != nil {
 			return fmt.Errorf("subscription: %w", err)
 		}
-		if m, ok := msg.(*redis.Message); ok {
+		switch m := msg.(type) {
+		case *redis.Message:
 			b.dispatch(m.Payload, h)
+		case *redis.Subscription:
+			if s.lane == nil {
+				break
+			}
+			if id, again := b.confirmed(s.lane, m); again {
+				b.handle(func() { h.UsersResubscribed([]string{id}) })
+			}
 		}
 		if s.ctx.Err() != nil {
 			return nil
@@ -424,9 +574,24 @@ func (b *Redis) serve(s *session, h Handler) error {
 // dispatch decodes one payload and hands it to h. A malformed payload is
 // logged (never its content) and skipped.
 func (b *Redis) dispatch(payload string, h Handler) {
+	if f := b.opts.Hooks.EventReceived; f != nil {
+		f(payloadKind(payload))
+	}
 	if b.opts.SkipOwn && b.isOwn(payload) {
 		return
 	}
+	b.handle(func() { b.decodeAndHandle(payload, h) })
+}
+
+// handle runs fn as a Handler call: one at a time, though on a cluster
+// several connections deliver.
+func (b *Redis) handle(fn func()) {
+	b.handlerMu.Lock()
+	defer b.handlerMu.Unlock()
+	fn()
+}
+
+func (b *Redis) decodeAndHandle(payload string, h Handler) {
 	var ev Event
 	if err := json.Unmarshal([]byte(payload), &ev); err != nil {
 		b.log.Warn("bus_event_malformed", zap.String("reason", "invalid JSON"), zap.Int("bytes", len(payload)))
@@ -473,16 +638,30 @@ func (b *Redis) ping(s *session) {
 	}
 }
 
-// setConnected makes s the live session, unless the bus is closed.
-func (b *Redis) setConnected(s *session) bool {
+// setConnected makes s the live session, unless the bus is closed, and
+// returns the users subscribed by its handshake who had been told their
+// subscription was not confirmed (see Handler.UsersResubscribed).
+func (b *Redis) setConnected(s *session) ([]string, bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.closed {
-		return false
+		return nil, false
 	}
 	b.sess = s
 	b.state.Store(int32(StateConnected))
-	return true
+	if s.lane == nil {
+		return nil, true
+	}
+	var missed []string
+	for id := range s.lane.subs {
+		if _, gap := b.gap[id]; gap {
+			delete(b.gap, id)
+			missed = append(missed, id)
+		}
+	}
+	b.held = len(s.lane.subs)
+	b.hookSubscriptions(b.held)
+	return missed, true
 }
 
 // markLost ends session s because of cause: if s is still the live session
@@ -493,6 +672,11 @@ func (b *Redis) markLost(s *session, cause error) {
 	if b.sess == s {
 		b.sess = nil
 		b.state.Store(int32(StateLost))
+		if s.lane != nil { // on a cluster the lanes live on
+			b.releaseWaitersLocked("", false)
+			b.held = 0
+			b.hookSubscriptions(0)
+		}
 	}
 	b.mu.Unlock()
 	s.fail(cause)
@@ -510,6 +694,9 @@ func (b *Redis) hookState(st State) {
 	if f := b.opts.Hooks.StateChanged; f != nil {
 		f(st)
 	}
+	if f := b.opts.Hooks.ShardState; f != nil && b.cluster == nil {
+		f(b.addr, st)
+	}
 }
 
 // session is one connection's subscription, from confirmed subscribe to
@@ -519,6 +706,12 @@ type session struct {
 	ctx        context.Context // cancelled when the session ends
 	cancel     context.CancelFunc
 	pingerDone chan struct{}
+	// lane holds the user channels on this connection; nil on a cluster,
+	// where each shard has a lane of its own.
+	lane *lane
+	// early holds what arrived during the handshake, before the last
+	// confirmation; only the run goroutine touches it.
+	early []string
 
 	failOnce sync.Once
 	cause    error // written once inside failOnce; read after fail returns
@@ -534,5 +727,20 @@ func (s *session) fail(cause error) {
 
 type nopHandler struct{}
 
-func (nopHandler) HandleEvent(Event) {}
-func (nopHandler) BusRestored()      {}
+func (nopHandler) HandleEvent(Event)          {}
+func (nopHandler) BusRestored()               {}
+func (nopHandler) UsersResubscribed([]string) {}
+
+// payloadKind reads the kind of an encoded Event without decoding it:
+// encoding/json writes the kind first, as {"kind":"…".
+func payloadKind(payload string) Kind {
+	const key = `{"kind":"`
+	if !strings.HasPrefix(payload, key) {
+		return ""
+	}
+	rest := payload[len(key):]
+	if i := strings.IndexByte(rest, '"'); i >= 0 && i <= 32 {
+		return Kind(rest[:i])
+	}
+	return ""
+}

@@ -25,7 +25,8 @@ func (h *benchHandler) HandleEvent(ev Event) {
 	}
 }
 
-func (h *benchHandler) BusRestored() {}
+func (h *benchHandler) BusRestored()               {}
+func (h *benchHandler) UsersResubscribed([]string) {}
 
 // setupBench starts buses A and B on one miniredis; B uses h.
 func setupBench(b *testing.B, h *benchHandler) *Redis {

@@ -14,6 +14,7 @@ import (
 // pubReq is one queued publish.
 type pubReq struct {
 	ev      Event // for the log line after success; Content is never logged
+	channel string
 	payload []byte
 	done    chan error // capacity 1; nil when nobody waits (resync)
 }
@@ -37,7 +38,7 @@ func (b *Redis) Publish(ctx context.Context, ev Event) error {
 	if err != nil {
 		return fmt.Errorf("bus: failed to encode event: %w", err)
 	}
-	r := &pubReq{ev: ev, payload: payload, done: make(chan error, 1)}
+	r := &pubReq{ev: ev, channel: b.channelFor(ev), payload: payload, done: make(chan error, 1)}
 
 	timer := time.NewTimer(b.opts.PublishTimeout)
 	defer timer.Stop()
@@ -76,7 +77,7 @@ func (b *Redis) publishResync() {
 	t := time.NewTimer(b.opts.PublishTimeout)
 	defer t.Stop()
 	select {
-	case b.queue <- &pubReq{ev: ev, payload: payload}:
+	case b.queue <- &pubReq{ev: ev, channel: b.opts.Channel, payload: payload}:
 	case <-t.C:
 		b.log.Warn("bus_resync_failed", zap.String("reason", "queue full"))
 		b.publishFailed()
@@ -128,7 +129,12 @@ func (b *Redis) sendBatch(batch []*pubReq) {
 	defer cancel()
 	pipe := b.client.Pipeline()
 	for _, r := range batch {
-		pipe.Publish(ctx, b.opts.Channel, r.payload)
+		if b.cluster != nil && r.channel != b.opts.Channel {
+			// Sharded: only the shard owning the user's slot carries it.
+			pipe.SPublish(ctx, r.channel, r.payload)
+		} else {
+			pipe.Publish(ctx, r.channel, r.payload)
+		}
 	}
 	// The published lines carry the time the pipeline went out, not the
 	// time Redis answered: a subscriber may log its delivery before the
@@ -137,8 +143,10 @@ func (b *Redis) sendBatch(batch []*pubReq) {
 	sentAt := time.Now()
 	cmds, err := pipe.Exec(ctx)
 	var rerr redis.Error
-	if err != nil && !errors.As(err, &rerr) {
-		// Not an error reply from Redis: the connection is gone.
+	if err != nil && !errors.As(err, &rerr) && b.cluster == nil {
+		// Not an error reply from Redis: the connection is gone. (On a
+		// cluster one shard's failure fails only its commands; the control
+		// connection's ping tells whether the bus is lost.)
 		b.markLost(s, fmt.Errorf("publish: %w", err))
 	}
 	for i, r := range batch {
@@ -147,6 +155,9 @@ func (b *Redis) sendBatch(batch []*pubReq) {
 			continue
 		}
 		b.logPublished(r.ev, sentAt)
+		if f := b.opts.Hooks.EventPublished; f != nil {
+			f(r.ev.Kind)
+		}
 		b.finish(r, nil)
 	}
 }

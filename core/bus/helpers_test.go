@@ -22,6 +22,7 @@ type recorder struct {
 	mu       sync.Mutex // guards the fields below
 	events   []Event
 	restored int
+	resubbed []string // users given to UsersResubscribed
 	states   []State
 	failed   int
 	changed  chan struct{} // capacity 1: a change happened
@@ -46,6 +47,13 @@ func (r *recorder) HandleEvent(ev Event) {
 func (r *recorder) BusRestored() {
 	r.mu.Lock()
 	r.restored++
+	r.mu.Unlock()
+	r.notify()
+}
+
+func (r *recorder) UsersResubscribed(ids []string) {
+	r.mu.Lock()
+	r.resubbed = append(r.resubbed, ids...)
 	r.mu.Unlock()
 	r.notify()
 }

@@ -87,7 +87,9 @@ type Config struct {
 	// "sqlite:PATH" or a postgres:// (postgresql://) URL.
 	DBURI string
 	// RedisURL is the bus between instances (REDIS_URL, default "": bus
-	// disabled); redis:// or rediss://.
+	// disabled); redis:// or rediss:// for one Redis, or
+	// redis+cluster://[user:password@]host1:port1,host2:port2 for Redis
+	// Cluster (7+, sharded pub/sub).
 	RedisURL string
 	// RedisInitTimeout is how long start waits for Redis before giving up
 	// on the bus (REDIS_INIT_TIMEOUT, default 5s).

@@ -188,8 +188,13 @@ func (l loader) dbURI(c *Config) error {
 }
 
 func (l loader) redis(c *Config) error {
-	if v := l.get("REDIS_URL"); v != "" {
-		const want = "want redis://[user:password@]host[:port][/db] or rediss://..."
+	if v := l.get("REDIS_URL"); v != "" && strings.HasPrefix(v, clusterScheme) {
+		if msg := checkClusterURL(v); msg != "" {
+			return invalidSecret("REDIS_URL", msg)
+		}
+		c.RedisURL = v
+	} else if v != "" {
+		const want = "want redis://[user:password@]host[:port][/db], rediss://... or " + clusterScheme + "host1:port1,host2:port2"
 		u, err := url.Parse(v)
 		if err != nil {
 			return invalidSecret("REDIS_URL", "malformed URL: "+want)

@@ -76,6 +76,9 @@ type Metrics struct {
 	CatchupDeliveries prometheus.Counter // dmchat_catchup_deliveries_total
 	// KicksApplied counts ban kicks applied to local connections.
 	KicksApplied prometheus.Counter // dmchat_kicks_applied_total
+	// Bus shows the bus's routing: events published and received per kind,
+	// user channels held, shard states (see bus.go).
+	Bus BusMetrics
 
 	// own holds only the dmchat_* metrics (without the instance label, which
 	// every value of one instance shares), so Value need not gather the Go
@@ -141,6 +144,7 @@ func New(instanceID string) *Metrics {
 	m.BusPublishFailures = counter("dmchat_bus_publish_failures_total", "Bus publishes that failed.")
 	m.CatchupDeliveries = counter("dmchat_catchup_deliveries_total", "Messages delivered by the catch-up after a bus outage.")
 	m.KicksApplied = counter("dmchat_kicks_applied_total", "Ban kicks applied to local connections.")
+	m.Bus = newBusMetrics(func(c prometheus.Collector) { m.register(reg, c) })
 	return m
 }
 

@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 
 	"go.uber.org/zap"
@@ -50,16 +51,18 @@ type UserStatus struct {
 	Instances []string
 }
 
-// Users lists every user with where they are connected. Presence is known
-// for this instance and for instances that reported it over the bus.
+// Users lists every user with where they are connected: this instance
+// from its hub, the others from their presence records in Redis (see
+// bus.Bus.Presence), read now.
 func (n *Node) Users(ctx context.Context) ([]UserStatus, error) {
 	users, err := n.store.ListUsers(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("node: failed to list users: %w", err)
 	}
+	remote := n.remotePresence(ctx)
 	out := make([]UserStatus, len(users))
 	for i, u := range users {
-		inst := n.presence.instancesOf(u.ID)
+		inst := slices.Clone(remote[u.ID])
 		if n.hub.Online(u.ID) {
 			inst = append(inst, n.id)
 		}

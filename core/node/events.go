@@ -48,8 +48,11 @@ func (n *Node) HandleEvent(ev bus.Event) {
 		// Another instance is back after an outage: what it missed may have
 		// been meant for our sockets, or come from them.
 		n.resync()
+	case bus.KindResyncUsers:
+		n.republishStatesOf(ev.UserIDs)
 	case bus.KindPresence:
-		n.presence.set(ev.OriginInstanceID, ev.UserIDs, time.Now())
+		// From an instance of an older version: presence is read from
+		// Redis now, on demand.
 	}
 }
 
@@ -58,37 +61,60 @@ func (n *Node) HandleEvent(ev bus.Event) {
 // states held meanwhile, or published just before, are published again.
 func (n *Node) BusRestored() { n.resync() }
 
+// UsersResubscribed is called by the bus when the channels of userIDs are
+// held again after a gap (their shard was down, or their socket's
+// subscription was not confirmed in time): their undelivered messages are
+// pushed from the store, as after an outage, but for them only.
+//
+// The delivery states of their sent messages may have been lost too, here
+// or on any instance: the catch-up also republishes this instance's, and
+// asks the others (KindResyncUsers) to do the same for these users. The
+// bus reports users one by one as a shard's confirmations arrive; the
+// catch-up queue merges them, so a burst costs a few runs and publishes.
+func (n *Node) UsersResubscribed(userIDs []string) { n.scheduleCatchUp(userIDs) }
+
 // resync rebuilds from the store what the bus may have lost and publishes
 // delivery states again; used after our own outage and another's.
 func (n *Node) resync() {
-	n.scheduleCatchUp()
+	n.scheduleCatchUp(nil)
 	n.republishStates()
 }
 
-// scheduleCatchUp runs catchUp in the background; calls that arrive while
-// one runs cause exactly one more run, so none is lost and none piles up.
-func (n *Node) scheduleCatchUp() {
+// scheduleCatchUp runs a catch-up of userIDs (nil: every local user) in
+// the background; requests that arrive while one runs are merged into one
+// more run, so none is lost and none piles up.
+func (n *Node) scheduleCatchUp(userIDs []string) {
 	if n.closing.Load() {
 		return
 	}
-	n.catchupAgain.Store(true)
-	if !n.catchupRunning.CompareAndSwap(false, true) {
-		return
+	if !n.catchups.add(userIDs) {
+		return // the running loop will take it
 	}
 	started := n.spawn(func() {
-		for n.catchupAgain.Swap(false) && !n.closing.Load() {
-			n.catchUp()
+		for !n.closing.Load() {
+			all, users, ok := n.catchups.take()
+			if !ok {
+				return
+			}
+			n.catchUp(all, users)
+			if !all {
+				n.resyncStatesOf(users)
+			}
 		}
-		n.catchupRunning.Store(false)
-		// A request may have slipped in between the loop's check and the
-		// store above.
-		if n.catchupAgain.Load() {
-			n.scheduleCatchUp()
-		}
+		n.catchups.stop()
 	})
 	if !started {
-		n.catchupRunning.Store(false)
+		n.catchups.stop()
 	}
+}
+
+// resyncStatesOf republishes the delivery states of users' messages held
+// or sent lately here, and asks every other instance to do the same.
+func (n *Node) resyncStatesOf(users []string) {
+	n.republishStatesOf(users)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	n.publish(ctx, bus.Event{Kind: bus.KindResyncUsers, UserIDs: users})
 }
 
 // catchupUserTimeout bounds the catch-up of one user's sockets: the store
@@ -101,7 +127,7 @@ const catchupUserTimeout = 30 * time.Second
 // about a page at a time, as fast as it reads; one that does not read is
 // closed by its write deadline, and what it missed stays undelivered in
 // the store for its next replay.
-func (n *Node) catchUp() {
+func (n *Node) catchUp(all bool, only []string) {
 	ctx, cancel := context.WithTimeout(context.Background(), catchupUserTimeout)
 	err := n.refreshBans(ctx)
 	cancel()
@@ -109,9 +135,12 @@ func (n *Node) catchUp() {
 		n.log.Warn("catchup_failed", zap.Error(err))
 		return
 	}
+	if all {
+		only = n.hub.UserIDs()
+	}
 	users, pushed := 0, 0
-	for _, uid := range n.hub.UserIDs() {
-		if n.isBanned(uid) || n.closing.Load() {
+	for _, uid := range only {
+		if n.isBanned(uid) || n.closing.Load() || !n.hub.Online(uid) {
 			continue
 		}
 		users++
@@ -122,7 +151,7 @@ func (n *Node) catchUp() {
 		}
 	}
 	n.metrics.CatchupDeliveries.Add(float64(pushed))
-	n.log.Info("catchup_done", zap.Int("users", users), zap.Int("pushed", pushed))
+	n.log.Info("catchup_done", zap.Int("users", users), zap.Int("pushed", pushed), zap.Bool("scoped", !all))
 }
 
 // catchUpUser pushes userID's undelivered messages to its sockets here,

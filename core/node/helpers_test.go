@@ -79,6 +79,15 @@ func (b *fakeBus) Publish(_ context.Context, ev bus.Event) error {
 func (b *fakeBus) State() bus.State                   { return bus.StateConnected }
 func (b *fakeBus) Start(context.Context, bus.Handler) {}
 func (b *fakeBus) Close() error                       { return nil }
+func (b *fakeBus) Subscribe(string)                   {}
+func (b *fakeBus) Unsubscribe(string)                 {}
+func (b *fakeBus) WaitSubscribed(context.Context, string) error {
+	return nil
+}
+func (b *fakeBus) SetPresence(context.Context, []string) error { return nil }
+func (b *fakeBus) Presence(context.Context) (map[string][]string, error) {
+	return nil, nil
+}
 
 // nextPublished returns the next event the node published.
 func (b *fakeBus) nextPublished(t *testing.T) bus.Event {

@@ -64,15 +64,13 @@ type Node struct {
 	known  sync.Map // user id -> struct{}: users known to exist (ids never disappear)
 	banned sync.Map // user id -> struct{}: this instance's view of banned users
 
-	presence   presenceTable
 	states     stateLog
 	tokens     tokenSessions // see revoke.go
 	userLimits *userLimits
 	stopBg     context.CancelFunc
 
-	catchupRunning atomic.Bool
-	catchupAgain   atomic.Bool
-	bg             sync.WaitGroup
+	catchups catchupQueue
+	bg       sync.WaitGroup
 	// bgMu orders spawn against Shutdown: once closing is set under it, no
 	// goroutine is added to bg, so bg.Wait never races an Add.
 	bgMu         sync.RWMutex
@@ -122,8 +120,17 @@ func New(opts Options) (*Node, error) {
 	n.userLimits = newUserLimits(opts.Rate, opts.Burst)
 	ho := opts.Hub
 	ho.OnSlowConsumer = func(*hub.Client) { n.metrics.SlowConsumers.Inc() }
-	ho.OnRegister = func(*hub.Client) { n.metrics.Connections.Inc() }
-	ho.OnUnregister = func(*hub.Client) { n.metrics.Connections.Dec() }
+	// One bus interest per registered socket: the bus subscribes to a
+	// user's channel with their first socket here and leaves it after the
+	// last.
+	ho.OnRegister = func(c *hub.Client) {
+		n.metrics.Connections.Inc()
+		n.bus.Subscribe(c.UserID())
+	}
+	ho.OnUnregister = func(c *hub.Client) {
+		n.metrics.Connections.Dec()
+		n.bus.Unsubscribe(c.UserID())
+	}
 	ho.Go = n.spawn
 	n.hub = hub.New(ho)
 	return n, nil
@@ -237,6 +244,24 @@ func (n *Node) bannedNow(ctx context.Context, user chat.User) bool {
 	u, err := n.store.UserByID(ctx, user.ID)
 	if err != nil {
 		return true // cannot tell: keep the safer answer
+	}
+	n.setBanned(user.ID, u.Banned)
+	return u.Banned
+}
+
+// bannedAfterRegister decides the ban of a user whose socket was just
+// registered. A ban made on another instance is heard here only over the
+// user's channel, so one made before this instance subscribed left no
+// trace but the store: with a bus the store is read again. Alone, a ban
+// between the first check and Register updated the banned set before
+// kicking, so the set is enough.
+func (n *Node) bannedAfterRegister(ctx context.Context, user chat.User) bool {
+	if _, alone := n.bus.(*bus.Disabled); alone {
+		return n.isBanned(user.ID) && n.bannedNow(ctx, user)
+	}
+	u, err := n.store.UserByID(ctx, user.ID)
+	if err != nil {
+		return n.isBanned(user.ID) // cannot tell: the cache's answer
 	}
 	n.setBanned(user.ID, u.Banned)
 	return u.Banned

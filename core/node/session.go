@@ -78,9 +78,17 @@ func (n *Node) Attach(ctx context.Context, user chat.User, expires time.Time, co
 		c.Close(chat.CloseGoingAway, "server shutting down")
 		return s, errShuttingDown
 	}
-	// A ban applied between the store check and Register found no socket
-	// to kick; the banned set is updated before kicking, so look again.
-	if n.isBanned(user.ID) && n.bannedNow(ctx, user) {
+	// Registering subscribed this instance to the user's channel (with
+	// their first socket here); wait for Redis to confirm it before reading
+	// the store, so every message stored after the replay's read is
+	// published where we hear it. Without a confirmation in time, the bus
+	// calls UsersResubscribed once it comes, and a catch-up fills the gap.
+	if err := n.bus.WaitSubscribed(ctx, user.ID); err != nil {
+		n.log.Debug("subscribe_unconfirmed", zap.String("userId", user.ID), zap.Error(err))
+	}
+	// A ban applied before the subscription was in place was published
+	// where we did not hear it, but stored before: look again.
+	if n.bannedAfterRegister(ctx, user) {
 		n.kickLocal(user.ID)
 		return s, ErrBanned
 	}

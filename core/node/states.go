@@ -80,6 +80,24 @@ func (l *stateLog) takeHeld() []bus.Event {
 	return out
 }
 
+// takeHeldOf returns the unpublished states of senders and forgets them,
+// keeping the others.
+func (l *stateLog) takeHeldOf(senders map[string]struct{}) []bus.Event {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out, keep []bus.Event
+	for _, ev := range l.held {
+		if _, ok := senders[ev.SenderID]; ok {
+			out = append(out, ev)
+		} else {
+			keep = append(keep, ev)
+		}
+	}
+	l.held = keep
+	l.taken++ // a hold that missed this take must publish (see hold)
+	return out
+}
+
 // since returns the states published within resyncWindow of now.
 func (l *stateLog) since(now time.Time) []bus.Event {
 	l.mu.Lock()
@@ -130,9 +148,26 @@ func (n *Node) republishHeld() {
 	if n.closing.Load() {
 		return
 	}
-	if evs := n.states.takeHeld(); len(evs) > 0 {
-		n.spawnPublish(evs)
+	n.publishStatesLater(n.states.takeHeld())
+}
+
+// republishStatesOf is republishStates for the states of senders' messages
+// only: their channels were out for a while.
+func (n *Node) republishStatesOf(senders []string) {
+	if n.closing.Load() || len(senders) == 0 {
+		return
 	}
+	set := make(map[string]struct{}, len(senders))
+	for _, id := range senders {
+		set[id] = struct{}{}
+	}
+	evs := n.states.takeHeldOf(set)
+	for _, ev := range n.states.since(time.Now()) {
+		if _, ok := set[ev.SenderID]; ok {
+			evs = append(evs, ev)
+		}
+	}
+	n.publishStatesLater(evs)
 }
 
 // republishStates publishes, in the background, the held states and
@@ -141,16 +176,15 @@ func (n *Node) republishStates() {
 	if n.closing.Load() {
 		return
 	}
-	evs := append(n.states.since(time.Now()), n.states.takeHeld()...)
+	n.publishStatesLater(append(n.states.since(time.Now()), n.states.takeHeld()...))
+}
+
+// publishStatesLater publishes evs in a background goroutine
+// (publishState holds again whatever still cannot go).
+func (n *Node) publishStatesLater(evs []bus.Event) {
 	if len(evs) == 0 {
 		return
 	}
-	n.spawnPublish(evs)
-}
-
-// spawnPublish publishes evs in a background goroutine (publishState holds
-// again whatever still cannot go).
-func (n *Node) spawnPublish(evs []bus.Event) {
 	n.spawn(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()

@@ -21,6 +21,13 @@ type fakeBus struct {
 func (f *fakeBus) Publish(_ context.Context, ev bus.Event) error { f.published <- ev; return nil }
 func (f *fakeBus) State() bus.State                              { return bus.StateConnected }
 func (f *fakeBus) Start(context.Context, bus.Handler)            {}
+func (f *fakeBus) Subscribe(string)                              {}
+func (f *fakeBus) Unsubscribe(string)                            {}
+func (f *fakeBus) WaitSubscribed(context.Context, string) error  { return nil }
+func (f *fakeBus) SetPresence(context.Context, []string) error   { return nil }
+func (f *fakeBus) Presence(context.Context) (map[string][]string, error) {
+	return nil, nil
+}
 func (f *fakeBus) Close() error {
 	f.mu.Lock()
 	f.closed = true

@@ -11,11 +11,12 @@ import (
 	"github.com/dmchat/dmchat/core/server"
 )
 
-// TestClusterLateBusMessageAfterAck: user1 on B sends to user2, who is
-// offline; the chat.message event is held on its way to A. user2 connects
-// to A, gets the message by replay and acks it (DELIVERED). Then A's bus
-// handler applies the late event: user2's connection must not get the
-// message a second time (its ack was not lost).
+// TestClusterLateBusMessageAfterAck: user1 on B sends to user2, who has a
+// socket on A (so A holds user2's channel); the chat.message event is held
+// on its way to A's handler. user2 opens a second socket on A, gets the
+// message by replay and acks it (DELIVERED). Then A's bus handler applies
+// the late event: that connection must not get the message a second time
+// (its ack was not lost).
 func TestClusterLateBusMessageAfterAck(t *testing.T) {
 	c := newCluster(t, "mem", false)
 	var gate *gateBus
@@ -26,6 +27,7 @@ func TestClusterLateBusMessageAfterAck(t *testing.T) {
 	_, u1Tok := b.user("user1")
 	u2ID, u2Tok := b.user("user2")
 	u1, _ := b.dial(u1Tok)
+	a.dial(u2Tok) // the first socket: A subscribes to user2's channel
 
 	gate.arm()
 	send(t, u1, "late-1", u2ID, "held on the way to A")

@@ -377,7 +377,8 @@ func TestClusterAckDropAcrossInstances(t *testing.T) {
 }
 
 // The admin user list of either instance shows a user connected to both
-// as instances [A, B]; presence travels over the bus about once a second.
+// as instances [A, B]; each instance writes its presence record to Redis
+// about once a second.
 func TestClusterAdminUsersShowsBothInstances(t *testing.T) {
 	c := newCluster(t, "mem", false)
 	a, b := c.pair(nil)

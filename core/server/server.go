@@ -104,7 +104,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	} else {
 		rb, err := bus.NewRedis(bus.RedisOptions{
 			URL: cfg.RedisURL, InstanceID: cfg.InstanceID, InitTimeout: cfg.RedisInitTimeout, Logger: log, SkipOwn: true,
-			Hooks: bus.Hooks{StateChanged: func(st bus.State) { s.metrics.BusState.Set(float64(st)) }},
+			Hooks: busHooks(s.metrics),
 		})
 		if err != nil {
 			s.closeStore()

@@ -28,6 +28,7 @@ type Report struct {
 	Storm    *StormResult   `json:"storm,omitempty"`
 	Hostile  *HostileResult `json:"hostile,omitempty"`
 	Cycle    *CycleResult   `json:"cycle,omitempty"`
+	Fanout   *FanoutResult  `json:"fanout,omitempty"`
 	Targets  []Check        `json:"targets"`
 	Notes    []string       `json:"notes,omitempty"`
 }
@@ -362,6 +363,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 	if cy := r.Cycle; cy != nil {
 		cy.writeTable(bw)
 	}
+	writeFanoutTable(bw, r.Fanout)
 	if len(r.Targets) > 0 {
 		fmt.Fprintf(bw, "\ntargets (set for a %d-core machine; this one has %d):\n", 2, m.Cores)
 		tw := tabwriter.NewWriter(bw, 0, 0, 2, ' ', 0)

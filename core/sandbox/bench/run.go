@@ -100,6 +100,9 @@ type Options struct {
 	// WSPath is the targets' WebSocket path; default "/ws".
 	WSPath string
 
+	// Fanout sizes the fanout workload (fanout.go).
+	Fanout FanoutOptions
+
 	// Server configures the servers the tool starts.
 	Server ServerOptions
 	// ServerArgv is the command that runs Serve in a child process (the
@@ -275,6 +278,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 }
 
 func isWorkload(w string) bool {
+	if w == WorkloadFanout {
+		return true
+	}
 	for _, k := range AllWorkloads {
 		if w == k {
 			return true
@@ -285,9 +291,14 @@ func isWorkload(w string) bool {
 
 // runWorkload starts the workload's server, runs it and records it.
 func runWorkload(ctx context.Context, o Options, w string, rep *Report) error {
-	if w == WorkloadCycle { // in this process, no server and no network
+	switch w {
+	case WorkloadCycle: // in this process, no server and no network
 		res, err := (&env{o: o}).runCycle(ctx)
 		rep.Cycle = res
+		return err
+	case WorkloadFanout: // starts a server per cluster size itself
+		res, err := runFanout(ctx, o, rep)
+		rep.Fanout = res
 		return err
 	}
 	instances := 1
