@@ -51,7 +51,7 @@ func (s *SQLite) user(ctx context.Context, query string, arg string) (chat.User,
 
 // ListUsers implements Store.
 func (s *SQLite) ListUsers(ctx context.Context) ([]chat.User, error) {
-	return s.queryUsers(ctx, "list users", `SELECT `+userCols+` FROM users ORDER BY username`)
+	return queryRows(ctx, s, "list users", scanUserRow, `SELECT `+userCols+` FROM users ORDER BY username`)
 }
 
 // SearchUsers implements Store. The lower bound lets SQLite seek in the
@@ -62,15 +62,15 @@ func (s *SQLite) SearchUsers(ctx context.Context, prefix string, limit int) ([]c
 		return nil, err
 	}
 	key := usernameKey(prefix)
-	return s.queryUsers(ctx, "search users", `SELECT `+userCols+` FROM users
+	return queryRows(ctx, s, "search users", scanUserRow, `SELECT `+userCols+` FROM users
 		WHERE username_key >= ? AND username_key LIKE ? ESCAPE '`+likeEscape+`'
 		ORDER BY username_key, username LIMIT ?`, key, likePrefix(key), limit)
 }
 
-// queryUsers runs a query of user rows on the readers; what names it in
-// the error.
-func (s *SQLite) queryUsers(ctx context.Context, what, query string, args ...any) ([]chat.User, error) {
-	var out []chat.User
+// queryRows runs a query on s's readers and scans every row with scan;
+// what names it in the error.
+func queryRows[T any](ctx context.Context, s *SQLite, what string, scan func(*sql.Rows) (T, error), query string, args ...any) ([]T, error) {
+	var out []T
 	err := s.read(ctx, func() error {
 		out = out[:0]
 		rows, err := s.r.QueryContext(ctx, query, args...)
@@ -79,11 +79,11 @@ func (s *SQLite) queryUsers(ctx context.Context, what, query string, args ...any
 		}
 		defer rows.Close()
 		for rows.Next() {
-			u, err := scanUser(rows)
+			v, err := scan(rows)
 			if err != nil {
 				return err
 			}
-			out = append(out, u)
+			out = append(out, v)
 		}
 		return rows.Err()
 	})
@@ -91,6 +91,13 @@ func (s *SQLite) queryUsers(ctx context.Context, what, query string, args ...any
 		err = fmt.Errorf("store: failed to %s: %w", what, err)
 	}
 	return out, err
+}
+
+// scanID scans a row of one string column.
+func scanID(rows *sql.Rows) (string, error) {
+	var id string
+	err := rows.Scan(&id)
+	return id, err
 }
 
 // TokenRevoked implements Store.
@@ -107,53 +114,13 @@ func (s *SQLite) TokenRevoked(ctx context.Context, tokenID string) (bool, error)
 
 // RevokedSince implements Store.
 func (s *SQLite) RevokedSince(ctx context.Context, since time.Time) ([]string, error) {
-	var out []string
-	err := s.read(ctx, func() error {
-		out = out[:0]
-		rows, err := s.r.QueryContext(ctx, `SELECT token_id FROM revoked_tokens WHERE revoked_at >= ?
-			ORDER BY revoked_at, token_id`, since.UnixMicro())
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				return err
-			}
-			out = append(out, id)
-		}
-		return rows.Err()
-	})
-	if err != nil && !errors.Is(err, ErrClosed) {
-		err = fmt.Errorf("store: failed to read revoked tokens: %w", err)
-	}
-	return out, err
+	return queryRows(ctx, s, "read revoked tokens", scanID, `SELECT token_id FROM revoked_tokens WHERE revoked_at >= ?
+		ORDER BY revoked_at, token_id`, since.UnixMicro())
 }
 
 // BannedUserIDs implements Store.
 func (s *SQLite) BannedUserIDs(ctx context.Context) ([]string, error) {
-	var out []string
-	err := s.read(ctx, func() error {
-		out = out[:0]
-		rows, err := s.r.QueryContext(ctx, `SELECT id FROM users WHERE banned ORDER BY id`)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				return err
-			}
-			out = append(out, id)
-		}
-		return rows.Err()
-	})
-	if err != nil && !errors.Is(err, ErrClosed) {
-		err = fmt.Errorf("store: failed to list banned users: %w", err)
-	}
-	return out, err
+	return queryRows(ctx, s, "list banned users", scanID, `SELECT id FROM users WHERE banned ORDER BY id`)
 }
 
 // Undelivered implements Store.
@@ -244,3 +211,6 @@ func (s *SQLite) Ping(ctx context.Context) error {
 	}
 	return err
 }
+
+// scanUserRow is scanUser for queryRows.
+func scanUserRow(rows *sql.Rows) (chat.User, error) { return scanUser(rows) }
