@@ -75,11 +75,7 @@ func TestRedisInterestRaces(t *testing.T) {
 // and says so (BusRestored), and events published after reach it.
 func TestRedisWaitSubscribedWhileDown(t *testing.T) {
 	t.Parallel()
-	m := miniredis.RunT(t)
-	a := newTestBus(t, m.Addr(), "A")
-	b := newTestBus(t, m.Addr(), "B")
-	a.start(t)
-	b.start(t)
+	m, a, b := twoBuses(t)
 	ctx := context.Background()
 	addr := m.Addr()
 	m.Close()

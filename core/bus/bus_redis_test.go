@@ -72,11 +72,7 @@ func TestNewRedisOptions(t *testing.T) {
 // log lines carry ids, never content.
 func TestRedisTwoInstances(t *testing.T) {
 	t.Parallel()
-	m := miniredis.RunT(t)
-	a := newTestBus(t, m.Addr(), "A")
-	b := newTestBus(t, m.Addr(), "B")
-	a.start(t)
-	b.start(t)
+	_, a, b := twoBuses(t)
 
 	ctx := context.Background()
 	b.Subscribe("u2") // B holds a socket of u2: its events are routed to B
@@ -299,11 +295,7 @@ func TestRedisCloseDuringStart(t *testing.T) {
 // same address.
 func TestRedisOutageMiniredis(t *testing.T) {
 	t.Parallel()
-	m := miniredis.RunT(t)
-	a := newTestBus(t, m.Addr(), "A")
-	b := newTestBus(t, m.Addr(), "B")
-	a.start(t)
-	b.start(t)
+	m, a, b := twoBuses(t)
 	checkOutage(t, a, b, m.Close, func() {
 		if err := m.Restart(); err != nil {
 			t.Fatalf("miniredis restart: %v", err)
@@ -426,11 +418,7 @@ func checkOutage(t *testing.T, a, b *testBus, stop, restart func()) {
 // TestRedisMalformedPayload: junk on the channel is logged and skipped.
 func TestRedisMalformedPayload(t *testing.T) {
 	t.Parallel()
-	m := miniredis.RunT(t)
-	a := newTestBus(t, m.Addr(), "A")
-	b := newTestBus(t, m.Addr(), "B")
-	a.start(t)
-	b.start(t)
+	m, a, b := twoBuses(t)
 
 	raw := redis.NewClient(&redis.Options{Addr: m.Addr(), Protocol: 2, DisableIdentity: true})
 	defer func() { _ = raw.Close() }()

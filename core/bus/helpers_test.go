@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/alicebob/miniredis/v2"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
@@ -235,4 +236,15 @@ func (r *recorder) failedCount() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.failed
+}
+
+// twoBuses starts instances A and B on one miniredis, both connected.
+func twoBuses(t *testing.T) (*miniredis.Miniredis, *testBus, *testBus) {
+	t.Helper()
+	m := miniredis.RunT(t)
+	a := newTestBus(t, m.Addr(), "A")
+	b := newTestBus(t, m.Addr(), "B")
+	a.start(t)
+	b.start(t)
+	return m, a, b
 }
