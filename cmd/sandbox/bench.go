@@ -15,14 +15,14 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/dmchat/dmchat/core/sandbox/bench"
+	"github.com/dmchat/dmchat/core/bench"
 )
 
 // serverSubcommand is the hidden "sandbox bench _server": the benchmark's
 // server side, run by the tool as a child process.
 const serverSubcommand = "_server"
 
-// runBench is "sandbox bench": the load tool (see core/sandbox/bench).
+// runBench is "sandbox bench": the load tool (see core/bench).
 func runBench(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == serverSubcommand {
 		return runBenchServer(args[1:], stderr)
