@@ -76,9 +76,13 @@ func TestShutdownClosesGoingAwayAndWaitsForWritersAndHandshakes(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	h := New(Options{})
 	var running atomic.Int32
+	exited := make(chan struct{}, 2)
 	h.writerHook = func(fn func()) func() {
 		running.Add(1)
-		return func() { defer running.Add(-1); fn() }
+		return func() {
+			defer func() { running.Add(-1); exited <- struct{}{} }()
+			fn()
+		}
 	}
 	_, a := stuckClient(t, h, "alice")
 	_, b := stuckClient(t, h, "bob")
@@ -101,11 +105,15 @@ func TestShutdownClosesGoingAwayAndWaitsForWritersAndHandshakes(t *testing.T) {
 	}
 	close(a.writeRelease)
 	close(b.writeRelease)
-	// The writers may have ended, but the close handshakes have not.
+	waitEvent(t, exited, "a writer to exit")
+	waitEvent(t, exited, "the other writer to exit")
+	// The writers have ended, the close handshakes have not: Shutdown must
+	// still be waiting. Nothing signals "still waiting", so it is given a
+	// moment in which it must not return.
 	select {
 	case err := <-done:
 		t.Fatalf("Shutdown returned %v while close handshakes were still running", err)
-	default:
+	case <-time.After(50 * time.Millisecond):
 	}
 	close(a.closeRelease)
 	close(b.closeRelease)
