@@ -62,17 +62,18 @@ func (c *Client) Role() chat.Role { return c.role }
 // Done is closed once the client is closed.
 func (c *Client) Done() <-chan struct{} { return c.closed }
 
-// Send queues one frame, writing it at once if it can (Inline). It reports
-// false if the client is closed or closing, or was just closed as a slow
-// consumer.
+// Send queues one frame, a reply to the socket's own frame: the caller is
+// its read loop, which writes it at once if the socket takes it (see
+// writer.go). It reports false if the client is closed or closing, or was
+// just closed as a slow consumer.
 func (c *Client) Send(frame []byte) bool {
-	return c.push(Inline, frame)
+	return c.push(inline, frame)
 }
 
 // push queues frames, starting the writer if it is not running, and closes
 // the client as a slow consumer if they do not fit; how says who may write
-// them (see Push).
-func (c *Client) push(how Push, frames ...[]byte) bool {
+// them (see writeMode).
+func (c *Client) push(how writeMode, frames ...[]byte) bool {
 	res, start := c.q.push(c.hub.limits, frames...)
 	if start {
 		c.kickWriter(how)
@@ -112,7 +113,7 @@ func (c *Client) slow() {
 // more than its queue's bytes, or has MaxUnacked messages it has not acked,
 // is closed as a slow consumer: m stays undelivered in the store and comes
 // back by replay when the client reconnects.
-func (c *Client) deliver(m chat.Message, frame []byte, how Push) bool {
+func (c *Client) deliver(m chat.Message, frame []byte, how writeMode) bool {
 	c.mu.Lock()
 	if c.seenLocked(m.ID) {
 		c.mu.Unlock()
@@ -176,7 +177,7 @@ func (c *Client) Replay(ctx context.Context, msgs []chat.Message) (int, error) {
 		if dup {
 			continue
 		}
-		if !c.push(Queued, chat.MessageFrame(m).Encode()) {
+		if !c.push(queued, chat.MessageFrame(m).Encode()) {
 			return n, context.Canceled
 		}
 		n++
@@ -208,7 +209,7 @@ func (c *Client) EndReplay(count int) {
 		frames = append(frames, h.frame)
 	}
 	c.mu.Unlock()
-	c.push(Inline, frames...)
+	c.push(inline, frames...) // on the read loop's goroutine, before it starts
 }
 
 // AwaitingAck reports whether messageID was pushed on this socket and not
@@ -277,10 +278,11 @@ func (c *Client) Close(code int, reason string) {
 		c.q.close()
 		c.hub.unregister(c)
 		close(c.closed)
-		go func() {
-			// Closing waits for the peer's close frame; never hold up the caller.
+		// Closing waits for the peer's close frame: never hold up the
+		// caller, unless the hub is past tracking it (shut down).
+		if !c.hub.closers.Go(func() { _ = c.conn.Close(code, reason) }) {
 			_ = c.conn.Close(code, reason)
-		}()
+		}
 	})
 }
 
@@ -297,7 +299,7 @@ func (c *Client) CloseAfter(frame []byte, code int, reason string) {
 	case !ok:
 		c.Close(code, reason)
 	case start:
-		c.kickWriter(Inline)
+		c.kickWriter(inline)
 	}
 }
 

@@ -15,18 +15,17 @@ type Conn interface {
 	Close(code int, reason string) error
 }
 
-// Push says who writes a frame when the socket's writer is idle.
-type Push bool
+// writeMode says who writes a frame pushed while the socket's writer is
+// idle. The hub chooses it from what it knows of the pushing goroutine,
+// never the caller (see the rule in writer.go).
+type writeMode bool
 
 const (
-	// Inline lets the goroutine that queues the frame write it at once if
-	// the socket takes it without blocking (Conn must be a TryWriter): right
-	// for the one frame a connection's own handling produces.
-	Inline Push = true
-	// Queued leaves it to a writer goroutine, batched with whatever follows:
-	// right for bursts from one goroutine (bus events, catch-up), which
-	// would otherwise cost a system call per frame and stall that goroutine.
-	Queued Push = false
+	// inline lets the goroutine that queues the frame write it at once if
+	// the socket takes it without blocking (Conn must be a TryWriter).
+	inline writeMode = true
+	// queued leaves it to a writer goroutine, batched with whatever follows.
+	queued writeMode = false
 )
 
 // TryWriter is a Conn that can also write without waiting for the socket.

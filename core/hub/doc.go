@@ -5,5 +5,8 @@
 // connection while its DELIVERY_ACK can still come. It knows nothing of
 // WebSocket libraries (a socket is the small Conn interface), of the store
 // or of other instances: the node decides what to deliver, the hub delivers
-// it locally.
+// it locally. The hub owns every goroutine it starts (writers, close
+// handshakes) and chooses itself whether a frame is written by the
+// goroutine that pushes it or by a writer (see writer.go); Shutdown ends
+// them all.
 package hub

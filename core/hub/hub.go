@@ -3,11 +3,13 @@ package hub
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/dmchat/dmchat/core/chat"
+	"github.com/dmchat/dmchat/core/internal/guard"
 )
 
 // Options configure a Hub. The zero value means the defaults documented on
@@ -33,10 +35,6 @@ type Options struct {
 	MaxSocketsPerUser int
 	// WriteTimeout bounds the write of one batch of frames. Default 10 s.
 	WriteTimeout time.Duration
-	// Go starts a socket's writer goroutine and reports whether it did;
-	// the owner uses it to wait for writers at shutdown, and refuses once
-	// shutting down (the socket is then closed with 1001). Default: go.
-	Go func(fn func()) bool
 	// OnSlowConsumer, if set, is called before a slow socket is closed.
 	OnSlowConsumer func(*Client)
 	// OnRegister and OnUnregister, if set, are called after a client is
@@ -57,7 +55,8 @@ const (
 var ErrTooManySockets = errors.New("hub: too many sockets for this user")
 
 // Hub is the set of this instance's sockets, by user. It is safe for
-// concurrent use.
+// concurrent use. It owns every goroutine it starts (sockets' writers and
+// close handshakes); Shutdown ends them.
 type Hub struct {
 	opts   Options
 	limits limits
@@ -65,6 +64,14 @@ type Hub struct {
 	// queued is the sum of every socket's outbound bytes, kept by the
 	// queues themselves.
 	queued atomic.Int64
+
+	// writers runs the sockets' writer goroutines and closers their close
+	// handshakes. Shutdown closes writers first (a socket that needs a new
+	// writer is then closed with 1001), and closers only once the writers
+	// are done, since a writer's last act can be to close its socket.
+	writers, closers guard.Group
+	// writerHook, set by tests only, wraps each writer goroutine's function.
+	writerHook func(fn func()) func()
 
 	// mu guards users. Never call a Client method that can block, or a
 	// callback, while holding it.
@@ -88,9 +95,6 @@ func New(opts Options) *Hub {
 	}
 	if opts.WriteTimeout <= 0 {
 		opts.WriteTimeout = 10 * time.Second
-	}
-	if opts.Go == nil {
-		opts.Go = func(fn func()) bool { go fn(); return true }
 	}
 	return &Hub{opts: opts, limits: limits{opts.MaxQueueBytes, opts.OutboundBudget},
 		users: make(map[string]map[*Client]struct{})}
@@ -207,9 +211,13 @@ func (h *Hub) Count() int {
 }
 
 // DeliverMessage pushes m to every socket of its recipient here, skipping
-// sockets where it is already pending. The frame is encoded once. It
-// returns the number of sockets it was pushed to.
-func (h *Hub) DeliverMessage(m chat.Message, how Push) int {
+// sockets where it is already pending. The frame is encoded once. from is
+// the socket whose MESSAGE_SEND stored m, when the caller is handling it
+// on that socket's read loop; nil for a delivery from elsewhere (the bus).
+// The hub chooses from it who writes (see writer.go). It returns the
+// number of sockets m was pushed to.
+func (h *Hub) DeliverMessage(m chat.Message, from *Client) int {
+	how := modeFrom(from)
 	return h.fanOut(m.RecipientID, func() []byte { return chat.MessageFrame(m).Encode() },
 		func(c *Client, frame []byte) bool { return c.deliver(m, frame, how) })
 }
@@ -235,7 +243,7 @@ func (h *Hub) DeliverMessagePaced(ctx context.Context, m chat.Message) (int, err
 			}
 			continue // closed meanwhile
 		}
-		if c.deliver(m, frame, Queued) {
+		if c.deliver(m, frame, queued) {
 			n++
 		}
 	}
@@ -270,7 +278,27 @@ func (h *Hub) Kick(userID string, frame []byte, code int, reason string) int {
 	return len(clients)
 }
 
-// CloseAll closes every socket with code (shutdown: 1001).
+// Shutdown refuses new writer goroutines, closes every socket with 1001,
+// then waits until ctx for the writers and close handshakes still running
+// (a close handshake is bounded by the WebSocket library's own timeouts).
+// Once it has begun, a socket that needs a writer is closed with 1001, and
+// a close handshake that can no longer be tracked runs on the goroutine
+// that closes. A call after the first waits again. Safe for concurrent use.
+func (h *Hub) Shutdown(ctx context.Context) error {
+	if h.writers.Close() {
+		h.CloseAll(chat.CloseGoingAway, "server shutting down")
+	}
+	if err := h.writers.Wait(ctx); err != nil {
+		return fmt.Errorf("hub: failed to wait for socket writers: %w", err)
+	}
+	h.closers.Close()
+	if err := h.closers.Wait(ctx); err != nil {
+		return fmt.Errorf("hub: failed to wait for close handshakes: %w", err)
+	}
+	return nil
+}
+
+// CloseAll closes every socket with code.
 func (h *Hub) CloseAll(code int, reason string) {
 	h.mu.RLock()
 	var all []*Client

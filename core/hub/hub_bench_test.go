@@ -54,7 +54,7 @@ func BenchmarkDeliverMessage(b *testing.B) {
 			for b.Loop() {
 				n++
 				m.ID = strconv.Itoa(n)
-				if got := h.DeliverMessage(m, Queued); got != sockets {
+				if got := h.DeliverMessage(m, nil); got != sockets {
 					b.Fatalf("delivered to %d sockets, want %d", got, sockets)
 				}
 				for _, c := range clients {
@@ -81,7 +81,7 @@ func BenchmarkSendState(b *testing.B) {
 	n := int64(0)
 	for b.Loop() {
 		n++
-		if h.SendState("alice", strconv.FormatInt(n, 10), Queued) != 1 {
+		if h.SendState("alice", strconv.FormatInt(n, 10), nil) != 1 {
 			b.Fatal("not sent")
 		}
 	}

@@ -27,9 +27,9 @@ func (c *Client) stateSeen(messageID string, now time.Time) bool {
 	return false
 }
 
-// SendState queues MESSAGE_STATE DELIVERED for messageID unless this socket
-// was already told.
-func (c *Client) SendState(messageID string, frame []byte, how Push) bool {
+// sendState queues MESSAGE_STATE DELIVERED for messageID unless this
+// socket was already told.
+func (c *Client) sendState(messageID string, frame []byte, how writeMode) bool {
 	c.mu.Lock()
 	seen := c.stateSeen(messageID, time.Now())
 	c.mu.Unlock()
@@ -40,8 +40,12 @@ func (c *Client) SendState(messageID string, frame []byte, how Push) bool {
 }
 
 // SendState tells every socket of senderID here that messageID was
-// delivered, once per socket, and returns how many were told.
-func (h *Hub) SendState(senderID, messageID string, how Push) int {
+// delivered, once per socket, and returns how many were told. from is the
+// socket whose DELIVERY_ACK recorded it, when the caller is handling that
+// on its read loop; nil for a state from elsewhere (the bus): as for
+// DeliverMessage, the hub chooses from it who writes.
+func (h *Hub) SendState(senderID, messageID string, from *Client) int {
+	how := modeFrom(from)
 	return h.fanOut(senderID, func() []byte { return chat.StateFrame(messageID).Encode() },
-		func(c *Client, frame []byte) bool { return c.SendState(messageID, frame, how) })
+		func(c *Client, frame []byte) bool { return c.sendState(messageID, frame, how) })
 }

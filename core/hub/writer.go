@@ -22,11 +22,28 @@ var batchPool = sync.Pool{New: func() any { return new([][]byte) }}
 // whoever fed it last.
 const maxInlineBatches = 2
 
+// Who writes. A frame pushed by a goroutine that is handling one frame
+// read from a socket of this hub (its read loop) is written by that
+// goroutine when the socket takes it at once: the replies on that socket
+// (Client.Send, REPLAY_DONE, a kick) and what its frame causes on other
+// sockets (DeliverMessage and SendState with from set: the recipient's
+// MESSAGE, the sender's MESSAGE_STATE). One non-blocking system call then
+// replaces starting and waking a writer goroutine per frame (124 → 117 µs
+// per DM at 10,000/s, docs/PERFORMANCE.md). Everything else comes in
+// bursts from one goroutine (bus events: from is nil; catch-up, replay),
+// which would pay a system call per frame and stall that goroutine (a
+// quarter of cross-instance throughput): a writer goroutine writes it,
+// batched.
+
+// modeFrom is the write mode of a push made on behalf of from: inline
+// when the pushing goroutine is from's read loop handling its frame.
+func modeFrom(from *Client) writeMode { return from != nil }
+
 // kickWriter starts writing after a push made this goroutine the queue's
 // writer: inline when allowed and the Conn can try (see writeInline),
 // otherwise, or for what is left, in a writer goroutine.
-func (c *Client) kickWriter(how Push) {
-	if tw, ok := c.conn.(TryWriter); ok && how == Inline {
+func (c *Client) kickWriter(how writeMode) {
+	if tw, ok := c.conn.(TryWriter); ok && how == inline {
 		c.writeInline(tw)
 		return
 	}
@@ -74,8 +91,8 @@ func (c *Client) writeInline(tw TryWriter) {
 // nothing in the Conn.
 const noFlush = -1
 
-// startWriter runs write in a goroutine started by Options.Go; fin and
-// held are write's. If the owner is shutting down and refuses, the client
+// startWriter runs write in one of the hub's writer goroutines; fin and
+// held are write's. If the hub is shutting down and refuses, the client
 // is closed as going away, after sending here what an inline write left:
 // that may be part of a frame, which the close frame must not cut.
 func (c *Client) startWriter(fin *closeRequest, held int) {
@@ -83,7 +100,10 @@ func (c *Client) startWriter(fin *closeRequest, held int) {
 	if held != noFlush {
 		fn = func() { c.write(fin, held) }
 	}
-	if !c.hub.opts.Go(fn) {
+	if hook := c.hub.writerHook; hook != nil {
+		fn = hook(fn)
+	}
+	if !c.hub.writers.Go(fn) {
 		if held != noFlush {
 			_ = c.conn.Write(time.Now().Add(c.hub.opts.WriteTimeout), nil)
 			c.q.written(held)

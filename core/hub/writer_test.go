@@ -43,19 +43,19 @@ func TestFramesQueuedDuringAWriteGoOutTogether(t *testing.T) {
 	var mu sync.Mutex
 	running := 0
 	idle := make(chan struct{}, 16)
-	h := New(Options{Go: func(fn func()) bool {
+	h := New(Options{})
+	h.writerHook = func(fn func()) func() {
 		mu.Lock()
 		running++
 		mu.Unlock()
-		go func() {
+		return func() {
 			fn()
 			mu.Lock()
 			running--
 			mu.Unlock()
 			idle <- struct{}{}
-		}()
-		return true
-	}})
+		}
+	}
 	bc := &batchConn{entered: make(chan struct{}), release: make(chan struct{}), wrote: make(chan struct{}, 16)}
 	c := h.NewClient("bob", chat.RoleUser, bc)
 	h.Register(c)
@@ -91,14 +91,17 @@ func TestFramesQueuedDuringAWriteGoOutTogether(t *testing.T) {
 	}
 }
 
-// TestRefusedWriterClosesAsGoingAway: once the owner is shutting down and
-// refuses new goroutines, a socket with something to write is closed with
-// 1001 instead of keeping it queued forever.
+// TestRefusedWriterClosesAsGoingAway: once the hub is shutting down and
+// refuses new writers, a socket with something to write is closed with
+// 1001 instead of keeping it queued forever. The socket is not registered,
+// so Shutdown itself does not close it.
 func TestRefusedWriterClosesAsGoingAway(t *testing.T) {
-	h := New(Options{Go: func(func()) bool { return false }})
+	h := New(Options{})
+	if err := h.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	fc := newFakeConn()
 	c := h.NewClient("bob", chat.RoleUser, fc)
-	h.Register(c)
 	c.Send(chat.StateFrame("1").Encode())
 	if code := fc.waitClosed(t); code != chat.CloseGoingAway {
 		t.Fatalf("closed with %d, want %d", code, chat.CloseGoingAway)
@@ -164,12 +167,13 @@ func (c *tryConn) waitWritten(t *testing.T, n int) {
 }
 
 // tryClient registers bob on a tryConn that takes take frames per try, in
-// a hub whose Options.Go counts the writer goroutines it starts. With
-// replaying, bob's client is in a replay when registered.
+// a hub that counts the writer goroutines it starts. With replaying, bob's
+// client is in a replay when registered.
 func tryClient(t *testing.T, take int, replaying bool) (*Hub, *Client, *tryConn, *atomic.Int32) {
 	t.Helper()
 	started := new(atomic.Int32)
-	h := New(Options{Go: func(fn func()) bool { started.Add(1); go fn(); return true }})
+	h := New(Options{})
+	h.writerHook = func(fn func()) func() { started.Add(1); return fn }
 	tc := newTryConn(take)
 	c := h.NewClient("bob", chat.RoleUser, tc)
 	if replaying {
@@ -230,32 +234,45 @@ func TestReplayIsBatchedNotWrittenInline(t *testing.T) {
 	}
 }
 
-// TestQueuedPushesAreLeftToTheWriter: a Queued delivery (a burst from the
-// bus) is written by a writer goroutine, never by the pushing goroutine,
-// while an Inline one on the same kind of socket is written at once.
-func TestQueuedPushesAreLeftToTheWriter(t *testing.T) {
+// TestDeliveriesFromElsewhereAreLeftToTheWriter: a delivery with no
+// socket behind it (a burst from the bus) is written by a writer
+// goroutine, never by the pushing goroutine, while one a socket's frame
+// caused (a send, an ack: from set) is written at once on the same kind
+// of socket.
+func TestDeliveriesFromElsewhereAreLeftToTheWriter(t *testing.T) {
 	h, _, tc, started := tryClient(t, -1, false)
+	alice := h.NewClient("alice", chat.RoleUser, newTryConn(-1))
+	defer alice.Close(chat.CloseNormal, "")
 
-	h.DeliverMessage(msg(1, "bob"), Inline)
+	h.DeliverMessage(msg(1, "bob"), alice)
+	h.SendState("bob", "4", alice)
 	if n := started.Load(); n != 0 {
-		t.Fatalf("an Inline delivery started %d goroutines", n)
+		t.Fatalf("deliveries from a socket's frame started %d goroutines", n)
 	}
-	h.DeliverMessage(msg(2, "bob"), Queued)
-	h.SendState("bob", "3", Queued)
-	tc.waitWritten(t, 3)
+	tc.mu.Lock()
+	inline := len(tc.written)
+	tc.mu.Unlock()
+	if inline != 2 {
+		t.Fatalf("%d of 2 frames from a socket's frame written inline", inline)
+	}
+	h.DeliverMessage(msg(2, "bob"), nil)
+	h.SendState("bob", "3", nil)
+	tc.waitWritten(t, 4)
 	if started.Load() == 0 {
-		t.Fatal("Queued pushes were written by the pushing goroutine")
+		t.Fatal("deliveries from elsewhere were written by the pushing goroutine")
 	}
 }
 
-// TestShutdownSendsWhatAnInlineWriteLeftBeforeClosing: when the owner
-// refuses new goroutines, the rest of a frame the socket did not take is
+// TestShutdownSendsWhatAnInlineWriteLeftBeforeClosing: when the hub
+// refuses new writers, the rest of a frame the socket did not take is
 // still sent before the close, so the close frame never cuts a frame.
 func TestShutdownSendsWhatAnInlineWriteLeftBeforeClosing(t *testing.T) {
-	h := New(Options{Go: func(func()) bool { return false }})
+	h := New(Options{})
+	if err := h.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	tc := newTryConn(0)
 	c := h.NewClient("bob", chat.RoleUser, tc)
-	h.Register(c)
 	c.Send([]byte("a"))
 	tc.mu.Lock()
 	defer tc.mu.Unlock()

@@ -8,7 +8,6 @@ import (
 
 	"github.com/dmchat/dmchat/core/bus"
 	"github.com/dmchat/dmchat/core/chat"
-	"github.com/dmchat/dmchat/core/hub"
 )
 
 var _ bus.Handler = (*Node)(nil)
@@ -27,13 +26,13 @@ func (n *Node) HandleEvent(ev bus.Event) {
 		}
 		m := chat.Message{ID: ev.MessageID, SenderID: ev.SenderID, RecipientID: ev.RecipientID,
 			ClientMessageID: ev.ClientMessageID, Content: ev.Content, CreatedAt: created}
-		if k := n.deliver(m, hub.Queued); k > 0 {
+		if k := n.deliver(m, nil); k > 0 {
 			n.busLog.Info("chat_message_delivered", zap.String("messageId", m.ID),
 				zap.String("recipientId", m.RecipientID), zap.String("originInstanceId", ev.OriginInstanceID),
 				zap.Int("sockets", k))
 		}
 	case bus.KindState:
-		n.hub.SendState(ev.SenderID, ev.MessageID, hub.Queued)
+		n.hub.SendState(ev.SenderID, ev.MessageID, nil)
 	case bus.KindKick:
 		switch ev.Action {
 		case ActionBan:
@@ -84,14 +83,14 @@ func (n *Node) resync() {
 // the background; requests that arrive while one runs are merged into one
 // more run, so none is lost and none piles up.
 func (n *Node) scheduleCatchUp(userIDs []string) {
-	if n.closing.Load() {
+	if n.bg.Closed() {
 		return
 	}
 	if !n.catchups.add(userIDs) {
 		return // the running loop will take it
 	}
 	started := n.spawn(func() {
-		for !n.closing.Load() {
+		for !n.bg.Closed() {
 			all, users, ok := n.catchups.take()
 			if !ok {
 				return
@@ -140,7 +139,7 @@ func (n *Node) catchUp(all bool, only []string) {
 	}
 	users, pushed := 0, 0
 	for _, uid := range only {
-		if n.isBanned(uid) || n.closing.Load() || !n.hub.Online(uid) {
+		if n.isBanned(uid) || n.bg.Closed() || !n.hub.Online(uid) {
 			continue
 		}
 		users++

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -13,6 +12,7 @@ import (
 	"github.com/dmchat/dmchat/core/bus"
 	"github.com/dmchat/dmchat/core/chat"
 	"github.com/dmchat/dmchat/core/hub"
+	"github.com/dmchat/dmchat/core/internal/guard"
 	"github.com/dmchat/dmchat/core/metrics"
 	"github.com/dmchat/dmchat/core/store"
 )
@@ -70,11 +70,11 @@ type Node struct {
 	stopBg     context.CancelFunc
 
 	catchups catchupQueue
-	bg       sync.WaitGroup
-	// bgMu orders spawn against Shutdown: once closing is set under it, no
-	// goroutine is added to bg, so bg.Wait never races an Add.
-	bgMu         sync.RWMutex
-	closing      atomic.Bool
+	// bg runs the node's background work (pollers, catch-ups, state
+	// republishes); Shutdown closes it first, which is also how the rest of
+	// the node tells it is shutting down. The sockets' writers are the
+	// hub's own.
+	bg           guard.Group
 	shutdownOnce sync.Once
 }
 
@@ -131,7 +131,6 @@ func New(opts Options) (*Node, error) {
 		n.metrics.Connections.Dec()
 		n.bus.Unsubscribe(c.UserID())
 	}
-	ho.Go = n.spawn
 	n.hub = hub.New(ho)
 	return n, nil
 }
@@ -153,43 +152,32 @@ func (n *Node) Start(ctx context.Context) error {
 
 // spawn runs fn in a goroutine that Shutdown waits for, unless the node is
 // shutting down; it reports whether fn was started.
-func (n *Node) spawn(fn func()) bool {
-	// A read lock: sockets' writers are started here many times a second,
-	// concurrently; only Shutdown needs to exclude them.
-	n.bgMu.RLock()
-	defer n.bgMu.RUnlock()
-	if n.closing.Load() {
-		return false
-	}
-	n.bg.Add(1)
-	go func() {
-		defer n.bg.Done()
-		fn()
-	}()
-	return true
-}
+func (n *Node) spawn(fn func()) bool { return n.bg.Go(fn) }
 
-// Shutdown closes every socket with 1001 and stops the bus. It does not
-// close the store, which the caller owns. Idempotent.
+// Shutdown closes every socket with 1001 and stops the bus, then waits
+// until ctx for the node's background work and the sockets' writers and
+// close handshakes (hub.Shutdown). It does not close the store, which the
+// caller owns. Idempotent.
 func (n *Node) Shutdown(ctx context.Context) error {
+	var hubErr error
 	n.shutdownOnce.Do(func() {
-		n.bgMu.Lock()
-		n.closing.Store(true)
-		n.bgMu.Unlock()
+		n.bg.Close()
 		if n.stopBg != nil {
 			n.stopBg()
 		}
-		n.hub.CloseAll(chat.CloseGoingAway, "server shutting down")
+		// The hub refuses new writers and closes every socket before this
+		// returns; its wait is bounded by ctx.
+		hubErr = n.hub.Shutdown(ctx)
 		_ = n.bus.Close()
 	})
-	done := make(chan struct{})
-	go func() { n.bg.Wait(); close(done) }()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
+	if err := n.bg.Wait(ctx); err != nil {
+		return err
 	}
+	if hubErr != nil {
+		return hubErr
+	}
+	// A later call waits again for what the first one's deadline cut.
+	return n.hub.Shutdown(ctx)
 }
 
 // InstanceID is this instance's name.

@@ -48,7 +48,7 @@ func (n *Node) send(ctx context.Context, s *Session, f chat.InFrame) {
 	}
 	// A retry of an undelivered message is pushed again: sockets it was
 	// already pushed to skip it, and a crash between store and push is healed.
-	if k := n.deliver(m, hub.Inline); k > 0 {
+	if k := n.deliver(m, s.c); k > 0 {
 		// Checked first: a per-message line must cost nothing when its
 		// level is off (benchmarks, a quieter production level).
 		if ce := n.log.Check(zap.InfoLevel, "chat_message_delivered_local"); ce != nil {
@@ -60,13 +60,13 @@ func (n *Node) send(ctx context.Context, s *Session, f chat.InFrame) {
 		CreatedAt: chat.FormatTime(m.CreatedAt)})
 }
 
-// deliver pushes m to the recipient's sockets on this instance; how as
-// for hub.Push.
-func (n *Node) deliver(m chat.Message, how hub.Push) int {
+// deliver pushes m to the recipient's sockets on this instance; from as
+// for hub.DeliverMessage.
+func (n *Node) deliver(m chat.Message, from *hub.Client) int {
 	if n.isBanned(m.RecipientID) {
 		return 0
 	}
-	k := n.hub.DeliverMessage(m, how)
+	k := n.hub.DeliverMessage(m, from)
 	if k > 0 {
 		n.metrics.MessagesSent.Add(float64(k))
 		n.metrics.DeliverySeconds.Observe(time.Since(m.CreatedAt).Seconds())
@@ -101,7 +101,7 @@ func (n *Node) deliveryAck(ctx context.Context, s *Session, messageID string) {
 		return
 	}
 	n.metrics.MessagesDelivered.Inc()
-	n.hub.SendState(m.SenderID, m.ID, hub.Inline)
+	n.hub.SendState(m.SenderID, m.ID, s.c)
 	n.publishState(ctx, bus.Event{Kind: bus.KindState, MessageID: m.ID, SenderID: m.SenderID, RecipientID: m.RecipientID})
 }
 

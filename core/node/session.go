@@ -56,7 +56,7 @@ func (n *Node) Attach(ctx context.Context, user chat.User, expires time.Time, co
 	c := n.hub.NewClient(user.ID, user.Role, conn)
 	s := &Session{n: n, c: c, limiter: rate.NewLimiter(rate.Limit(n.opts.Rate), n.opts.Burst),
 		repeats: logging.NewRepeats(n.log, zap.String("userId", user.ID))}
-	if n.closing.Load() {
+	if n.bg.Closed() {
 		c.Close(chat.CloseGoingAway, "server shutting down")
 		return s, errShuttingDown
 	}
@@ -72,9 +72,9 @@ func (n *Node) Attach(ctx context.Context, user chat.User, expires time.Time, co
 			chat.ClosePolicy, "too many connections")
 		return s, ErrTooManyConnections
 	}
-	// Shutdown sets closing before it closes every registered client, so a
-	// client registered too late for that sees closing here.
-	if n.closing.Load() {
+	// Shutdown closes bg before it closes every registered client, so a
+	// client registered too late for that sees it closed here.
+	if n.bg.Closed() {
 		c.Close(chat.CloseGoingAway, "server shutting down")
 		return s, errShuttingDown
 	}

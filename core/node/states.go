@@ -145,7 +145,7 @@ func (n *Node) publishState(ctx context.Context, ev bus.Event) {
 
 // republishHeld publishes, in the background, the states held so far.
 func (n *Node) republishHeld() {
-	if n.closing.Load() {
+	if n.bg.Closed() {
 		return
 	}
 	n.publishStatesLater(n.states.takeHeld())
@@ -154,7 +154,7 @@ func (n *Node) republishHeld() {
 // republishStatesOf is republishStates for the states of senders' messages
 // only: their channels were out for a while.
 func (n *Node) republishStatesOf(senders []string) {
-	if n.closing.Load() || len(senders) == 0 {
+	if n.bg.Closed() || len(senders) == 0 {
 		return
 	}
 	set := make(map[string]struct{}, len(senders))
@@ -173,7 +173,7 @@ func (n *Node) republishStatesOf(senders []string) {
 // republishStates publishes, in the background, the held states and
 // those published lately (see stateLog).
 func (n *Node) republishStates() {
-	if n.closing.Load() {
+	if n.bg.Closed() {
 		return
 	}
 	n.publishStatesLater(append(n.states.since(time.Now()), n.states.takeHeld()...))
@@ -189,7 +189,7 @@ func (n *Node) publishStatesLater(evs []bus.Event) {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		for _, ev := range evs {
-			if n.closing.Load() {
+			if n.bg.Closed() {
 				return // shutting down: the bus is closing, and Shutdown waits for this
 			}
 			n.publishState(ctx, ev)

@@ -3,12 +3,12 @@ package sandbox
 import (
 	"context"
 	"fmt"
-	"sync"
 	"time"
 
 	"go.uber.org/zap"
 
 	"github.com/dmchat/dmchat/core/bus"
+	"github.com/dmchat/dmchat/core/internal/guard"
 	"github.com/dmchat/dmchat/core/sandbox/history"
 )
 
@@ -42,7 +42,7 @@ func (c *Cluster) StopRedis() {
 // bus clients recover (bus_restored) without being told. It records a
 // Fault "redis_start". A no-op when Redis is up.
 func (c *Cluster) StartRedis() error {
-	if c.closed.Load() {
+	if c.bg.Closed() {
 		return ErrClosed
 	}
 	c.mu.Lock()
@@ -78,7 +78,7 @@ func (c *Cluster) StopInstance(ctx context.Context, name string) error {
 // clients reconnect to the same URL. It records a Fault
 // "instance_start NAME".
 func (c *Cluster) StartInstance(ctx context.Context, name string) error {
-	if c.closed.Load() {
+	if c.bg.Closed() {
 		return ErrClosed
 	}
 	inst := c.instances[name]
@@ -172,12 +172,10 @@ type faultBus struct {
 	c        *Cluster
 	instance string // whose publishes these are, for the drop's log line
 
-	// mu guards closed; wg counts delayed publishes, which end early when
-	// stop is closed.
-	mu     sync.Mutex
-	closed bool
-	stop   chan struct{}
-	wg     sync.WaitGroup
+	// delayed runs the delayed publishes, which end early when stop is
+	// closed; Close closes both.
+	delayed guard.Group
+	stop    chan struct{}
 }
 
 var _ bus.Bus = (*faultBus)(nil)
@@ -197,15 +195,7 @@ func (f *faultBus) Publish(ctx context.Context, ev bus.Event) error {
 	if fault.Latency <= 0 {
 		return f.Bus.Publish(ctx, ev)
 	}
-	f.mu.Lock()
-	if f.closed {
-		f.mu.Unlock()
-		return bus.ErrUnavailable
-	}
-	f.wg.Add(1)
-	f.mu.Unlock()
-	go func() {
-		defer f.wg.Done()
+	started := f.delayed.Go(func() {
 		t := time.NewTimer(fault.Latency)
 		defer t.Stop()
 		select {
@@ -215,19 +205,19 @@ func (f *faultBus) Publish(ctx context.Context, ev bus.Event) error {
 			cancel()
 		case <-f.stop:
 		}
-	}()
+	})
+	if !started {
+		return bus.ErrUnavailable
+	}
 	return nil
 }
 
 // Close drops delayed publishes, waits for their goroutines, then closes
 // the wrapped bus.
 func (f *faultBus) Close() error {
-	f.mu.Lock()
-	if !f.closed {
-		f.closed = true
+	if f.delayed.Close() {
 		close(f.stop)
 	}
-	f.mu.Unlock()
-	f.wg.Wait()
+	_ = f.delayed.Wait(context.Background()) // each ends at once on stop
 	return f.Bus.Close()
 }

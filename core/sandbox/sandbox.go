@@ -33,13 +33,13 @@ import (
 	"math/rand/v2"
 	"os"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/dmchat/dmchat/core/internal/guard"
 	"github.com/dmchat/dmchat/core/logging"
 	"github.com/dmchat/dmchat/core/sandbox/history"
 	"github.com/dmchat/dmchat/core/store"
@@ -182,9 +182,9 @@ type Cluster struct {
 
 	ctx    context.Context // cancelled by Close: ends users' background work
 	cancel context.CancelFunc
-	bg     sync.WaitGroup // users' retry loops and delayed bus publishes
-
-	closed atomic.Bool
+	// bg runs users' retry loops and delayed bus publishes; Close closes it
+	// first, which is also how the rest of the sandbox tells it is closed.
+	bg guard.Group
 
 	// mu guards the fields below. Held only to read or write them, never
 	// across I/O or calls into instances, users or miniredis.
@@ -331,9 +331,7 @@ func (c *Cluster) logCores() []zapcore.Core {
 // the first result.
 func (c *Cluster) Close() error {
 	c.closeOnce.Do(func() {
-		c.mu.Lock()
-		c.closed.Store(true)
-		c.mu.Unlock()
+		c.bg.Close()
 		c.cancel()
 		for _, u := range c.Users() {
 			u.Disconnect()
@@ -354,7 +352,7 @@ func (c *Cluster) Close() error {
 			})
 		}
 		wg.Wait()
-		c.bg.Wait()
+		_ = c.bg.Wait(context.Background()) // cancel ended their work
 		if c.redis != nil {
 			c.redis.Close()
 		}
@@ -417,19 +415,7 @@ func (c *Cluster) running(prefer ...string) *Instance {
 
 // goBg runs fn in a goroutine Close waits for, unless the cluster is
 // closed (then it reports false and runs nothing).
-func (c *Cluster) goBg(fn func()) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.closed.Load() {
-		return false
-	}
-	c.bg.Add(1)
-	go func() {
-		defer c.bg.Done()
-		fn()
-	}()
-	return true
-}
+func (c *Cluster) goBg(fn func()) bool { return c.bg.Go(fn) }
 
 // newRand returns the seeded source of the sandbox's random choices.
 func newRand(seed int64) *rand.Rand {

@@ -138,7 +138,7 @@ type frameWaiter struct {
 // instance's auth.Accounts). Every sandbox user's password is
 // DefaultPassword. The user starts disconnected, with auto-ack on.
 func (c *Cluster) CreateUser(ctx context.Context, name string, admin bool) (*SimUser, error) {
-	if c.closed.Load() {
+	if c.bg.Closed() {
 		return nil, ErrClosed
 	}
 	if c.User(name) != nil {

@@ -25,7 +25,7 @@ func (u *SimUser) Connect(ctx context.Context, instance string) error {
 	if inst == nil {
 		return fmt.Errorf("%w: %q", ErrUnknownInstance, instance)
 	}
-	if u.c.closed.Load() {
+	if u.c.bg.Closed() {
 		return ErrClosed
 	}
 	if !inst.Running() {
