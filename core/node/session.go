@@ -112,23 +112,13 @@ func (n *Node) Attach(ctx context.Context, user chat.User, expires time.Time, co
 	return s, nil
 }
 
+// replay pushes c's user's undelivered messages to c alone, held back
+// from live pushes until EndReplay.
 func (n *Node) replay(ctx context.Context, c *hub.Client) (int, error) {
-	total, after := 0, ""
-	for {
-		msgs, err := n.store.Undelivered(ctx, c.UserID(), after, n.opts.ReplayBatch)
-		if err != nil {
-			return total, err
-		}
+	return n.pushUndelivered(ctx, c.UserID(), func(ctx context.Context, msgs []chat.Message) (int, bool, error) {
 		k, err := c.Replay(ctx, msgs)
-		total += k
-		if err != nil {
-			return total, err
-		}
-		if len(msgs) < n.opts.ReplayBatch {
-			return total, nil
-		}
-		after = msgs[len(msgs)-1].ID
-	}
+		return k, true, err
+	})
 }
 
 // Client is the session's hub client.
