@@ -329,7 +329,7 @@ func (n *Node) refreshBans(ctx context.Context) error {
 // kickLocal sends ERROR BANNED and closes with 4003 every local socket of
 // userID.
 func (n *Node) kickLocal(userID string) int {
-	frame := chat.ErrorFrame(chat.CodeBanned, "you are banned", "", "").Encode()
+	frame, _ := errorFrame(ErrBanned)
 	k := n.hub.Kick(userID, frame, chat.CloseBanned, "banned")
 	if k > 0 {
 		n.metrics.KicksApplied.Add(float64(k))

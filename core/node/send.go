@@ -22,7 +22,7 @@ func (n *Node) send(ctx context.Context, s *Session, f chat.InFrame) {
 		return
 	}
 	if !ok {
-		s.sendError(chat.CodeUnknownRecipient, "no such recipient", f.ClientMessageID, "")
+		s.sendError(errUnknownRecipient, f.ClientMessageID, "")
 		return
 	}
 	start := time.Now()
@@ -89,7 +89,7 @@ func (n *Node) deliveryAck(ctx context.Context, s *Session, messageID string) {
 	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrNotRecipient):
 		// Not an ack at all: a repeat must be refused again, not ignored.
 		s.c.Forget(messageID)
-		s.sendError(chat.CodeForbidden, "not a message addressed to you", "", messageID)
+		s.sendError(err, "", messageID)
 		return
 	case err != nil:
 		// Not recorded: let a catch-up push it here again, so the
@@ -109,7 +109,7 @@ func (n *Node) internalError(s *Session, msg string, err error, cmid, mid string
 	// Per session: a client whose every frame fails (the store is down)
 	// writes one line and a count, not one line per frame.
 	s.repeats.Log(zapcore.ErrorLevel, "internal_error", zap.String("what", msg), zap.Error(err))
-	s.sendError(chat.CodeInternal, msg, cmid, mid)
+	s.sendError(&internalError{what: msg, err: err}, cmid, mid)
 }
 
 // publish tells the other instances; failure is never fatal (the bus
