@@ -71,7 +71,11 @@ type Event struct {
 	UserIDs []string `json:"userIds,omitempty"`
 }
 
-// State is the bus's connection state.
+// State is the bus's connection state. Its numbers are the values of the
+// dmchat_bus_state and dmchat_bus_shard_state gauges, which operators
+// alert on (docs/deploy.md): renumbering them changes the metrics'
+// meaning, and a test beside the server's bus hooks fails until
+// metrics.BusStateHelp says the new numbering.
 type State int
 
 // Bus states.

@@ -11,7 +11,6 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/dmchat/dmchat/core/auth"
-	"github.com/dmchat/dmchat/core/chat"
 	"github.com/dmchat/dmchat/core/node"
 	"github.com/dmchat/dmchat/core/webui"
 )
@@ -144,7 +143,7 @@ func (a *API) routes() {
 	m.Handle("GET /{$}", web)
 	m.Handle("GET "+webui.AssetPrefix, web)
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, chat.CodeNotFound, "no such route")
+		fail(w, errNoRoute)
 	})
 }
 

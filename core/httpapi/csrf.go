@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/dmchat/dmchat/core/auth"
-	"github.com/dmchat/dmchat/core/chat"
 )
 
 // refuseUnsafePost applies the contract's CSRF rule to a POST and reports
@@ -24,14 +23,14 @@ func (a *API) refuseUnsafePost(w http.ResponseWriter, r *http.Request) bool {
 	}
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "application/json" {
-		writeError(w, http.StatusForbidden, chat.CodeForbidden, "POST requires Content-Type: application/json")
+		fail(w, errPostNotJSON)
 		return true
 	}
 	origin := r.Header.Get("Origin")
 	if origin == "" || !hasTokenCookie(r) || a.originAllowed(r, origin) {
 		return false
 	}
-	writeError(w, http.StatusForbidden, chat.CodeForbidden, "cross-site request refused: origin not allowed")
+	fail(w, errCrossSite)
 	return true
 }
 

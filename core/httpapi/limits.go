@@ -1,15 +1,10 @@
 package httpapi
 
 import (
-	"math"
-	"net/http"
-	"strconv"
 	"sync"
 	"time"
 
 	"golang.org/x/time/rate"
-
-	"github.com/dmchat/dmchat/core/chat"
 )
 
 // maxLimiterKeys bounds a keyedLimiter's map. Past it (after a sweep) new
@@ -76,12 +71,4 @@ func (l *keyedLimiter) sweep(now time.Time) {
 		}
 	}
 	l.swept = now
-}
-
-// tooMany answers 429 RATE_LIMITED with Retry-After in whole seconds
-// (rounded up, at least 1).
-func tooMany(w http.ResponseWriter, wait time.Duration, msg string) {
-	secs := max(1, int(math.Ceil(wait.Seconds())))
-	w.Header().Set("Retry-After", strconv.Itoa(secs))
-	writeError(w, http.StatusTooManyRequests, chat.CodeRateLimited, msg)
 }

@@ -32,31 +32,30 @@ type userHandler func(w http.ResponseWriter, r *http.Request, p principal)
 func (a *API) authenticate(w http.ResponseWriter, r *http.Request) (principal, bool) {
 	tok := auth.TokenFromRequest(r)
 	if tok == "" {
-		writeError(w, http.StatusUnauthorized, chat.CodeUnauthorized, "missing token")
+		fail(w, errMissingToken)
 		return principal{}, false
 	}
 	claims, err := a.acc.Tokens.Parse(tok)
 	if err != nil {
-		writeError(w, http.StatusUnauthorized, chat.CodeUnauthorized, "invalid token")
+		fail(w, errInvalidToken)
 		return principal{}, false
 	}
 	// Revocation (logout) is stored state, shared by every instance.
 	revoked, err := a.store.TokenRevoked(r.Context(), claims.TokenID)
 	if err != nil {
-		internal(w)
+		fail(w, err)
 		return principal{}, false
 	}
 	if revoked {
-		writeError(w, http.StatusUnauthorized, chat.CodeUnauthorized, "token revoked (logged out)")
+		fail(w, errTokenRevoked)
 		return principal{}, false
 	}
 	u, err := a.store.UserByID(r.Context(), claims.UserID)
 	if errors.Is(err, store.ErrNotFound) {
-		writeError(w, http.StatusUnauthorized, chat.CodeUnauthorized, "unknown user")
-		return principal{}, false
+		err = errUnknownUser // the token's user, not one the caller asked for
 	}
 	if err != nil {
-		internal(w)
+		fail(w, err)
 		return principal{}, false
 	}
 	// The role in a valid token is trusted: the server signed it.
@@ -71,7 +70,7 @@ func (a *API) user(h userHandler, policy bannedPolicy) http.HandlerFunc {
 			return
 		}
 		if p.user.Banned && policy == refuseBanned {
-			writeError(w, http.StatusForbidden, chat.CodeBanned, "you are banned")
+			fail(w, errBanned)
 			return
 		}
 		h(w, r, p)
@@ -81,7 +80,7 @@ func (a *API) user(h userHandler, policy bannedPolicy) http.HandlerFunc {
 func (a *API) admin(h userHandler) http.HandlerFunc {
 	return a.user(func(w http.ResponseWriter, r *http.Request, p principal) {
 		if p.claims.Role != chat.RoleAdmin {
-			writeError(w, http.StatusForbidden, chat.CodeForbidden, "admins only")
+			fail(w, errAdminsOnly)
 			return
 		}
 		h(w, r, p)
@@ -92,7 +91,7 @@ func (a *API) admin(h userHandler) http.HandlerFunc {
 func (a *API) limited(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if ok, wait := a.limiter.take(a.proxies.clientAddr(r)); !ok {
-			tooMany(w, wait, "too many attempts; slow down")
+			fail(w, rateLimited(wait, "too many attempts; slow down"))
 			return
 		}
 		h(w, r)

@@ -22,7 +22,7 @@ func (a *API) adminUsers(w http.ResponseWriter, r *http.Request, _ principal) {
 	defer cancel()
 	users, err := a.node.Users(ctx)
 	if err != nil {
-		internal(w)
+		fail(w, err)
 		return
 	}
 	out := make([]adminUserJSON, len(users))
@@ -41,7 +41,7 @@ func (a *API) adminUsers(w http.ResponseWriter, r *http.Request, _ principal) {
 // they are the last admin, everyone (ADMIN_BOOTSTRAP is then the way back).
 func (a *API) ban(w http.ResponseWriter, r *http.Request, p principal) {
 	if r.PathValue("id") == p.user.ID {
-		writeError(w, http.StatusForbidden, chat.CodeForbidden, "an admin cannot ban themselves")
+		fail(w, errSelfBan)
 		return
 	}
 	a.setBan(w, r, true)
@@ -62,13 +62,13 @@ func (a *API) setBan(w http.ResponseWriter, r *http.Request, banned bool) {
 	} else {
 		u, err = a.node.Unban(ctx, id)
 	}
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		writeError(w, http.StatusNotFound, chat.CodeNotFound, "no such user")
-	case err != nil:
-		internal(w)
-	default:
-		writeJSON(w, http.StatusOK, map[string]any{"user": map[string]any{
-			"id": u.ID, "username": u.Username, "role": string(u.Role), "banned": u.Banned}})
+	if errors.Is(err, store.ErrNotFound) {
+		err = errNoSuchUser
 	}
+	if err != nil {
+		fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"user": map[string]any{
+		"id": u.ID, "username": u.Username, "role": string(u.Role), "banned": u.Banned}})
 }

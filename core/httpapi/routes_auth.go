@@ -1,16 +1,13 @@
 package httpapi
 
 import (
-	"errors"
 	"net/http"
 	"strings"
 	"time"
 
 	"go.uber.org/zap"
 
-	"github.com/dmchat/dmchat/core/auth"
 	"github.com/dmchat/dmchat/core/chat"
-	"github.com/dmchat/dmchat/core/store"
 )
 
 type credentials struct {
@@ -36,24 +33,12 @@ func (a *API) register(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := withTimeout(r)
 	defer cancel()
 	u, err := a.acc.Register(ctx, c.Username, c.Password)
-	switch {
-	case errors.Is(err, auth.ErrInvalidUsername):
-		badRequest(w, "username must be 3-32 characters of letters, digits, _ . -")
-	case errors.Is(err, auth.ErrInvalidPassword):
-		badRequest(w, "password must be 8-128 characters")
-	case errors.Is(err, store.ErrUsernameTaken):
-		writeError(w, http.StatusConflict, chat.CodeUsernameTaken, "username is taken")
-	case errors.Is(err, auth.ErrBusy):
-		tooMany(w, time.Second, busyMessage)
-	case err != nil:
-		internal(w)
-	default:
-		writeJSON(w, http.StatusCreated, map[string]any{"user": toUserJSON(u)})
+	if err != nil {
+		fail(w, err)
+		return
 	}
+	writeJSON(w, http.StatusCreated, map[string]any{"user": toUserJSON(u)})
 }
-
-// busyMessage answers a login or register refused by the hashing bound.
-const busyMessage = "the server is busy checking passwords; try again shortly"
 
 // login spends one try of the account's failed-login budget before any
 // bcrypt work and gives it back on success, so guessing one account's
@@ -66,21 +51,14 @@ func (a *API) login(w http.ResponseWriter, r *http.Request) {
 	}
 	account := strings.ToLower(c.Username)
 	if ok, wait := a.loginFailures.take(account); !ok {
-		tooMany(w, wait, "too many failed logins for this account; try again later")
+		fail(w, rateLimited(wait, "too many failed logins for this account; try again later"))
 		return
 	}
 	ctx, cancel := withTimeout(r)
 	defer cancel()
 	u, tok, exp, err := a.acc.Login(ctx, c.Username, c.Password)
-	switch {
-	case errors.Is(err, auth.ErrBadCredentials):
-		writeError(w, http.StatusUnauthorized, chat.CodeUnauthorized, "wrong username or password")
-		return
-	case errors.Is(err, auth.ErrBusy):
-		tooMany(w, time.Second, busyMessage)
-		return
-	case err != nil:
-		internal(w)
+	if err != nil {
+		fail(w, err)
 		return
 	}
 	a.loginFailures.forget(account)
@@ -101,7 +79,7 @@ func (a *API) logout(w http.ResponseWriter, r *http.Request, p principal) {
 	http.SetCookie(w, c)
 	if err != nil {
 		a.log.Warn("logout_revoke_failed", zap.String("userId", p.user.ID), zap.Error(err))
-		internal(w)
+		fail(w, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"ok": true})

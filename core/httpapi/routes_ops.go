@@ -3,8 +3,6 @@ package httpapi
 import (
 	"crypto/subtle"
 	"net/http"
-
-	"github.com/dmchat/dmchat/core/chat"
 )
 
 func (a *API) healthz(w http.ResponseWriter, _ *http.Request) {
@@ -28,12 +26,12 @@ func (a *API) readyz(w http.ResponseWriter, r *http.Request) {
 func (a *API) metrics(w http.ResponseWriter, r *http.Request) {
 	switch a.opts.MetricsMode {
 	case "off":
-		writeError(w, http.StatusNotFound, chat.CodeNotFound, "metrics are off")
+		fail(w, errMetricsOff)
 		return
 	case "secret":
 		key := r.Header.Get("x-metrics-key")
 		if key == "" || subtle.ConstantTimeCompare([]byte(key), []byte(a.opts.MetricsSecret)) != 1 {
-			writeError(w, http.StatusUnauthorized, chat.CodeUnauthorized, "x-metrics-key required")
+			fail(w, errMetricsKey)
 			return
 		}
 	}
@@ -42,12 +40,12 @@ func (a *API) metrics(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) adminMetrics(w http.ResponseWriter, r *http.Request, _ principal) {
 	if !a.opts.MetricsAdminRoute {
-		writeError(w, http.StatusNotFound, chat.CodeNotFound, "admin metrics route is disabled")
+		fail(w, errAdminMetricsOff)
 		return
 	}
 	b, err := a.node.Metrics().JSON()
 	if err != nil {
-		internal(w)
+		fail(w, err)
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")

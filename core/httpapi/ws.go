@@ -28,7 +28,7 @@ func (a *API) serveWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if origin := r.Header.Get("Origin"); a.opts.Production && origin != "" && origin != a.opts.CORSOrigin {
-		writeError(w, http.StatusForbidden, chat.CodeForbidden, "origin not allowed")
+		fail(w, errOrigin)
 		return
 	}
 	cw := &corkingWriter{ResponseWriter: w}

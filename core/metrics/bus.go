@@ -18,7 +18,7 @@ type BusMetrics struct {
 	Received *prometheus.CounterVec // dmchat_bus_events_received_total{kind}
 	// Subscriptions is the number of user channels held.
 	Subscriptions prometheus.Gauge // dmchat_bus_subscriptions
-	// ShardState is each Redis shard's state, as BusState (one series,
+	// ShardState is each Redis shard's state, numbered as BusState (one series,
 	// shard="default", on single-node Redis).
 	ShardState *prometheus.GaugeVec // dmchat_bus_shard_state{shard}
 }
@@ -35,7 +35,7 @@ func newBusMetrics(register func(prometheus.Collector)) BusMetrics {
 			Name: "dmchat_bus_subscriptions", Help: "User channels this instance is subscribed to.",
 		}),
 		ShardState: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "dmchat_bus_shard_state", Help: "Bus state per Redis shard: 0 disabled, 1 connected, 2 lost.",
+			Name: "dmchat_bus_shard_state", Help: "Bus state per Redis shard: " + BusStateHelp + ".",
 		}, []string{"shard"}),
 	}
 	for _, c := range []prometheus.Collector{b.Published, b.Received, b.Subscriptions, b.ShardState} {

@@ -11,17 +11,17 @@
 package metrics
 
 import (
-	"github.com/dmchat/dmchat/core/chat"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/dmchat/dmchat/core/chat"
 )
 
-// Values of the BusState gauge.
-const (
-	BusDisabled  = 0
-	BusConnected = 1
-	BusLost      = 2
-)
+// BusStateHelp is how the help of dmchat_bus_state and
+// dmchat_bus_shard_state reads the gauges' values. The values are
+// bus.State's; this package imports nothing of the server's, so a test
+// beside the bus hooks (core/server) pins this text to bus.State.
+const BusStateHelp = "0 disabled, 1 connected, 2 lost"
 
 // InstanceLabel is the constant label every metric carries.
 const InstanceLabel = "instance"
@@ -67,9 +67,13 @@ type Metrics struct {
 	DeliverySeconds prometheus.Histogram // dmchat_delivery_seconds
 	// SlowConsumers counts sockets closed because their queue was full.
 	SlowConsumers prometheus.Counter // dmchat_slow_consumer_closes_total
-	// BusState is BusDisabled, BusConnected or BusLost.
+	// BusState is the bus's state as its owner numbers it (bus.State,
+	// set by the server's bus hooks); this package does not know the
+	// numbering, only the text of BusStateHelp.
 	BusState prometheus.Gauge // dmchat_bus_state
-	// BusPublishFailures counts bus publishes that failed.
+	// BusPublishFailures counts events the bus accepted but did not get to
+	// Redis (bus.Hooks.PublishFailed): down, queue full, or a failed
+	// pipeline, whoever published them.
 	BusPublishFailures prometheus.Counter // dmchat_bus_publish_failures_total
 	// CatchupDeliveries counts messages delivered by the catch-up after a
 	// bus outage.
@@ -140,8 +144,8 @@ func New(instanceID string) *Metrics {
 	m.PersistSeconds = histogram("dmchat_persist_seconds", "Time to store a message durably, in seconds.")
 	m.DeliverySeconds = histogram("dmchat_delivery_seconds", "Time from a message stored to its MESSAGE queued on a socket, in seconds.")
 	m.SlowConsumers = counter("dmchat_slow_consumer_closes_total", "Connections closed because their send queue was full.")
-	m.BusState = gauge("dmchat_bus_state", "Bus state: 0 disabled, 1 connected, 2 lost.")
-	m.BusPublishFailures = counter("dmchat_bus_publish_failures_total", "Bus publishes that failed.")
+	m.BusState = gauge("dmchat_bus_state", "Bus state: "+BusStateHelp+".")
+	m.BusPublishFailures = counter("dmchat_bus_publish_failures_total", "Bus events that did not reach Redis (bus down, queue full, or failed).")
 	m.CatchupDeliveries = counter("dmchat_catchup_deliveries_total", "Messages delivered by the catch-up after a bus outage.")
 	m.KicksApplied = counter("dmchat_kicks_applied_total", "Ban kicks applied to local connections.")
 	m.Bus = newBusMetrics(func(c prometheus.Collector) { m.register(reg, c) })

@@ -97,7 +97,7 @@ func TestValue(t *testing.T) {
 	m := New("A")
 	m.Acks.Inc()
 	m.Acks.Inc()
-	m.BusState.Set(BusLost)
+	m.BusState.Set(2)
 	m.Errors.WithLabelValues("RATE_LIMITED").Add(2)
 	m.Errors.WithLabelValues("NEW_CODE").Inc()
 	m.PersistSeconds.Observe(0.0004)
@@ -106,7 +106,7 @@ func TestValue(t *testing.T) {
 
 	tests := map[string]float64{
 		"dmchat_message_acks_total": 2,
-		"dmchat_bus_state":          BusLost,
+		"dmchat_bus_state":          2,
 		"dmchat_errors_total":       3,
 		"dmchat_persist_seconds":    3, // observations
 		"dmchat_delivery_seconds":   0,

@@ -154,19 +154,16 @@ func (n *Node) catchUp(all bool, only []string) {
 }
 
 // catchUpUser pushes userID's undelivered messages to its sockets here,
-// page by page, and returns how many pushes it made.
+// page by page, and returns how many pushes it made. A ban that arrives
+// meanwhile stops it: a banned user is sent nothing more.
 func (n *Node) catchUpUser(userID string) (int, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), catchupUserTimeout)
 	defer cancel()
-	pushed, after := 0, ""
-	for {
-		msgs, err := n.store.Undelivered(ctx, userID, after, n.opts.ReplayBatch)
-		if err != nil {
-			return pushed, err
-		}
+	return n.pushUndelivered(ctx, userID, func(ctx context.Context, msgs []chat.Message) (int, bool, error) {
+		pushed := 0
 		for _, m := range msgs {
 			if n.isBanned(userID) {
-				return pushed, nil
+				return pushed, false, nil
 			}
 			k, err := n.hub.DeliverMessagePaced(ctx, m)
 			pushed += k
@@ -174,14 +171,11 @@ func (n *Node) catchUpUser(userID string) (int, error) {
 				n.metrics.MessagesSent.Add(float64(k))
 			}
 			if err != nil {
-				return pushed, err
+				return pushed, false, err
 			}
 		}
-		if len(msgs) < n.opts.ReplayBatch {
-			return pushed, nil
-		}
-		after = msgs[len(msgs)-1].ID
-	}
+		return pushed, true, nil
+	})
 }
 
 // logRetry says that a MESSAGE_SEND was a retry of a stored message (the

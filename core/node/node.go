@@ -24,8 +24,14 @@ type Options struct {
 	// Store is the durable state; instances in one process share one value.
 	Store store.Store
 	// Bus carries events between instances; nil means a disabled bus
-	// (single instance).
+	// and implies Standalone.
 	Bus bus.Bus
+	// Standalone says that no Redis is configured: the instance is alone
+	// for good, so it holds no delivery states for a bus that will never
+	// come, logs no skipped publishes, and trusts its own banned set after
+	// a register. A bus that is down (or never came up in time) is not
+	// standalone. Default false, or true when Bus is nil.
+	Standalone bool
 	// Logger is the instance's logger (it should already carry instanceId);
 	// nil means no logs.
 	Logger *zap.Logger
@@ -91,6 +97,7 @@ func New(opts Options) (*Node, error) {
 	}
 	if opts.Bus == nil {
 		opts.Bus = bus.NewDisabled(opts.Logger)
+		opts.Standalone = true
 	}
 	if opts.Metrics == nil {
 		opts.Metrics = metrics.New(opts.InstanceID)
@@ -244,7 +251,7 @@ func (n *Node) bannedNow(ctx context.Context, user chat.User) bool {
 // between the first check and Register updated the banned set before
 // kicking, so the set is enough.
 func (n *Node) bannedAfterRegister(ctx context.Context, user chat.User) bool {
-	if _, alone := n.bus.(*bus.Disabled); alone {
+	if n.opts.Standalone {
 		return n.isBanned(user.ID) && n.bannedNow(ctx, user)
 	}
 	u, err := n.store.UserByID(ctx, user.ID)
@@ -310,7 +317,7 @@ func (n *Node) refreshBans(ctx context.Context) error {
 // kickLocal sends ERROR BANNED and closes with 4003 every local socket of
 // userID.
 func (n *Node) kickLocal(userID string) int {
-	frame := chat.ErrorFrame(chat.CodeBanned, "you are banned", "", "").Encode()
+	frame, _ := errorFrame(ErrBanned)
 	k := n.hub.Kick(userID, frame, chat.CloseBanned, "banned")
 	if k > 0 {
 		n.metrics.KicksApplied.Add(float64(k))

@@ -22,7 +22,7 @@ func (n *Node) send(ctx context.Context, s *Session, f chat.InFrame) {
 		return
 	}
 	if !ok {
-		s.sendError(chat.CodeUnknownRecipient, "no such recipient", f.ClientMessageID, "")
+		s.sendError(errUnknownRecipient, f.ClientMessageID, "")
 		return
 	}
 	start := time.Now()
@@ -89,7 +89,7 @@ func (n *Node) deliveryAck(ctx context.Context, s *Session, messageID string) {
 	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrNotRecipient):
 		// Not an ack at all: a repeat must be refused again, not ignored.
 		s.c.Forget(messageID)
-		s.sendError(chat.CodeForbidden, "not a message addressed to you", "", messageID)
+		s.sendError(err, "", messageID)
 		return
 	case err != nil:
 		// Not recorded: let a catch-up push it here again, so the
@@ -109,20 +109,18 @@ func (n *Node) internalError(s *Session, msg string, err error, cmid, mid string
 	// Per session: a client whose every frame fails (the store is down)
 	// writes one line and a count, not one line per frame.
 	s.repeats.Log(zapcore.ErrorLevel, "internal_error", zap.String("what", msg), zap.Error(err))
-	s.sendError(chat.CodeInternal, msg, cmid, mid)
+	s.sendError(&internalError{what: msg, err: err}, cmid, mid)
 }
 
-// publish tells the other instances; failure is counted, never fatal:
-// they catch up from the store when the bus returns.
+// publish tells the other instances; failure is never fatal (the bus
+// counts it): they catch up from the store when the bus returns.
 func (n *Node) publish(ctx context.Context, ev bus.Event) {
 	if st := n.bus.State(); st != bus.StateConnected {
 		// Without Redis configured there is nobody to tell, ever: no line.
-		if ce := n.log.Check(zap.InfoLevel, "chat_message_publish_skipped"); ce != nil && !n.busless() {
+		if ce := n.log.Check(zap.InfoLevel, "chat_message_publish_skipped"); ce != nil && !n.opts.Standalone {
 			ce.Write(zap.String("messageId", ev.MessageID), zap.String("busState", st.String()))
 		}
 		return
 	}
-	if err := n.bus.Publish(ctx, ev); err != nil {
-		n.metrics.BusPublishFailures.Inc()
-	}
+	_ = n.bus.Publish(ctx, ev)
 }

@@ -62,14 +62,15 @@ func (n *Node) Attach(ctx context.Context, user chat.User, expires time.Time, co
 	}
 	n.known.Store(user.ID, struct{}{})
 	if n.bannedNow(ctx, user) {
-		c.CloseAfter(chat.ErrorFrame(chat.CodeBanned, "you are banned", "", "").Encode(), chat.CloseBanned, "banned")
+		frame, _ := errorFrame(ErrBanned)
+		c.CloseAfter(frame, chat.CloseBanned, "banned")
 		return s, ErrBanned
 	}
 	c.BeginReplay()
 	if err := n.hub.Register(c); errors.Is(err, hub.ErrTooManySockets) {
-		n.metrics.Errors.WithLabelValues(chat.CodeTooManyConnections).Inc()
-		c.CloseAfter(chat.ErrorFrame(chat.CodeTooManyConnections, "too many connections for this user", "", "").Encode(),
-			chat.ClosePolicy, "too many connections")
+		frame, code := errorFrame(ErrTooManyConnections)
+		n.metrics.Errors.WithLabelValues(code).Inc()
+		c.CloseAfter(frame, chat.ClosePolicy, "too many connections")
 		return s, ErrTooManyConnections
 	}
 	// Shutdown closes bg before it closes every registered client, so a
@@ -112,23 +113,13 @@ func (n *Node) Attach(ctx context.Context, user chat.User, expires time.Time, co
 	return s, nil
 }
 
+// replay pushes c's user's undelivered messages to c alone, held back
+// from live pushes until EndReplay.
 func (n *Node) replay(ctx context.Context, c *hub.Client) (int, error) {
-	total, after := 0, ""
-	for {
-		msgs, err := n.store.Undelivered(ctx, c.UserID(), after, n.opts.ReplayBatch)
-		if err != nil {
-			return total, err
-		}
+	return n.pushUndelivered(ctx, c.UserID(), func(ctx context.Context, msgs []chat.Message) (int, bool, error) {
 		k, err := c.Replay(ctx, msgs)
-		total += k
-		if err != nil {
-			return total, err
-		}
-		if len(msgs) < n.opts.ReplayBatch {
-			return total, nil
-		}
-		after = msgs[len(msgs)-1].ID
-	}
+		return k, true, err
+	})
 }
 
 // Client is the session's hub client.
@@ -164,21 +155,21 @@ func (s *Session) HandleFrame(ctx context.Context, data []byte) {
 	// a frame like any other.
 	exempt := err == nil && f.Type == chat.TypeDeliveryAck && s.c.AwaitingAck(f.MessageID)
 	if !exempt && !allowBoth(s.limiter, s.userLimiter, time.Now()) {
-		s.n.metrics.Errors.WithLabelValues(chat.CodeRateLimited).Inc()
 		s.repeats.Log(zapcore.InfoLevel, "rate_limited")
 		// Name the frame when it names something: a send's clientMessageId,
 		// an ack's messageId.
-		s.c.SendError(chat.CodeRateLimited, "rate limit exceeded; frame dropped", f.ClientMessageID, f.MessageID)
+		s.sendError(errRateLimited, f.ClientMessageID, f.MessageID)
 		s.noteOverLimit()
 		return
 	}
 	if err != nil {
-		var fe *chat.FrameError
-		if errors.As(err, &fe) {
-			s.sendError(fe.Code, fe.Message, fe.ClientMessageID, fe.MessageID)
-		} else {
-			s.sendError(chat.CodeBadFrame, err.Error(), "", "")
+		// DecodeFrame's failures are *chat.FrameError, naming the frame
+		// when they can.
+		cmid, mid := "", ""
+		if fe := (*chat.FrameError)(nil); errors.As(err, &fe) {
+			cmid, mid = fe.ClientMessageID, fe.MessageID
 		}
+		s.sendError(err, cmid, mid)
 		return
 	}
 	switch f.Type {
@@ -189,7 +180,10 @@ func (s *Session) HandleFrame(ctx context.Context, data []byte) {
 	}
 }
 
-func (s *Session) sendError(code, msg, cmid, mid string) {
+// sendError answers err with an ERROR frame (see wireError) naming the
+// frame it is about, and counts it by code.
+func (s *Session) sendError(err error, cmid, mid string) {
+	code, msg := wireError(err)
 	s.n.metrics.Errors.WithLabelValues(code).Inc()
 	s.c.SendError(code, msg, cmid, mid)
 }

@@ -111,19 +111,12 @@ func (l *stateLog) since(now time.Time) []bus.Event {
 	return out
 }
 
-// busless reports that no Redis is configured: this instance is alone,
-// for good (a bus that is down is not).
-func (n *Node) busless() bool {
-	_, alone := n.bus.(*bus.Disabled)
-	return alone
-}
-
 // publishState publishes a delivery state, holding it if the bus is down.
 // A restore (or another instance's resync) that took the held states
 // between the look at the bus and the hold would leave ev held until the
 // next outage: hold reports it, and ev goes out at once instead.
 func (n *Node) publishState(ctx context.Context, ev bus.Event) {
-	if n.busless() {
+	if n.opts.Standalone {
 		return // no Redis configured: there is no other instance, ever
 	}
 	seen := n.states.generation()
@@ -134,7 +127,6 @@ func (n *Node) publishState(ctx context.Context, ev bus.Event) {
 		return
 	}
 	if err := n.bus.Publish(ctx, ev); err != nil {
-		n.metrics.BusPublishFailures.Inc()
 		if n.states.hold(ev, seen) {
 			n.republishHeld()
 		}

@@ -20,15 +20,20 @@ func (*lostBus) State() bus.State { return bus.StateLost }
 // configured has nobody to tell, ever, and keeps nothing.
 func TestStatesAreHeldOnlyWhenThereIsABus(t *testing.T) {
 	for _, tc := range []struct {
-		name string
-		bus  bus.Bus
-		held int
+		name       string
+		bus        bus.Bus
+		standalone bool
+		held       int
 	}{
-		{"no Redis configured", nil, 0},
-		{"Redis down", &lostBus{}, 1},
+		{"no Redis configured", nil, false, 0},
+		{"no Redis configured, bus wrapped", &lostBus{}, true, 0},
+		{"Redis down", &lostBus{}, false, 1},
+		// Whatever its type, a bus the node was not told is alone may come
+		// back (Redis that did not answer in time at start).
+		{"Redis not up yet", &bus.Disabled{}, false, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			n, err := New(Options{Store: store.NewMemory(), Bus: tc.bus})
+			n, err := New(Options{Store: store.NewMemory(), Bus: tc.bus, Standalone: tc.standalone})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -5,10 +5,13 @@ import (
 	"github.com/dmchat/dmchat/core/metrics"
 )
 
-// busHooks feed the bus's observations into the instance's metrics.
+// busHooks feed the bus's observations into the instance's metrics. The
+// gauges take bus.State's numbers as they are (metrics.BusStateHelp says
+// what they mean); the bus counts failed publishes, whoever published.
 func busHooks(m *metrics.Metrics) bus.Hooks {
 	return bus.Hooks{
 		StateChanged:   func(st bus.State) { m.BusState.Set(float64(st)) },
+		PublishFailed:  m.BusPublishFailures.Inc,
 		EventPublished: func(k bus.Kind) { m.Bus.Published.WithLabelValues(string(k)).Inc() },
 		EventReceived:  func(k bus.Kind) { m.Bus.Received.WithLabelValues(kindLabel(k)).Inc() },
 		Subscriptions:  func(n int) { m.Bus.Subscriptions.Set(float64(n)) },

@@ -117,7 +117,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	}
 
 	n, err := node.New(node.Options{
-		InstanceID: cfg.InstanceID, Store: s.store, Bus: b, Logger: log, Metrics: s.metrics,
+		InstanceID: cfg.InstanceID, Store: s.store, Bus: b, Standalone: cfg.RedisURL == "", Logger: log, Metrics: s.metrics,
 		Rate: cfg.WSRate, Burst: cfg.WSBurst,
 		Hub: hub.Options{MaxQueueBytes: cfg.WSQueueBytes, OutboundBudget: cfg.WSOutboundBudget,
 			MaxSocketsPerUser: cfg.WSMaxSocketsPerUser},
