@@ -13,8 +13,8 @@ import (
 	"github.com/dmchat/dmchat/core/chat"
 	"github.com/dmchat/dmchat/core/client"
 	"github.com/dmchat/dmchat/core/config"
-	"github.com/dmchat/dmchat/internal/testsvc"
 	"github.com/dmchat/dmchat/core/store"
+	"github.com/dmchat/dmchat/internal/testsvc"
 )
 
 // clusterPair starts instances A and B on one store and the Redis Cluster

@@ -12,8 +12,8 @@ import (
 	"github.com/dmchat/dmchat/core/chat"
 
 	"github.com/dmchat/dmchat/core/store"
-	"github.com/dmchat/dmchat/internal/testsvc"
 	"github.com/dmchat/dmchat/core/store/storetest"
+	"github.com/dmchat/dmchat/internal/testsvc"
 )
 
 // envPostgres names a throw-away PostgreSQL server for the tests.
