@@ -8,13 +8,7 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
-	"net"
-	"net/url"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -22,157 +16,52 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/dmchat/dmchat/core/auth"
 	"github.com/dmchat/dmchat/core/chat"
 	"github.com/dmchat/dmchat/core/client"
 	"github.com/dmchat/dmchat/core/store"
+	"github.com/dmchat/dmchat/internal/testsvc"
 )
+
+// The service helpers below keep the names this package's tests (and
+// those of other branches) call; the work is done once, in
+// internal/testsvc, for every package's tests.
 
 // requireServices reports DMCHAT_REQUIRE_SERVICES=1: a missing service
 // fails the test instead of skipping it.
-func requireServices() bool { return os.Getenv("DMCHAT_REQUIRE_SERVICES") == "1" }
+func requireServices() bool { return testsvc.RequireServices() }
 
 // redisProc is a real redis-server on a fixed port, restartable on it.
 type redisProc struct {
-	t    *testing.T
-	bin  string
+	*testsvc.Redis
 	port int
-	cmd  *exec.Cmd
-	done chan struct{} // closed when cmd has been waited for
 }
 
 // startRedisProc starts redis-server (DMCHAT_REDIS_SERVER, else PATH) on a
 // free port, skipping the test when there is none unless services are
-// required.
+// required. It is killed when the test ends.
 func startRedisProc(t *testing.T) *redisProc {
 	t.Helper()
-	bin := os.Getenv("DMCHAT_REDIS_SERVER")
-	if bin == "" {
-		var err error
-		if bin, err = exec.LookPath("redis-server"); err != nil {
-			if requireServices() {
-				t.Fatalf("redis-server not found and DMCHAT_REQUIRE_SERVICES=1: %v", err)
-			}
-			t.Skipf("redis-server not found (set DMCHAT_REDIS_SERVER): %v", err)
-		}
-	}
-	r := &redisProc{t: t, bin: bin, port: freePort(t)}
-	r.start()
-	t.Cleanup(r.kill)
-	return r
+	r := testsvc.StartRedis(t)
+	return &redisProc{Redis: r, port: r.Port()}
 }
 
-func (r *redisProc) url() string { return "redis://127.0.0.1:" + strconv.Itoa(r.port) + "/0" }
+// url is the server's REDIS_URL.
+func (r *redisProc) url() string { return r.URL() }
 
-// start runs redis-server on r.port and waits until it answers PING.
-func (r *redisProc) start() {
-	r.t.Helper()
-	r.cmd = exec.Command(r.bin, "--port", strconv.Itoa(r.port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no")
-	if err := r.cmd.Start(); err != nil {
-		r.t.Fatalf("start redis-server: %v", err)
-	}
-	done := make(chan struct{})
-	r.done = done
-	cmd := r.cmd
-	go func() { _ = cmd.Wait(); close(done) }()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		err := redisPing(r.port)
-		if err == nil {
-			return
-		}
-		select {
-		case <-done:
-			r.t.Fatalf("redis-server on port %d exited at start: %v", r.port, err)
-		default:
-		}
-		if time.Now().After(deadline) {
-			r.t.Fatalf("redis-server on port %d did not answer PING: %v", r.port, err)
-		}
-		time.Sleep(20 * time.Millisecond) // polling interval
-	}
-}
+// start runs redis-server on r.port again and waits until it answers PING.
+func (r *redisProc) start() { r.Start() }
 
 // kill sends SIGKILL and waits for the process to be gone.
-func (r *redisProc) kill() {
-	if r.cmd == nil || r.cmd.Process == nil {
-		return
-	}
-	_ = r.cmd.Process.Kill()
-	<-r.done
-	r.cmd = nil
-}
-
-// redisPing sends one inline PING over a fresh connection.
-func redisPing(port int) error {
-	c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(port), 200*time.Millisecond)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	if err := c.SetDeadline(time.Now().Add(500 * time.Millisecond)); err != nil {
-		return err
-	}
-	if _, err := c.Write([]byte("PING\r\n")); err != nil {
-		return err
-	}
-	buf := make([]byte, 7)
-	n, err := c.Read(buf)
-	if err != nil {
-		return err
-	}
-	if !strings.HasPrefix(string(buf[:n]), "+PONG") {
-		return errors.New("unexpected answer " + strconv.Quote(string(buf[:n])))
-	}
-	return nil
-}
+func (r *redisProc) kill() { r.Kill() }
 
 // freshPostgres creates an empty database on the server named by
 // DMCHAT_TEST_POSTGRES and returns its URL; it is dropped at the end.
 func freshPostgres(t *testing.T) string {
 	t.Helper()
-	admin := os.Getenv("DMCHAT_TEST_POSTGRES")
-	if admin == "" {
-		if requireServices() {
-			t.Fatal("DMCHAT_TEST_POSTGRES is not set but DMCHAT_REQUIRE_SERVICES=1")
-		}
-		t.Skip("PostgreSQL variant skipped: set DMCHAT_TEST_POSTGRES to a postgres:// URL of a throw-away server")
-	}
-	u, err := url.Parse(admin)
-	if err != nil {
-		t.Fatalf("bad DMCHAT_TEST_POSTGRES: %v", err)
-	}
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	name := "cluster_" + hex.EncodeToString(b[:])
-	runSQL := func(sql string) error {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, admin)
-		if err != nil {
-			return err
-		}
-		defer conn.Close(context.Background())
-		_, err = conn.Exec(ctx, sql)
-		return err
-	}
-	if err := runSQL("CREATE DATABASE " + name); err != nil {
-		if requireServices() {
-			t.Fatalf("create database: %v", err)
-		}
-		t.Skipf("PostgreSQL at DMCHAT_TEST_POSTGRES unusable: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := runSQL("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)"); err != nil {
-			t.Errorf("drop database %s: %v", name, err)
-		}
-	})
-	u.Path = "/" + name
-	return u.String()
+	return testsvc.NewPostgres(t)
 }
 
 // TestClusterProcesses runs the checklist against two server processes.

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dmchat/dmchat/core/internal/redistest"
+	"github.com/dmchat/dmchat/internal/testsvc"
 )
 
 func TestParseClusterURL(t *testing.T) {
@@ -39,7 +39,7 @@ func TestParseClusterURL(t *testing.T) {
 // the node catches them up from the store.
 func TestRedisClusterShardOutage(t *testing.T) {
 	t.Parallel()
-	rc := redistest.StartCluster(t, 3)
+	rc := testsvc.StartCluster(t, 3)
 	url := rc.URL()
 	a := newTestBus(t, "", "A", func(o *RedisOptions) { o.URL = url; o.InitTimeout = 5 * time.Second })
 	b := newTestBus(t, "", "B", func(o *RedisOptions) { o.URL = url; o.InitTimeout = 5 * time.Second })

@@ -13,13 +13,13 @@ import (
 	"github.com/dmchat/dmchat/core/chat"
 	"github.com/dmchat/dmchat/core/client"
 	"github.com/dmchat/dmchat/core/config"
-	"github.com/dmchat/dmchat/core/internal/redistest"
 	"github.com/dmchat/dmchat/core/store"
+	"github.com/dmchat/dmchat/internal/testsvc"
 )
 
 // clusterPair starts instances A and B on one store and the Redis Cluster
 // rc, and waits until both buses are connected.
-func clusterPair(t *testing.T, rc *redistest.Cluster) (a, b *env) {
+func clusterPair(t *testing.T, rc *testsvc.Cluster) (a, b *env) {
 	t.Helper()
 	st, err := store.Open(context.Background(), "mem", store.Options{})
 	if err != nil {
@@ -49,7 +49,7 @@ func userChannel(id string) string { return bus.DefaultChannel + ":u:{" + id + "
 // back to the sender, the admin list's instances, and a ban on A kicking
 // the user's socket on B.
 func TestRedisClusterChecklist(t *testing.T) {
-	rc := redistest.StartCluster(t, 3)
+	rc := testsvc.StartCluster(t, 3)
 	a, b := clusterPair(t, rc)
 	u1ID, u1Tok := a.user("user1")
 	u2ID, u2Tok := a.user("user2")
@@ -91,7 +91,7 @@ func TestRedisClusterChecklist(t *testing.T) {
 // user on the dead shard and of one on a live shard, apply within 5 s of
 // the shard's return (the live one's at once).
 func TestRedisClusterShardKilledMidRun(t *testing.T) {
-	rc := redistest.StartCluster(t, 3)
+	rc := testsvc.StartCluster(t, 3)
 	a, b := clusterPair(t, rc)
 	_, u1Tok := a.user("user1")
 	u1, _ := a.dial(u1Tok)

@@ -224,17 +224,10 @@ func (m *Memory) SaveMessage(ctx context.Context, nm NewMessage) (chat.Message, 
 		return m.msgs[id-1], false, nil
 	}
 	if m.users[nm.SenderID] == nil || m.users[nm.RecipientID] == nil {
-		return chat.Message{}, false, fmt.Errorf("store: failed to save message: unknown sender or recipient: %w", ErrNotFound)
+		return chat.Message{}, false, errUnknownUser
 	}
 	id := int64(len(m.msgs)) + 1
-	msg := chat.Message{
-		ID:              formatMessageID(id),
-		SenderID:        nm.SenderID,
-		RecipientID:     nm.RecipientID,
-		ClientMessageID: nm.ClientMessageID,
-		Content:         nm.Content,
-		CreatedAt:       now(),
-	}
+	msg := nm.saved(id, now())
 	m.msgs = append(m.msgs, msg)
 	m.byKey[key] = id
 	m.toUser[nm.RecipientID] = append(m.toUser[nm.RecipientID], id)
@@ -254,14 +247,12 @@ func (m *Memory) MarkDelivered(ctx context.Context, messageID, recipientID strin
 		return chat.Message{}, false, ErrClosed
 	}
 	msg, ok := m.messageLocked(messageID)
-	if !ok {
-		return chat.Message{}, false, ErrNotFound
+	var cur chat.Message
+	if ok {
+		cur = *msg
 	}
-	if msg.RecipientID != recipientID {
-		return chat.Message{}, false, ErrNotRecipient
-	}
-	if msg.Delivered() {
-		return *msg, false, nil
+	if out, _, err := deliverOutcome(cur, ok, false, recipientID); err != nil || out.Delivered() {
+		return out, false, err
 	}
 	msg.DeliveredAt = now()
 	return *msg, true, nil

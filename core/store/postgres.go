@@ -172,41 +172,13 @@ func scanPgMessage(row pgx.Row, flag *bool) (chat.Message, error) {
 // SaveMessage implements Store. It returns once the batch holding the write
 // is committed; ErrNotFound if the sender or recipient is not a user.
 func (p *Postgres) SaveMessage(ctx context.Context, m NewMessage) (chat.Message, bool, error) {
-	if !p.gate.enter() {
-		return chat.Message{}, false, ErrClosed
-	}
-	defer p.gate.leave()
-	r := p.commit.get()
-	r.op, r.msg = opSave, m
-	if err := p.commit.submit(ctx, r); err != nil {
-		p.commit.put(r)
-		return chat.Message{}, false, fmt.Errorf("store: failed to save message: %w", err)
-	}
-	out, created, err := r.out, r.changed, r.err
-	p.commit.put(r)
-	return out, created, err
+	return saveMessage(ctx, &p.gate, p.commit, m)
 }
 
 // MarkDelivered implements Store with one conditional UPDATE, committed in
 // the writer's next batch.
 func (p *Postgres) MarkDelivered(ctx context.Context, messageID, recipientID string) (chat.Message, bool, error) {
-	if !p.gate.enter() {
-		return chat.Message{}, false, ErrClosed
-	}
-	defer p.gate.leave()
-	id, ok := parseMessageID(messageID)
-	if !ok {
-		return chat.Message{}, false, ErrNotFound
-	}
-	r := p.commit.get()
-	r.op, r.id, r.recipientID = opDeliver, id, recipientID
-	if err := p.commit.submit(ctx, r); err != nil {
-		p.commit.put(r)
-		return chat.Message{}, false, fmt.Errorf("store: failed to mark message delivered: %w", err)
-	}
-	out, changed, err := r.out, r.changed, r.err
-	p.commit.put(r)
-	return out, changed, err
+	return markDelivered(ctx, &p.gate, p.commit, messageID, recipientID)
 }
 
 // runBatch is the committer's batchFunc. It commits the batch in one
@@ -255,7 +227,7 @@ func (p *Postgres) requestError(r *writeReq, err error) error {
 	code, _ := pgCode(err)
 	switch {
 	case r.op == opSave && code == "23503": // foreign_key_violation
-		return fmt.Errorf("store: failed to save message: unknown sender or recipient: %w", ErrNotFound)
+		return errUnknownUser
 	case r.op == opSave:
 		return fmt.Errorf("store: failed to save message: %w", err)
 	}
@@ -306,12 +278,10 @@ func (p *Postgres) tryBatch(ctx context.Context, pending []*writeReq) (failed in
 		switch {
 		case errors.Is(err, pgx.ErrNoRows) && r.op == opSave:
 			// Inserted by a transaction we could not see: read it later.
-		case errors.Is(err, pgx.ErrNoRows):
-			r.err = ErrNotFound
-		case err != nil:
+		case err != nil && !errors.Is(err, pgx.ErrNoRows):
 			return i, err
-		case r.op == opDeliver && !flag && m.RecipientID != r.recipientID:
-			r.err = ErrNotRecipient
+		case r.op == opDeliver:
+			r.out, r.changed, r.err = deliverOutcome(m, err == nil, flag, r.recipientID)
 		default:
 			r.out, r.changed = m, flag
 		}

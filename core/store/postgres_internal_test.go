@@ -6,11 +6,11 @@ import (
 	"testing"
 
 	"github.com/dmchat/dmchat/core/chat"
-	"github.com/dmchat/dmchat/core/store/internal/pgtest"
+	"github.com/dmchat/dmchat/internal/testsvc"
 )
 
 func TestPostgresBatchIsolatesFailures(t *testing.T) {
-	url := pgtest.NewDatabase(t)
+	url := testsvc.NewPostgres(t)
 	ctx := context.Background()
 	p, err := OpenPostgres(ctx, url, Options{ReadConns: 2})
 	if err != nil {

@@ -12,18 +12,18 @@ import (
 	"github.com/dmchat/dmchat/core/chat"
 
 	"github.com/dmchat/dmchat/core/store"
-	"github.com/dmchat/dmchat/core/store/internal/pgtest"
 	"github.com/dmchat/dmchat/core/store/storetest"
+	"github.com/dmchat/dmchat/internal/testsvc"
 )
 
 // envPostgres names a throw-away PostgreSQL server for the tests.
-const envPostgres = pgtest.EnvPostgres
+const envPostgres = testsvc.EnvPostgres
 
 // openPostgres opens a store on a fresh database; it is closed when the
 // test ends (before the database is dropped).
 func openPostgres(tb testing.TB) store.Store {
 	tb.Helper()
-	return openPostgresURL(tb, pgtest.NewDatabase(tb))
+	return openPostgresURL(tb, testsvc.NewPostgres(tb))
 }
 
 func openPostgresURL(tb testing.TB, url string) *store.Postgres {
@@ -42,7 +42,7 @@ func TestPostgres(t *testing.T) {
 
 func TestPostgresTwoInstances(t *testing.T) {
 	storetest.RunShared(t, func(t *testing.T) (store.Store, store.Store) {
-		url := pgtest.NewDatabase(t)
+		url := testsvc.NewPostgres(t)
 		return openPostgresURL(t, url), openPostgresURL(t, url)
 	})
 }
@@ -50,7 +50,7 @@ func TestPostgresTwoInstances(t *testing.T) {
 func TestPostgresConcurrentOpen(t *testing.T) {
 	// Processes starting together on an empty database migrate it once,
 	// without errors.
-	url := pgtest.NewDatabase(t)
+	url := testsvc.NewPostgres(t)
 	const n = 6
 	errs := make(chan error, n)
 	for range n {
@@ -116,7 +116,7 @@ func TestPostgresRaceWithOtherProcess(t *testing.T) {
 	// delivers the same message, in a transaction that commits while our
 	// statement waits for it. Our statement cannot see that row in its
 	// snapshot; the store must still answer with the committed row.
-	url := pgtest.NewDatabase(t)
+	url := testsvc.NewPostgres(t)
 	s := openPostgresURL(t, url)
 	ctx := context.Background()
 	a, _ := s.CreateUser(ctx, "alice", []byte("h"), chat.RoleUser)

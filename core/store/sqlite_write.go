@@ -23,41 +23,13 @@ const maxFatalAttempts = 3
 // SaveMessage implements Store. It returns once the batch holding the write
 // is committed; ErrNotFound if the sender or recipient is not a user.
 func (s *SQLite) SaveMessage(ctx context.Context, m NewMessage) (chat.Message, bool, error) {
-	if !s.gate.enter() {
-		return chat.Message{}, false, ErrClosed
-	}
-	defer s.gate.leave()
-	r := s.commit.get()
-	r.op, r.msg = opSave, m
-	if err := s.commit.submit(ctx, r); err != nil {
-		s.commit.put(r)
-		return chat.Message{}, false, fmt.Errorf("store: failed to save message: %w", err)
-	}
-	out, created, err := r.out, r.changed, r.err
-	s.commit.put(r)
-	return out, created, err
+	return saveMessage(ctx, &s.gate, s.commit, m)
 }
 
 // MarkDelivered implements Store with one conditional UPDATE, committed in
 // the writer's next batch.
 func (s *SQLite) MarkDelivered(ctx context.Context, messageID, recipientID string) (chat.Message, bool, error) {
-	if !s.gate.enter() {
-		return chat.Message{}, false, ErrClosed
-	}
-	defer s.gate.leave()
-	id, ok := parseMessageID(messageID)
-	if !ok {
-		return chat.Message{}, false, ErrNotFound
-	}
-	r := s.commit.get()
-	r.op, r.id, r.recipientID = opDeliver, id, recipientID
-	if err := s.commit.submit(ctx, r); err != nil {
-		s.commit.put(r)
-		return chat.Message{}, false, fmt.Errorf("store: failed to mark message delivered: %w", err)
-	}
-	out, changed, err := r.out, r.changed, r.err
-	s.commit.put(r)
-	return out, changed, err
+	return markDelivered(ctx, &s.gate, s.commit, messageID, recipientID)
 }
 
 // write runs fn in the writer's next batch transaction, on its connection.
@@ -297,9 +269,7 @@ func (s *SQLite) save(ctx context.Context, r *writeReq, ts time.Time) error {
 	}
 	switch {
 	case err == nil && n == 1:
-		r.out = chat.Message{ID: formatMessageID(id), SenderID: m.SenderID, RecipientID: m.RecipientID,
-			ClientMessageID: m.ClientMessageID, Content: m.Content, CreatedAt: ts}
-		r.changed = true
+		r.out, r.changed = m.saved(id, ts), true
 		return nil
 	case err == nil:
 		// A retry: the row exists (perhaps from earlier in this batch).
@@ -309,7 +279,7 @@ func (s *SQLite) save(ctx context.Context, r *writeReq, ts time.Time) error {
 		}
 		return nil
 	case isConstraint(err, sqliteConstraintForeignKey, ""):
-		return fmt.Errorf("store: failed to save message: unknown sender or recipient: %w", ErrNotFound)
+		return errUnknownUser
 	}
 	return fmt.Errorf("store: failed to save message: %w", err)
 }
@@ -329,14 +299,9 @@ func (s *SQLite) deliver(ctx context.Context, r *writeReq, ts time.Time) error {
 	}
 	// Nothing changed: unknown, someone else's, or already delivered.
 	got, err := scanMessage(s.st.byID.QueryRowContext(ctx, r.id))
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return ErrNotFound
-	case err != nil:
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("store: failed to read message: %w", err)
-	case got.RecipientID != r.recipientID:
-		return ErrNotRecipient
 	}
-	r.out = got
-	return nil
+	r.out, r.changed, err = deliverOutcome(got, err == nil, false, r.recipientID)
+	return err
 }

@@ -11,7 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/dmchat/dmchat/core/chat"
-	"github.com/dmchat/dmchat/core/store/internal/pgtest"
+	"github.com/dmchat/dmchat/internal/testsvc"
 )
 
 // oldUsers are the rows of a database made before usernames were unique
@@ -47,7 +47,7 @@ func sqliteAtVersion2(t *testing.T, users ...oldUser) string {
 // URL.
 func postgresAtVersion1(t *testing.T, users ...oldUser) string {
 	t.Helper()
-	url := pgtest.NewDatabase(t)
+	url := testsvc.NewPostgres(t)
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, url)
 	if err != nil {

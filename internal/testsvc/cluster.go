@@ -1,14 +1,9 @@
-// Package redistest starts real Redis Cluster nodes for tests: three (or
-// more) masters on loopback, made with redis-server --cluster-enabled and
-// redis-cli --cluster create, which a test can SIGKILL and restart one by
-// one. It is used only by tests.
-package redistest
+package testsvc
 
 import (
 	"bytes"
 	"fmt"
 	"net"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -18,10 +13,12 @@ import (
 	"time"
 )
 
-// waitTimeout bounds each wait for the cluster to form or heal.
-const waitTimeout = 20 * time.Second
+// clusterTimeout bounds each wait for the cluster to form or heal.
+const clusterTimeout = 20 * time.Second
 
-// Cluster is a running Redis Cluster of masters without replicas.
+// Cluster is a running Redis Cluster of masters without replicas, on
+// loopback, whose nodes a test can SIGKILL and restart one by one. Its
+// methods are for the test goroutine.
 type Cluster struct {
 	t      testing.TB
 	server string
@@ -31,52 +28,16 @@ type Cluster struct {
 	cmds   []*exec.Cmd
 }
 
-// binaries finds redis-server (DMCHAT_REDIS_SERVER, then PATH) and
-// redis-cli (DMCHAT_REDIS_CLI, next to redis-server, then PATH); the test
-// is skipped when either is missing, unless DMCHAT_REQUIRE_SERVICES=1.
-func binaries(t testing.TB) (server, cli string) {
-	t.Helper()
-	missing := func(what string, err error) {
-		if os.Getenv("DMCHAT_REQUIRE_SERVICES") == "1" {
-			t.Fatalf("%s not found and DMCHAT_REQUIRE_SERVICES=1: %v", what, err)
-		}
-		t.Skipf("%s not found: %v", what, err)
-	}
-	server = os.Getenv("DMCHAT_REDIS_SERVER")
-	if server == "" {
-		var err error
-		if server, err = exec.LookPath("redis-server"); err != nil {
-			missing("redis-server", err)
-		}
-	}
-	cli = os.Getenv("DMCHAT_REDIS_CLI")
-	if cli == "" {
-		if c := filepath.Join(filepath.Dir(server), "redis-cli"); isExec(c) {
-			cli = c
-		} else {
-			var err error
-			if cli, err = exec.LookPath("redis-cli"); err != nil {
-				missing("redis-cli", err)
-			}
-		}
-	}
-	return server, cli
-}
-
-func isExec(p string) bool {
-	st, err := os.Stat(p)
-	return err == nil && st.Mode()&0o111 != 0
-}
-
 // StartCluster starts n masters (n >= 3) on free loopback ports, joins
 // them into one cluster and waits until it serves every slot. Everything
 // is killed when the test ends.
 func StartCluster(t testing.TB, n int) *Cluster {
 	t.Helper()
-	server, cli := binaries(t)
+	server := redisServerBin(t)
+	cli := redisCLIBin(t, server)
 	c := &Cluster{t: t, server: server, cli: cli, dir: t.TempDir(), cmds: make([]*exec.Cmd, n)}
 	for range n {
-		c.ports = append(c.ports, freePort(t))
+		c.ports = append(c.ports, clusterPort(t))
 	}
 	t.Cleanup(func() {
 		for i := range c.cmds {
@@ -119,7 +80,7 @@ func (c *Cluster) start(i int) {
 		c.t.Fatalf("start redis-server: %v", err)
 	}
 	c.cmds[i] = cmd
-	deadline := time.Now().Add(waitTimeout)
+	deadline := time.Now().Add(clusterTimeout)
 	for c.cliOut(i, "PING") != "PONG" {
 		if time.Now().After(deadline) {
 			c.t.Fatalf("redis-server on port %s did not answer PING", p)
@@ -150,11 +111,11 @@ func (c *Cluster) Restart(i int) {
 // WaitHealthy waits until every running node reports cluster_state:ok.
 func (c *Cluster) WaitHealthy() {
 	c.t.Helper()
-	deadline := time.Now().Add(waitTimeout)
+	deadline := time.Now().Add(clusterTimeout)
 	for i := range c.ports {
 		for c.cmds[i] != nil && !strings.Contains(c.cliOut(i, "CLUSTER", "INFO"), "cluster_state:ok") {
 			if time.Now().After(deadline) {
-				c.t.Fatalf("cluster not healthy on port %d within %v", c.ports[i], waitTimeout)
+				c.t.Fatalf("cluster not healthy on port %d within %v", c.ports[i], clusterTimeout)
 			}
 			time.Sleep(50 * time.Millisecond) // polling interval, not synchronisation
 		}
@@ -208,7 +169,9 @@ func (c *Cluster) cliOut(i int, args ...string) string {
 	return strings.TrimSpace(out.String())
 }
 
-func freePort(t testing.TB) int {
+// clusterPort returns a free port p whose cluster bus port p+10000 is free
+// too.
+func clusterPort(t testing.TB) int {
 	t.Helper()
 	// Cluster nodes also listen on port+10000 (the cluster bus): keep
 	// both within range and free.
