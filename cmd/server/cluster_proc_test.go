@@ -22,12 +22,12 @@ import (
 	"github.com/dmchat/dmchat/core/chat"
 	"github.com/dmchat/dmchat/core/client"
 	"github.com/dmchat/dmchat/core/store"
-	"github.com/dmchat/dmchat/internal/testsvc"
+	"github.com/dmchat/dmchat/core/testsvc"
 )
 
 // The service helpers below keep the names this package's tests (and
 // those of other branches) call; the work is done once, in
-// internal/testsvc, for every package's tests.
+// core/testsvc, for every package's tests.
 
 // requireServices reports DMCHAT_REQUIRE_SERVICES=1: a missing service
 // fails the test instead of skipping it.

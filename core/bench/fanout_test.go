@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/dmchat/dmchat/core/testsvc"
 )
 
 // TestRunFanoutInProcess: three instances on a real redis-server; every
@@ -15,6 +17,9 @@ import (
 func TestRunFanoutInProcess(t *testing.T) {
 	if redisServerPath() == "" {
 		if _, err := exec.LookPath("redis-server"); err != nil {
+			if testsvc.RequireServices() {
+				t.Fatal("redis-server not found and DMCHAT_REQUIRE_SERVICES=1")
+			}
 			t.Skip("redis-server not found")
 		}
 	}

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dmchat/dmchat/internal/testsvc"
+	"github.com/dmchat/dmchat/core/testsvc"
 )
 
 func TestParseClusterURL(t *testing.T) {

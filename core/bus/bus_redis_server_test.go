@@ -4,7 +4,7 @@ import (
 	"context"
 	"testing"
 
-	"github.com/dmchat/dmchat/internal/testsvc"
+	"github.com/dmchat/dmchat/core/testsvc"
 )
 
 // TestRedisOutageRealServer: the outage scenario against a real

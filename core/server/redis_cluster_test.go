@@ -14,7 +14,7 @@ import (
 	"github.com/dmchat/dmchat/core/client"
 	"github.com/dmchat/dmchat/core/config"
 	"github.com/dmchat/dmchat/core/store"
-	"github.com/dmchat/dmchat/internal/testsvc"
+	"github.com/dmchat/dmchat/core/testsvc"
 )
 
 // clusterPair starts instances A and B on one store and the Redis Cluster

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/dmchat/dmchat/core/chat"
-	"github.com/dmchat/dmchat/internal/testsvc"
+	"github.com/dmchat/dmchat/core/testsvc"
 )
 
 func TestPostgresBatchIsolatesFailures(t *testing.T) {

@@ -13,7 +13,7 @@ import (
 
 	"github.com/dmchat/dmchat/core/store"
 	"github.com/dmchat/dmchat/core/store/storetest"
-	"github.com/dmchat/dmchat/internal/testsvc"
+	"github.com/dmchat/dmchat/core/testsvc"
 )
 
 // envPostgres names a throw-away PostgreSQL server for the tests.

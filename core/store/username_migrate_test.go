@@ -11,7 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/dmchat/dmchat/core/chat"
-	"github.com/dmchat/dmchat/internal/testsvc"
+	"github.com/dmchat/dmchat/core/testsvc"
 )
 
 // oldUsers are the rows of a database made before usernames were unique

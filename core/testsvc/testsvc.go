@@ -3,9 +3,9 @@
 // fresh PostgreSQL database on the throw-away server of .ci/services.sh
 // (NewPostgres). It is for tests only; no program imports it.
 //
-// It lives in internal/ at the module root, not under core/internal, so
-// that both core/... tests and cmd/server tests can import it (Go allows an
-// internal package to be imported only from below its parent directory).
+// It is not under core/internal, so that cmd/server's tests can import it
+// as well as core's (Go allows an internal package to be imported only from
+// below its parent directory, and the top level of the module is fixed).
 //
 // The environment is the one .ci/services.sh prints:
 //
