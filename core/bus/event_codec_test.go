@@ -163,13 +163,12 @@ func TestDecodingAMessageEventAllocations(t *testing.T) {
 	}
 }
 
-// BenchmarkDecodeMessageEvent is the receive path of one message event on
-// the bus's side: decode and frame check.
+// BenchmarkDecodeMessageEvent is the receive path of one message event up
+// to a frame ready for the sockets: decode and frame check (the previous
+// version decoded, then the node parsed the time and encoded the frame).
 func BenchmarkDecodeMessageEvent(b *testing.B) {
 	ev := benchEvent
-	ev.OriginInstanceID, ev.CreatedAtMs = "A", 1
-	ev.Frame = chat.MessageFrame(chat.Message{ID: ev.MessageID, SenderID: ev.SenderID, RecipientID: ev.RecipientID,
-		Content: ev.Content}).Encode()
+	ev.OriginInstanceID = "A"
 	p, err := encodeEvent(&ev)
 	if err != nil {
 		b.Fatal(err)
@@ -184,12 +183,11 @@ func BenchmarkDecodeMessageEvent(b *testing.B) {
 }
 
 // BenchmarkEncodeMessageEvent is the publish side: one message event
-// encoded, frame included.
+// encoded, frame included (the frame itself is encoded for the sender's
+// own sockets in any case).
 func BenchmarkEncodeMessageEvent(b *testing.B) {
 	ev := benchEvent
-	ev.OriginInstanceID, ev.CreatedAtMs, ev.ClientMessageID = "A", 1, ""
-	ev.Frame = chat.MessageFrame(chat.Message{ID: ev.MessageID, SenderID: ev.SenderID, RecipientID: ev.RecipientID,
-		Content: ev.Content}).Encode()
+	ev.OriginInstanceID = "A"
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := encodeEvent(&ev); err != nil {
