@@ -47,7 +47,13 @@ func setupBench(b *testing.B, h *benchHandler) *Redis {
 		return bus
 	}
 	a := start("A", nil)
-	start("B", h)
+	// Events travel on their recipient's channel: B holds it, as an
+	// instance with a socket of that user would.
+	recv := start("B", h)
+	recv.Subscribe(benchEvent.RecipientID)
+	if err := recv.WaitSubscribed(context.Background(), benchEvent.RecipientID); err != nil {
+		b.Fatal(err)
+	}
 	return a
 }
 
