@@ -9,8 +9,8 @@ import (
 
 // Events are encoded with github.com/go-json-experiment/json rather than
 // encoding/json, which compacts an embedded frame into a new buffer on both
-// sides and decoded an event with 16 allocations where this takes 3 (see
-// the package doc). The output is the JSON older instances decode with
+// sides and decoded a message event with 13 allocations where this takes 3
+// (see the package doc). The output is the JSON older instances decode with
 // encoding/json: fields in declaration order (which payloadKind and isOwn
 // rely on), names as tagged. Invalid UTF-8 in a string is written as
 // U+FFFD, as encoding/json does, rather than failing the publish; decoding
