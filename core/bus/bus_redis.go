@@ -2,7 +2,6 @@ package bus
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -56,6 +55,11 @@ type Hooks struct {
 	// EventPublished is called for each event sent to Redis, with its kind.
 	// It may be called from several goroutines at once.
 	EventPublished func(Kind)
+	// EventMalformed is called for each payload dropped undelivered because
+	// it does not decode as an event: invalid JSON, no kind, or a Frame that
+	// is not its message's MESSAGE frame. It is called from the bus's
+	// receiving goroutines, one at a time.
+	EventMalformed func()
 	// EventReceived is called for each payload that arrives on this
 	// instance's subscriptions, own events included (they cost the bus a
 	// delivery all the same), with its kind ("" when it has none).
@@ -266,7 +270,7 @@ func tuneOptions(ro *redis.Options) {
 // newRedisBus builds the bus on client, opts' defaults filled in.
 func newRedisBus(opts RedisOptions, client redis.UniversalClient) *Redis {
 	ctx, cancel := context.WithCancel(context.Background())
-	id, _ := json.Marshal(opts.InstanceID) // a string always encodes
+	id, _ := encodeString(opts.InstanceID) // as encodeEvent writes it
 	b := &Redis{
 		opts:    opts,
 		ownMark: `,"originInstanceId":` + string(id),
@@ -592,13 +596,14 @@ func (b *Redis) handle(fn func()) {
 }
 
 func (b *Redis) decodeAndHandle(payload string, h Handler) {
-	var ev Event
-	if err := json.Unmarshal([]byte(payload), &ev); err != nil {
-		b.log.Warn("bus_event_malformed", zap.String("reason", "invalid JSON"), zap.Int("bytes", len(payload)))
-		return
-	}
-	if ev.Kind == "" {
-		b.log.Warn("bus_event_malformed", zap.String("reason", "no kind"), zap.Int("bytes", len(payload)))
+	ev, reason := decodeEvent(payload)
+	if reason != "" {
+		// Ids only: a payload that did not decode is never quoted.
+		b.log.Warn("bus_event_malformed", zap.String("reason", reason), zap.Int("bytes", len(payload)),
+			zap.String("kind", string(ev.Kind)), zap.String("messageId", ev.MessageID))
+		if f := b.opts.Hooks.EventMalformed; f != nil {
+			f()
+		}
 		return
 	}
 	h.HandleEvent(ev)

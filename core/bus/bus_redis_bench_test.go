@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
+
+	"github.com/dmchat/dmchat/core/chat"
 )
 
 // benchHandler counts messages and hands each one to got when set.
@@ -45,13 +47,23 @@ func setupBench(b *testing.B, h *benchHandler) *Redis {
 		return bus
 	}
 	a := start("A", nil)
-	start("B", h)
+	// Events travel on their recipient's channel: B holds it, as an
+	// instance with a socket of that user would.
+	recv := start("B", h)
+	recv.Subscribe(benchEvent.RecipientID)
+	if err := recv.WaitSubscribed(context.Background(), benchEvent.RecipientID); err != nil {
+		b.Fatal(err)
+	}
 	return a
 }
 
+// benchEvent is a message event as a node publishes it: the fields an
+// instance of the previous version reads, and the frame.
 var benchEvent = Event{
 	Kind: KindMessage, MessageID: "01JF3Q7Z5B7W3XK4N4Q8C2V6RD", SenderID: "u1", RecipientID: "u2",
-	ClientMessageID: "c-123", Content: "hello there, a message of ordinary length", CreatedAt: "2025-01-01T00:00:00.000Z",
+	Content: "hello there, a message of ordinary length", CreatedAt: "2025-01-01T00:00:00.000Z",
+	CreatedAtMs: 1735689600000, Frame: chat.MessageFrame(chat.Message{ID: "01JF3Q7Z5B7W3XK4N4Q8C2V6RD",
+		SenderID: "u1", RecipientID: "u2", Content: "hello there, a message of ordinary length"}).Encode(),
 }
 
 // BenchmarkBusRoundTrip: one event at a time, published on A and received

@@ -2,7 +2,6 @@ package bus
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -13,7 +12,7 @@ import (
 
 // pubReq is one queued publish.
 type pubReq struct {
-	ev      Event // for the log line after success; Content is never logged
+	ev      Event // for the log line after success; Content and Frame are never logged
 	channel string
 	payload []byte
 	done    chan error // capacity 1; nil when nobody waits (resync)
@@ -34,7 +33,7 @@ func (b *Redis) Publish(ctx context.Context, ev Event) error {
 		return ErrUnavailable
 	}
 	ev.OriginInstanceID = b.opts.InstanceID
-	payload, err := json.Marshal(ev)
+	payload, err := encodeEvent(&ev)
 	if err != nil {
 		return fmt.Errorf("bus: failed to encode event: %w", err)
 	}
@@ -69,7 +68,7 @@ func (b *Redis) Publish(ctx context.Context, ev Event) error {
 // publishResync queues a KindResync event without waiting for it.
 func (b *Redis) publishResync() {
 	ev := Event{Kind: KindResync, OriginInstanceID: b.opts.InstanceID}
-	payload, err := json.Marshal(ev)
+	payload, err := encodeEvent(&ev)
 	if err != nil {
 		b.log.Error("bus_resync_failed", zap.Error(err))
 		return

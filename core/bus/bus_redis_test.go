@@ -440,6 +440,9 @@ func TestRedisMalformedPayload(t *testing.T) {
 	if len(bad) != len(junk) {
 		t.Errorf("%d bus_event_malformed entries, want %d", len(bad), len(junk))
 	}
+	if n := b.rec.malformedCount(); n != len(junk) {
+		t.Errorf("EventMalformed called %d times, want %d", n, len(junk))
+	}
 	for _, e := range bad {
 		if e.Level != zapcore.WarnLevel {
 			t.Errorf("bus_event_malformed level %v", e.Level)

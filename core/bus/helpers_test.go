@@ -26,6 +26,7 @@ type recorder struct {
 	resubbed []string // users given to UsersResubscribed
 	states   []State
 	failed   int
+	bad      int           // EventMalformed calls
 	changed  chan struct{} // capacity 1: a change happened
 }
 
@@ -71,6 +72,11 @@ func (r *recorder) hooks() Hooks {
 		PublishFailed: func() {
 			r.mu.Lock()
 			r.failed++
+			r.mu.Unlock()
+		},
+		EventMalformed: func() {
+			r.mu.Lock()
+			r.bad++
 			r.mu.Unlock()
 		},
 	}
@@ -247,4 +253,10 @@ func twoBuses(t *testing.T) (*miniredis.Miniredis, *testBus, *testBus) {
 	a.start(t)
 	b.start(t)
 	return m, a, b
+}
+
+func (r *recorder) malformedCount() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.bad
 }

@@ -45,8 +45,10 @@ type Client struct {
 	closeCode atomic.Int32
 }
 
+// heldMessage is a live MESSAGE frame held back during a replay, with the
+// id its ack tracking needs.
 type heldMessage struct {
-	m     chat.Message
+	id    string
 	frame []byte
 }
 
@@ -107,15 +109,15 @@ func (c *Client) slow() {
 	c.Close(chat.CloseTryAgainLater, "slow consumer")
 }
 
-// deliver pushes m unless this socket has it already (pending or acked
+// deliver pushes frame, the MESSAGE frame of messageID, unless this socket has it already (pending or acked
 // lately). During a replay, live messages are held back so that the replay
 // stays oldest first; EndReplay releases them. A socket that holds back
 // more than its queue's bytes, or has MaxUnacked messages it has not acked,
 // is closed as a slow consumer: m stays undelivered in the store and comes
 // back by replay when the client reconnects.
-func (c *Client) deliver(m chat.Message, frame []byte, how writeMode) bool {
+func (c *Client) deliver(messageID string, frame []byte, how writeMode) bool {
 	c.mu.Lock()
-	if c.seenLocked(m.ID) {
+	if c.seenLocked(messageID) {
 		c.mu.Unlock()
 		return false
 	}
@@ -125,7 +127,7 @@ func (c *Client) deliver(m chat.Message, frame []byte, how writeMode) bool {
 			c.slow()
 			return false
 		}
-		c.holdback = append(c.holdback, heldMessage{m, frame})
+		c.holdback = append(c.holdback, heldMessage{messageID, frame})
 		c.holdbackBytes += len(frame)
 		c.mu.Unlock()
 		return false
@@ -135,7 +137,7 @@ func (c *Client) deliver(m chat.Message, frame []byte, how writeMode) bool {
 		c.slow()
 		return false
 	}
-	c.pending[m.ID] = struct{}{}
+	c.pending[messageID] = struct{}{}
 	c.mu.Unlock()
 	return c.push(how, frame)
 }
@@ -202,10 +204,10 @@ func (c *Client) EndReplay(count int) {
 	frames := make([][]byte, 0, len(held)+1)
 	frames = append(frames, chat.ReplayDoneFrame(count).Encode())
 	for _, h := range held {
-		if c.seenLocked(h.m.ID) {
+		if c.seenLocked(h.id) {
 			continue
 		}
-		c.pending[h.m.ID] = struct{}{}
+		c.pending[h.id] = struct{}{}
 		frames = append(frames, h.frame)
 	}
 	c.mu.Unlock()

@@ -219,7 +219,19 @@ func (h *Hub) Count() int {
 func (h *Hub) DeliverMessage(m chat.Message, from *Client) int {
 	how := modeFrom(from)
 	return h.fanOut(m.RecipientID, func() []byte { return chat.MessageFrame(m).Encode() },
-		func(c *Client, frame []byte) bool { return c.deliver(m, frame, how) })
+		func(c *Client, frame []byte) bool { return c.deliver(m.ID, frame, how) })
+}
+
+// DeliverFrame is DeliverMessage for a MESSAGE frame already encoded (on
+// this instance for its bus event, or by the instance that published it):
+// frame is written to every socket of recipientID here as it is, never
+// decoded or copied, so it must not be modified afterwards. messageID is
+// the frame's, for the sockets' pending and ack tracking; from as for
+// DeliverMessage.
+func (h *Hub) DeliverFrame(recipientID, messageID string, frame []byte, from *Client) int {
+	how := modeFrom(from)
+	return h.fanOut(recipientID, func() []byte { return frame },
+		func(c *Client, frame []byte) bool { return c.deliver(messageID, frame, how) })
 }
 
 // DeliverMessagePaced is DeliverMessage for bulk senders (the catch-up
@@ -243,7 +255,7 @@ func (h *Hub) DeliverMessagePaced(ctx context.Context, m chat.Message) (int, err
 			}
 			continue // closed meanwhile
 		}
-		if c.deliver(m, frame, queued) {
+		if c.deliver(m.ID, frame, queued) {
 			n++
 		}
 	}

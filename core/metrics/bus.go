@@ -16,6 +16,9 @@ type BusMetrics struct {
 	// Received counts events that arrived on this instance's
 	// subscriptions, own echoes included, by kind.
 	Received *prometheus.CounterVec // dmchat_bus_events_received_total{kind}
+	// Malformed counts payloads dropped because they did not decode as an
+	// event (or carried a frame that is not their message's).
+	Malformed prometheus.Counter // dmchat_bus_events_malformed_total
 	// Subscriptions is the number of user channels held.
 	Subscriptions prometheus.Gauge // dmchat_bus_subscriptions
 	// ShardState is each Redis shard's state, numbered as BusState (one series,
@@ -31,6 +34,9 @@ func newBusMetrics(register func(prometheus.Collector)) BusMetrics {
 		Received: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "dmchat_bus_events_received_total", Help: "Bus events received on this instance's subscriptions (own included), by kind.",
 		}, []string{"kind"}),
+		Malformed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "dmchat_bus_events_malformed_total", Help: "Bus payloads dropped because they did not decode as an event.",
+		}),
 		Subscriptions: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "dmchat_bus_subscriptions", Help: "User channels this instance is subscribed to.",
 		}),
@@ -38,7 +44,7 @@ func newBusMetrics(register func(prometheus.Collector)) BusMetrics {
 			Name: "dmchat_bus_shard_state", Help: "Bus state per Redis shard: " + BusStateHelp + ".",
 		}, []string{"shard"}),
 	}
-	for _, c := range []prometheus.Collector{b.Published, b.Received, b.Subscriptions, b.ShardState} {
+	for _, c := range []prometheus.Collector{b.Published, b.Received, b.Malformed, b.Subscriptions, b.ShardState} {
 		register(c)
 	}
 	for _, k := range busKinds {

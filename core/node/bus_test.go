@@ -1,6 +1,7 @@
 package node_test
 
 import (
+	"bytes"
 	"testing"
 
 	"github.com/dmchat/dmchat/core/bus"
@@ -22,11 +23,13 @@ func TestPublishesToBus(t *testing.T) {
 	ack := a.expect(t, chat.TypeMessageAck)
 	ev := fb.nextPublished(t)
 	if ev.Kind != bus.KindMessage || ev.MessageID != ack.MessageID || ev.SenderID != alice.ID ||
-		ev.RecipientID != bob.ID || ev.ClientMessageID != "c1" || ev.Content != "hi" || ev.CreatedAt != ack.CreatedAt {
+		ev.RecipientID != bob.ID || ev.Content != "hi" || ev.CreatedAt != ack.CreatedAt {
 		t.Fatalf("published %+v, want the message %s", ev, ack.MessageID)
 	}
+	if raw := b.expectRaw(t, chat.TypeMessage); !bytes.Equal(ev.Frame, raw) {
+		t.Fatalf("published frame %s, want the bytes the local socket got: %s", ev.Frame, raw)
+	}
 
-	b.expect(t, chat.TypeMessage)
 	b.do(ackJSON(ack.MessageID))
 	a.expect(t, chat.TypeMessageState)
 	ev = fb.nextPublished(t)

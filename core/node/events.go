@@ -20,17 +20,7 @@ func (n *Node) HandleEvent(ev bus.Event) {
 	}
 	switch ev.Kind {
 	case bus.KindMessage:
-		created, err := time.Parse(time.RFC3339, ev.CreatedAt)
-		if err != nil {
-			created = time.Now()
-		}
-		m := chat.Message{ID: ev.MessageID, SenderID: ev.SenderID, RecipientID: ev.RecipientID,
-			ClientMessageID: ev.ClientMessageID, Content: ev.Content, CreatedAt: created}
-		if k := n.deliver(m, nil); k > 0 {
-			n.busLog.Info("chat_message_delivered", zap.String("messageId", m.ID),
-				zap.String("recipientId", m.RecipientID), zap.String("originInstanceId", ev.OriginInstanceID),
-				zap.Int("sockets", k))
-		}
+		n.deliverEvent(ev)
 	case bus.KindState:
 		n.hub.SendState(ev.SenderID, ev.MessageID, nil)
 	case bus.KindKick:
@@ -52,6 +42,31 @@ func (n *Node) HandleEvent(ev bus.Event) {
 	case bus.KindPresence:
 		// From an instance of an older version: presence is read from
 		// Redis now, on demand.
+	}
+}
+
+// deliverEvent pushes a KindMessage event's frame to its recipient's
+// sockets here as the sender encoded it (the bus has checked that it is
+// the message's frame). An event of an instance of the previous version
+// has no frame: it is built from the fields, as that version did.
+func (n *Node) deliverEvent(ev bus.Event) {
+	frame, created := []byte(ev.Frame), time.Time{}
+	if ev.CreatedAtMs > 0 {
+		created = time.UnixMilli(ev.CreatedAtMs)
+	}
+	if len(frame) == 0 {
+		var err error
+		if created, err = time.Parse(time.RFC3339, ev.CreatedAt); err != nil {
+			created = time.Now()
+		}
+		frame = chat.MessageFrame(chat.Message{ID: ev.MessageID, SenderID: ev.SenderID,
+			RecipientID: ev.RecipientID, Content: ev.Content, CreatedAt: created}).Encode()
+	}
+	if k := n.deliver(ev.RecipientID, ev.MessageID, frame, created, nil); k > 0 {
+		if ce := n.busLog.Check(zap.InfoLevel, "chat_message_delivered"); ce != nil {
+			ce.Write(zap.String("messageId", ev.MessageID), zap.String("recipientId", ev.RecipientID),
+				zap.String("originInstanceId", ev.OriginInstanceID), zap.Int("sockets", k))
+		}
 	}
 }
 

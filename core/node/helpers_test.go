@@ -21,6 +21,7 @@ const waitFor = 5 * time.Second
 // written (Frame) or the socket closed (Closed, with Code).
 type connEvent struct {
 	Frame  chat.OutFrame
+	Raw    []byte // the frame as written
 	Closed bool
 	Code   int
 }
@@ -39,7 +40,7 @@ func (c *fakeConn) Write(_ time.Time, frames [][]byte) error {
 		if err := json.Unmarshal(b, &f); err != nil {
 			f = chat.OutFrame{Type: "UNDECODABLE", Message: string(b)}
 		}
-		c.events <- connEvent{Frame: f}
+		c.events <- connEvent{Frame: f, Raw: b}
 	}
 	return nil
 }

@@ -14,6 +14,7 @@ func busHooks(m *metrics.Metrics) bus.Hooks {
 		PublishFailed:  m.BusPublishFailures.Inc,
 		EventPublished: func(k bus.Kind) { m.Bus.Published.WithLabelValues(string(k)).Inc() },
 		EventReceived:  func(k bus.Kind) { m.Bus.Received.WithLabelValues(kindLabel(k)).Inc() },
+		EventMalformed: func() { m.Bus.Malformed.Inc() },
 		Subscriptions:  func(n int) { m.Bus.Subscriptions.Set(float64(n)) },
 		ShardState:     func(shard string, st bus.State) { m.Bus.ShardState.WithLabelValues(shard).Set(float64(st)) },
 	}
