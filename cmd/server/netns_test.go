@@ -82,7 +82,7 @@ func TestInstancesOnSeparateHosts(t *testing.T) {
 	home := map[string]string{}
 	for _, in := range nsInstances {
 		for i := 1; i <= nsUsersPerIns; i++ {
-			n := strings.ToLower(in) + fmt.Sprint(i)
+			n := "user" + strings.ToLower(in) + fmt.Sprint(i)
 			names = append(names, n)
 			home[n] = in
 		}
@@ -133,7 +133,8 @@ func TestInstancesOnSeparateHosts(t *testing.T) {
 	seed := time.Now().UnixNano()
 	t.Logf("workload seed %d", seed)
 	var (
-		cutOn  atomic.Bool
+		// phase is 0 outside the cut, 1 in it before the ban, 2 after.
+		phase  atomic.Int32
 		stop   = make(chan struct{})
 		drives sync.WaitGroup
 	)
@@ -180,7 +181,7 @@ func TestInstancesOnSeparateHosts(t *testing.T) {
 					continue
 				}
 				if n != victim { // the victim only receives: its sends would race its ban
-					u.send(peers[rng.IntN(len(peers))], cutOn.Load())
+					u.send(peers[rng.IntN(len(peers))], int(phase.Load()))
 				}
 				u.resendPending(false)
 			}
@@ -217,7 +218,7 @@ func TestInstancesOnSeparateHosts(t *testing.T) {
 	rec.Record(history.Event{Kind: history.Fault, Detail: "redis_stop"})
 	topo.cut(nsCut)
 	cutAt := time.Now()
-	cutOn.Store(true)
+	phase.Store(1)
 	procs[nsCut].waitLog(10*time.Second, nsCut+" bus_lost after the cut", event("RedisBus", "bus_lost"))
 	waitUntil(nsCut+" /readyz reporting the store unreachable", 20*time.Second, func() bool { return !ready(nsCut) })
 	step("cut confirmed: %s logged bus_lost and is not ready (%.1fs after the cut)", nsCut, time.Since(cutAt).Seconds())
@@ -236,16 +237,17 @@ func TestInstancesOnSeparateHosts(t *testing.T) {
 		t.Fatalf("ban: %v", err)
 	}
 	banAt := time.Now()
+	phase.Store(2)
 	rec.Record(history.Event{Kind: history.Ban, Instance: "A", User: users[victim].id, Detail: "by admin"})
 	step("banned %s through A", victim)
 
-	// Hold the cut until traffic both ways crossed it.
-	cutSends := func(fromCut bool) int {
+	// Hold the cut until, after the ban, traffic both ways crossed it.
+	cutSends := func(fromCut bool, ph int) int {
 		n := 0
 		for _, u := range users {
 			u.mu.Lock()
 			for _, s := range u.sent {
-				if s.duringCut && (u.home == nsCut) == fromCut && (fromCut || home[idName[s.peer]] == nsCut) {
+				if s.cutPhase >= ph && (u.home == nsCut) == fromCut && (fromCut || home[idName[s.peer]] == nsCut) {
 					n++
 				}
 			}
@@ -254,15 +256,16 @@ func TestInstancesOnSeparateHosts(t *testing.T) {
 		return n
 	}
 	waitUntil("sends to and from "+nsCut+"'s users during the cut", 30*time.Second, func() bool {
-		return cutSends(true) >= 5 && cutSends(false) >= 10
+		return cutSends(true, 2) >= 5 && cutSends(false, 2) >= 10
 	})
+	stillOn := users[victim].connected()
 	rec.Record(history.Event{Kind: history.Fault, Detail: "netns_heal " + nsCut})
 	rec.Record(history.Event{Kind: history.Fault, Detail: "redis_start"})
 	topo.heal(nsCut)
 	healAt := time.Now()
-	cutOn.Store(false)
-	step("healed after %.1fs of cut (%d sends from %s's users, %d to them)", healAt.Sub(cutAt).Seconds(),
-		cutSends(true), nsCut, cutSends(false))
+	phase.Store(0)
+	step("healed after %.1fs of cut (%d sends from %s's users, %d to them; victim still connected to %s: %v)",
+		healAt.Sub(cutAt).Seconds(), cutSends(true, 1), nsCut, cutSends(false, 1), nsCut, stillOn)
 	procs[nsCut].waitLog(20*time.Second, nsCut+" bus_restored after the heal", event("RedisBus", "bus_restored"))
 	waitUntil(nsCut+" ready after the heal", 20*time.Second, func() bool { return ready(nsCut) })
 
@@ -410,7 +413,7 @@ func TestInstancesOnSeparateHosts(t *testing.T) {
 				t.Errorf("%s %s: acked as %q, stored %v (row %q)", n, cmid, u.acked[cmid], ok, r.id)
 				continue
 			}
-			if !s.duringCut || s.peer == v.id || (u.home != nsCut && home[idName[s.peer]] != nsCut) {
+			if s.cutPhase == 0 || s.peer == v.id || (u.home != nsCut && home[idName[s.peer]] != nsCut) {
 				continue
 			}
 			if u.home == nsCut {

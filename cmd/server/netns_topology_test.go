@@ -192,9 +192,10 @@ func newTopology(t *testing.T, instances ...string) *nsTopology {
 	leg := func(k int, role string) nsHost {
 		h := nsHost{ns: netnsPrefix + id + "-" + role, addr: sub(4*k + 2), gw: sub(4*k + 1), pref: 100 + 2*k}
 		mk(h.ns)
-		must(t, "ip", "-n", topo.router, "link", "add", role, "type", "veth", "peer", "name", "eth0", "netns", h.ns)
-		must(t, "ip", "-n", topo.router, "addr", "add", h.gw+"/30", "dev", role)
-		must(t, "ip", "-n", topo.router, "link", "set", role, "up")
+		dev := "to-" + role // not the bare role: ip reads "a" as a keyword
+		must(t, "ip", "-n", topo.router, "link", "add", dev, "type", "veth", "peer", "name", "eth0", "netns", h.ns)
+		must(t, "ip", "-n", topo.router, "addr", "add", h.gw+"/30", "dev", dev)
+		must(t, "ip", "-n", topo.router, "link", "set", dev, "up")
 		must(t, "ip", "-n", h.ns, "addr", "add", h.addr+"/30", "dev", "eth0")
 		must(t, "ip", "-n", h.ns, "link", "set", "eth0", "up")
 		must(t, "ip", "-n", h.ns, "route", "add", "default", "via", h.gw)

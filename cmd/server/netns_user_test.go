@@ -25,11 +25,11 @@ const nsResendAfter = 2 * time.Second
 
 // nsSend is one message a user wants stored, until its MESSAGE_ACK.
 type nsSend struct {
-	peer      string
-	content   string
-	attempts  int
-	last      time.Time // last write; zero: not written yet
-	duringCut bool      // created while an instance was cut off
+	peer     string
+	content  string
+	attempts int
+	last     time.Time // last write; zero: not written yet
+	cutPhase int       // the test's cut phase when it was made (0: no cut)
 }
 
 // nsUser is one account driving one socket at a time. Safe for concurrent
@@ -205,11 +205,11 @@ func (u *nsUser) handle(c *client.Conn, base history.Event, f client.Frame) {
 
 // send makes a new message to peer and writes it if connected (else on
 // the next connect).
-func (u *nsUser) send(peer string, duringCut bool) {
+func (u *nsUser) send(peer string, cutPhase int) {
 	u.mu.Lock()
 	u.seq++
 	cmid := u.name + "-" + strconv.Itoa(u.seq)
-	s := &nsSend{peer: peer, content: "netns-content " + cmid, duringCut: duringCut}
+	s := &nsSend{peer: peer, content: "netns-content " + cmid, cutPhase: cutPhase}
 	u.pending[cmid], u.sent[cmid] = s, s
 	u.mu.Unlock()
 	u.write(cmid, s)
