@@ -52,6 +52,12 @@ func startDaemon(t *testing.T, ns, name string, cmd *exec.Cmd) *daemon {
 	t.Helper()
 	d := &daemon{name: name, cmd: cmd, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = d, d
+	if cmd.SysProcAttr == nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{}
+	}
+	// Dies with the test binary (with the thread that started it, in fact:
+	// Go does not retire threads of unlocked goroutines).
+	cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
 	var err error
 	inNetns(t, ns, func() { err = cmd.Start() })
 	if err != nil {

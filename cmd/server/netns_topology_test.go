@@ -43,8 +43,9 @@ import (
 // crashed run are recognised by it.
 const netnsPrefix = "dmchat-"
 
-// netnsName matches the namespaces of this test: dmchat-<6 hex>-<role>.
-var netnsName = regexp.MustCompile(`^dmchat-([0-9a-f]{6})-(r|infra|a|b|c|d)$`)
+// netnsName matches the namespaces of this test:
+// dmchat-<pid of the test process>-<4 hex>-<role>.
+var netnsName = regexp.MustCompile(`^dmchat-(([0-9]+)-[0-9a-f]{4})-(r|infra|a|b|c|d)$`)
 
 // nsHost is one namespace at the end of a veth from the router.
 type nsHost struct {
@@ -84,8 +85,10 @@ func netnsUnavailable(t *testing.T, why string) {
 }
 
 // removeLeftoverNetns deletes the namespaces of earlier runs that died
-// before their cleanup: a group (one id) is deleted only when no process
-// runs in any of its namespaces, so a run in progress is left alone.
+// before their cleanup (a killed test binary): a group is stale only when
+// the test process named in it is gone, so a run in progress is left
+// alone. What still runs in a stale group (the dead run's servers, orphaned)
+// is killed first.
 func removeLeftoverNetns(t *testing.T) {
 	t.Helper()
 	out, err := ipCmd("netns", "list")
@@ -98,19 +101,23 @@ func removeLeftoverNetns(t *testing.T) {
 		if len(f) == 0 {
 			continue
 		}
-		if m := netnsName.FindStringSubmatch(f[0]); m != nil {
-			groups[m[1]] = append(groups[m[1]], f[0])
+		m := netnsName.FindStringSubmatch(f[0])
+		if m == nil {
+			continue
 		}
+		if owner, err := strconv.Atoi(m[2]); err != nil || owner == os.Getpid() || syscall.Kill(owner, 0) != syscall.ESRCH {
+			continue // its run is alive (or unknown)
+		}
+		groups[m[1]] = append(groups[m[1]], f[0])
 	}
 	for id, names := range groups {
-		busy := false
 		for _, n := range names {
-			if pids, err := ipCmd("netns", "pids", n); err != nil || strings.TrimSpace(pids) != "" {
-				busy = true
+			pids, _ := ipCmd("netns", "pids", n)
+			for _, p := range strings.Fields(pids) {
+				if pid, err := strconv.Atoi(p); err == nil {
+					_ = syscall.Kill(pid, syscall.SIGKILL)
+				}
 			}
-		}
-		if busy {
-			continue
 		}
 		for _, n := range names {
 			if _, err := ipCmd("netns", "del", n); err == nil {
@@ -152,9 +159,9 @@ func newTopology(t *testing.T, instances ...string) *nsTopology {
 		netnsUnavailable(t, "ip(8) not found")
 	}
 	removeLeftoverNetns(t)
-	var b [3]byte
+	var b [2]byte
 	_, _ = rand.Read(b[:])
-	id := hex.EncodeToString(b[:])
+	id := strconv.Itoa(os.Getpid()) + "-" + hex.EncodeToString(b[:])
 	x := freeOctet(t)
 	sub := func(n int) string { return "10.213." + strconv.Itoa(x) + "." + strconv.Itoa(n) }
 	topo := &nsTopology{t: t, id: id, router: netnsPrefix + id + "-r", hostIP: sub(2), hosts: map[string]nsHost{}}
