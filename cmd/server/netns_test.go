@@ -175,8 +175,12 @@ func TestInstancesOnSeparateHosts(t *testing.T) {
 					continue
 				}
 				// Churn: now and then a user drops its socket and comes
-				// back (the victim stays, to be connected to B at its ban).
-				if n != victim && rng.IntN(30) == 0 {
+				// back. Not the victim (it must be on B at its ban), nor B's
+				// users during the cut: B cannot admit them then (it
+				// checks the store at connect), and the cut must see
+				// their sends.
+				churn := n != victim && (u.home != nsCut || phase.Load() == 0)
+				if churn && rng.IntN(30) == 0 {
 					u.disconnect(ctx)
 					continue
 				}
@@ -343,7 +347,7 @@ func TestInstancesOnSeparateHosts(t *testing.T) {
 	})
 	// The sender's MESSAGE_STATE follows the last DELIVERY_ACK by a
 	// moment: give the history the checker's state grace after it.
-	lastAck := time.Now()
+	quietSince := time.Now()
 	for {
 		var last time.Time
 		for _, e := range rec.Events() {
@@ -354,7 +358,7 @@ func TestInstancesOnSeparateHosts(t *testing.T) {
 		if time.Since(last) > history.DefaultStateGrace+200*time.Millisecond {
 			break
 		}
-		if time.Since(lastAck) > 10*time.Second {
+		if time.Since(quietSince) > 10*time.Second {
 			t.Fatal("DELIVERY_ACKs still flowing 10 s after everything was delivered")
 		}
 		time.Sleep(100 * time.Millisecond) // polling interval
@@ -428,9 +432,15 @@ func TestInstancesOnSeparateHosts(t *testing.T) {
 		u.mu.Unlock()
 	}
 	told := map[string]int{}
+	resends, errCodes := 0, map[string]int{}
 	for _, e := range rec.Events() {
-		if e.Kind == history.StateChange {
+		switch {
+		case e.Kind == history.StateChange:
 			told[e.MessageID+"\x00"+e.Conn]++
+		case e.Kind == history.Send && e.Attempt > 1:
+			resends++
+		case e.Kind == history.ErrorFrame:
+			errCodes[e.Code]++
 		}
 	}
 	doubleTold := 0
@@ -440,6 +450,7 @@ func TestInstancesOnSeparateHosts(t *testing.T) {
 		}
 	}
 	res := history.Check(rec.Events(), history.CheckOptions{Seed: seed, Names: idName})
+	step("%d resends; ERROR frames by code %v", resends, errCodes)
 	step("checked %d events, %d messages: %d violations; %d rows, %d sends, %d lost, %d duplicate rows, %d double DELIVERED; during the cut %d sends from %s's users and %d to them, %d not delivered",
 		res.Events, res.Messages, len(res.Violations), len(stored), sends, lost, dupRows, doubleTold, cutFrom, nsCut, cutTo, cutUndelivered)
 	if !res.OK() {

@@ -12,7 +12,9 @@ package main
 //	                                       ...            ...         ┘  in that ns only)
 //
 // Every link is a veth pair on its own /30; each namespace routes through
-// the router. The only things made in the root namespace are the test's
+// the router. <id> is the test process's pid and 4 random hex digits: a
+// run whose process is gone is recognised, and its leftovers removed, by
+// the next run. The only things made in the root namespace are the test's
 // own veth end (dmc<id>) and one route to 10.213.X.0/24 over it; X is
 // drawn at random among third octets no existing route uses. Deleting the
 // router namespace deletes that veth and its route with it.
