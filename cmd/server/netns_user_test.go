@@ -215,14 +215,19 @@ func (u *nsUser) send(peer string, cutPhase int) {
 	u.write(cmid, s)
 }
 
-// resendPending writes again every send whose ack is overdue (all of
-// them when all is set, after a connect).
+// nsResendBatch caps the resends of one call, well under the server's
+// burst of 40 frames per connection, so a backlog (after a cut) drains
+// over a few ticks instead of being rate limited.
+const nsResendBatch = 10
+
+// resendPending writes again the sends whose ack is overdue (all of them
+// when all is set, after a connect), at most nsResendBatch.
 func (u *nsUser) resendPending(all bool) {
 	u.mu.Lock()
 	var due []string
 	now := time.Now()
 	for cmid, s := range u.pending {
-		if all || now.Sub(s.last) >= nsResendAfter {
+		if len(due) < nsResendBatch && (all || now.Sub(s.last) >= nsResendAfter) {
 			due = append(due, cmid)
 		}
 	}
