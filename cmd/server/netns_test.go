@@ -263,6 +263,7 @@ func TestInstancesOnSeparateHosts(t *testing.T) {
 		return cutSends(true, 2) >= 5 && cutSends(false, 2) >= 10
 	})
 	stillOn := users[victim].connected()
+	step("order lock in PostgreSQL before the heal: %s", orderLockState(ctx, pgURL, topo))
 	rec.Record(history.Event{Kind: history.Fault, Detail: "netns_heal " + nsCut})
 	rec.Record(history.Event{Kind: history.Fault, Detail: "redis_start"})
 	topo.heal(nsCut)
@@ -535,4 +536,32 @@ func healthyDuringCut(events []history.Event, users map[string]*nsUser, healAt t
 		}
 	}
 	return fmt.Sprintf("%d of %d acked before the heal, longest wait for MESSAGE_ACK %v", beforeHeal, n, longest.Round(time.Millisecond))
+}
+
+// orderLockState tells who holds PostgreSQL's advisory locks (the store's
+// insert order lock among them) and how many sessions wait for one.
+func orderLockState(ctx context.Context, pgURL string, topo *nsTopology) string {
+	qctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	db, err := pgx.Connect(qctx, pgURL)
+	if err != nil {
+		return err.Error()
+	}
+	defer db.Close(context.Background())
+	var holders []string
+	var waiting int
+	err = db.QueryRow(qctx, `SELECT coalesce(array_agg(DISTINCT host(a.client_addr)) FILTER (WHERE l.granted), '{}'),
+		count(*) FILTER (WHERE NOT l.granted)
+		FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory'`).Scan(&holders, &waiting)
+	if err != nil {
+		return err.Error()
+	}
+	for i, h := range holders {
+		for in, host := range topo.hosts {
+			if host.addr == h {
+				holders[i] = in
+			}
+		}
+	}
+	return fmt.Sprintf("held by instance %v, %d sessions waiting", holders, waiting)
 }
