@@ -30,6 +30,12 @@ package main
 // sent to and from B's users during the cut (there must be some); no
 // connection was told DELIVERED twice for one message. Skipped where
 // network namespaces cannot be made, unless DMCHAT_REQUIRE_SERVICES=1.
+//
+// Measured, not required: whether the other instances' users could send
+// during the cut. When the cut falls inside one of B's insert
+// transactions, B's PostgreSQL session keeps the store's order lock (an
+// advisory transaction lock) and every instance's inserts wait until the
+// heal; the test logs who held the lock and the longest wait for an ack.
 
 import (
 	"context"
