@@ -48,12 +48,13 @@ func readNSRows(ctx context.Context, t *testing.T, db *pgx.Conn) (stored []nsRow
 }
 
 // healthyDuringCut measures the sends made during the cut between users of
-// the instances that were not cut off: how many were acknowledged before
-// the heal, and the longest wait from first write to MESSAGE_ACK. It is a
-// figure, not a rule: PostgreSQL serialises message inserts with an
-// advisory lock, so a transaction of the cut instance that holds it when
-// the cut falls stalls every instance's inserts until the heal.
-func healthyDuringCut(events []history.Event, users map[string]*nsUser, healAt time.Time) string {
+// the instances that were not cut off: how many were acknowledged (before
+// healAt), and the longest wait from first write to MESSAGE_ACK.
+// PostgreSQL serialises message inserts with an advisory lock, so a
+// transaction of the cut instance that held it when the cut fell would
+// stall every instance's inserts until the heal, but for the store's
+// idle_in_transaction_session_timeout.
+func healthyDuringCut(events []history.Event, users map[string]*nsUser, healAt time.Time) (acked, beforeHeal int, longest time.Duration) {
 	homeOf := map[string]string{}
 	for _, u := range users {
 		homeOf[u.id] = u.home
@@ -69,8 +70,6 @@ func healthyDuringCut(events []history.Event, users map[string]*nsUser, healAt t
 		u.mu.Unlock()
 	}
 	first := map[string]time.Time{}
-	var n, beforeHeal int
-	var longest time.Duration
 	for _, e := range events {
 		k := e.User + "\x00" + e.ClientMessageID
 		if !healthy[k] {
@@ -84,7 +83,7 @@ func healthyDuringCut(events []history.Event, users map[string]*nsUser, healAt t
 		case history.Ack:
 			if t0, ok := first[k]; ok {
 				delete(first, k)
-				n++
+				acked++
 				if e.Time.Before(healAt) {
 					beforeHeal++
 				}
@@ -92,7 +91,7 @@ func healthyDuringCut(events []history.Event, users map[string]*nsUser, healAt t
 			}
 		}
 	}
-	return fmt.Sprintf("%d of %d acked before the heal, longest wait for MESSAGE_ACK %v", beforeHeal, n, longest.Round(time.Millisecond))
+	return acked, beforeHeal, longest
 }
 
 // orderLockState tells who holds PostgreSQL's advisory locks (the store's

@@ -9,20 +9,19 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
-	"net"
 	"os"
 	"os/exec"
 	osuser "os/user"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/dmchat/dmchat/core/testsvc"
 )
 
 // daemon is a child process whose output is kept for the failure report.
@@ -113,7 +112,7 @@ func startInfraRedis(t *testing.T, topo *nsTopology) string {
 	addr := hostPort(topo.infra.addr, 6379)
 	d := startDaemon(t, topo.infra.ns, "redis-server", exec.Command(bin, "--bind", topo.infra.addr, "--port", "6379",
 		"--protected-mode", "no", "--save", "", "--appendonly", "no"))
-	d.waitUp(t, 10*time.Second, func() error { return redisPingAddr(addr) })
+	d.waitUp(t, 10*time.Second, func() error { return testsvc.Ping(addr) })
 	return "redis://" + addr + "/0"
 }
 
@@ -199,29 +198,4 @@ func startInfraPostgres(t *testing.T, topo *nsTopology) string {
 		return c.Close(ctx)
 	})
 	return url
-}
-
-// redisPingAddr sends one inline PING to addr over a fresh connection
-// (redisPing knows only 127.0.0.1).
-func redisPingAddr(addr string) error {
-	c, err := net.DialTimeout("tcp", addr, 500*time.Millisecond)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	if err := c.SetDeadline(time.Now().Add(time.Second)); err != nil {
-		return err
-	}
-	if _, err := c.Write([]byte("PING\r\n")); err != nil {
-		return err
-	}
-	buf := make([]byte, 7)
-	n, err := c.Read(buf)
-	if err != nil {
-		return err
-	}
-	if !strings.HasPrefix(string(buf[:n]), "+PONG") {
-		return errors.New("unexpected answer " + strconv.Quote(string(buf[:n])))
-	}
-	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -71,6 +72,14 @@ SELECT ` + pgMessageCols + `, true FROM upd
 UNION ALL
 SELECT ` + pgMessageCols + `, false FROM messages WHERE id = $2 AND NOT EXISTS (SELECT 1 FROM upd)`
 
+// pgIdleInTxTimeout bounds how long PostgreSQL keeps a transaction of
+// this store open while waiting for the client's next statement; batches
+// take milliseconds between their statements and COMMIT.
+const (
+	pgIdleInTxParam   = "idle_in_transaction_session_timeout"
+	pgIdleInTxTimeout = 5 * time.Second
+)
+
 // OpenPostgres connects to the PostgreSQL database at url
 // ("postgres://user:pass@host:port/db?sslmode=...") and migrates its
 // schema. Options.ReadConns, if set, is the pool size.
@@ -91,6 +100,16 @@ func openPostgres(ctx context.Context, url string, opts Options) (*Postgres, err
 	}
 	if opts.ReadConns > 0 {
 		cfg.MaxConns = int32(opts.ReadConns)
+	}
+	// A write transaction holds the order lock that every instance's
+	// inserts wait for. If this instance is cut off from the database in
+	// the middle of one, the server would wait for its COMMIT for as long
+	// as TCP takes to notice (hours): the whole cluster could store
+	// nothing. The server ends such a transaction itself instead (rolled
+	// back, so its senders retry; retries are idempotent). A URL that sets
+	// the parameter wins.
+	if _, set := cfg.ConnConfig.RuntimeParams[pgIdleInTxParam]; !set {
+		cfg.ConnConfig.RuntimeParams[pgIdleInTxParam] = strconv.FormatInt(pgIdleInTxTimeout.Milliseconds(), 10)
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
