@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/dmchat/dmchat/core/chat"
@@ -69,5 +70,38 @@ func TestPostgresBatchIsolatesFailures(t *testing.T) {
 	}
 	if m, _ := p.MessageByID(ctx, first.ID); !m.Delivered() {
 		t.Fatal("delivery in the batch not committed")
+	}
+}
+
+// TestPostgresEndsSilentTransactions: the store's connections carry
+// idle_in_transaction_session_timeout, so a transaction whose client went
+// silent (cut off mid-batch, holding the order lock) is ended by the
+// server; a URL that sets the parameter keeps its own value.
+func TestPostgresEndsSilentTransactions(t *testing.T) {
+	ctx := context.Background()
+	for _, c := range []struct{ query, want string }{
+		{"", "5s"},
+		{"idle_in_transaction_session_timeout=12000", "12s"},
+	} {
+		url := testsvc.NewPostgres(t)
+		if c.query != "" {
+			sep := "?"
+			if strings.Contains(url, "?") {
+				sep = "&"
+			}
+			url += sep + c.query
+		}
+		p, err := OpenPostgres(ctx, url, Options{ReadConns: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got string
+		if err := p.pool.QueryRow(ctx, "SHOW idle_in_transaction_session_timeout").Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		_ = p.Close()
+		if got != c.want {
+			t.Errorf("URL query %q: idle_in_transaction_session_timeout = %q, want %q", c.query, got, c.want)
+		}
 	}
 }
