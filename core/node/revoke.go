@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -29,23 +30,23 @@ const (
 
 // tokenSessions maps token ids to the local sessions opened with them. mu
 // guards byToken; nothing calls out while holding it.
+//
+// A token nearly always has one socket here, so its sessions are a slice
+// (one word) rather than a set (a map per token): an idle socket pays for
+// its table entry and an 8-byte array, not a map header and a map group.
+// The slice is bounded by the user's sockets (WS_MAX_SOCKETS_PER_USER).
 type tokenSessions struct {
 	mu      sync.Mutex
-	byToken map[string]map[*Session]struct{}
+	byToken map[string][]*Session
 }
 
 func (t *tokenSessions) add(tokenID string, s *Session) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.byToken == nil {
-		t.byToken = make(map[string]map[*Session]struct{})
+		t.byToken = make(map[string][]*Session)
 	}
-	set := t.byToken[tokenID]
-	if set == nil {
-		set = make(map[*Session]struct{})
-		t.byToken[tokenID] = set
-	}
-	set[s] = struct{}{}
+	t.byToken[tokenID] = append(t.byToken[tokenID], s)
 }
 
 // take removes and returns the sessions of tokenID.
@@ -54,11 +55,7 @@ func (t *tokenSessions) take(tokenID string) []*Session {
 	defer t.mu.Unlock()
 	set := t.byToken[tokenID]
 	delete(t.byToken, tokenID)
-	out := make([]*Session, 0, len(set))
-	for s := range set {
-		out = append(out, s)
-	}
-	return out
+	return set
 }
 
 // sweep forgets the sessions whose socket has closed, so the table holds
@@ -68,15 +65,18 @@ func (t *tokenSessions) sweep() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for id, set := range t.byToken {
-		for s := range set {
+		open := slices.DeleteFunc(set, func(s *Session) bool {
 			select {
 			case <-s.c.Done():
-				delete(set, s)
+				return true
 			default:
+				return false
 			}
-		}
-		if len(set) == 0 {
+		})
+		if len(open) == 0 {
 			delete(t.byToken, id)
+		} else if len(open) < len(set) {
+			t.byToken[id] = open
 		}
 	}
 }
