@@ -44,6 +44,11 @@ type Session struct {
 	// one, and an idle socket should not carry it.
 	repeats atomic.Pointer[logging.Repeats]
 
+	// tokenID is the token's id for a session opened by AttachToken, set
+	// when it enters the node's token table (Close takes it out again);
+	// guarded by that table's mutex. It shares the table key's bytes.
+	tokenID string
+
 	overLimit []time.Time // ring of the last floodLimit over-limit times
 	overNext  int
 
@@ -147,6 +152,7 @@ func (s *Session) Close(code int, reason string) {
 		if s.userLimiter != nil {
 			s.n.userLimits.release(s.c.UserID())
 		}
+		s.n.tokens.remove(s)
 		if r := s.repeats.Load(); r != nil {
 			r.Flush()
 		}
