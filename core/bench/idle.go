@@ -19,8 +19,12 @@ type IdleResult struct {
 	ConnectRate   float64 `json:"connectsPerSec"`
 	// Per-socket growth of the server process, from before the first
 	// connect to after the last (both after a full GC).
-	RSSPerSocket   float64 `json:"rssBytesPerSocket"`
-	HeapPerSocket  float64 `json:"heapBytesPerSocket"`
+	RSSPerSocket  float64 `json:"rssBytesPerSocket"`
+	HeapPerSocket float64 `json:"heapBytesPerSocket"`
+	// LivePerSocket is the growth of the live heap (HeapAlloc): the bytes
+	// the sockets hold, without the free slots of the spans they share
+	// (HeapInuse counts those, and they move with the GC's timing).
+	LivePerSocket  float64 `json:"liveHeapBytesPerSocket"`
 	StackPerSocket float64 `json:"stackBytesPerSocket"`
 	GoroutinesPer  float64 `json:"goroutinesPerSocket"`
 	RSSTotal       int64   `json:"rssBytes"`
@@ -146,6 +150,7 @@ func (e *env) runIdle(ctx context.Context) (*IdleResult, error) {
 		per := func(a, b int64) float64 { return float64(b-a) / float64(n) }
 		res.RSSPerSocket = per(s0.RSS, s1.RSS)
 		res.HeapPerSocket = per(int64(s0.HeapInuse), int64(s1.HeapInuse))
+		res.LivePerSocket = per(int64(s0.HeapAlloc), int64(s1.HeapAlloc))
 		res.StackPerSocket = per(int64(s0.StackInuse), int64(s1.StackInuse))
 		res.GoroutinesPer = per(int64(s0.Goroutines), int64(s1.Goroutines))
 		res.RSSTotal = s1.RSS
@@ -157,7 +162,7 @@ func (e *env) runIdle(ctx context.Context) (*IdleResult, error) {
 			res.Note = strings.TrimPrefix(res.Note+"; server shares the tool's process: memory and CPU include the tool's sockets", "; ")
 		}
 	}
-	e.logf("idle: %d sockets: RSS %.1f KiB/socket, heap %.1f KiB/socket, stacks %.1f KiB/socket, %.1f goroutines/socket, idle CPU %.2f%%",
-		n, res.RSSPerSocket/1024, res.HeapPerSocket/1024, res.StackPerSocket/1024, res.GoroutinesPer, res.IdleCPU)
+	e.logf("idle: %d sockets: RSS %.1f KiB/socket, heap %.1f KiB/socket (live %.2f), stacks %.1f KiB/socket, %.1f goroutines/socket, idle CPU %.2f%%",
+		n, res.RSSPerSocket/1024, res.HeapPerSocket/1024, res.LivePerSocket/1024, res.StackPerSocket/1024, res.GoroutinesPer, res.IdleCPU)
 	return res, nil
 }

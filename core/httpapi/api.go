@@ -71,6 +71,7 @@ type API struct {
 	mux     *http.ServeMux
 	proxies proxies
 	limiter *keyedLimiter // per client address: login and register
+	pings   *pingWheel    // every socket's pings, on one timer
 	// loginFailures is per lower-cased username (names are unique without
 	// regard to case).
 	loginFailures *keyedLimiter
@@ -116,6 +117,7 @@ func New(opts Options) *API {
 		mux:     http.NewServeMux(),
 		proxies: proxies(opts.TrustedProxies),
 		limiter: newKeyedLimiter(rate.Limit(opts.AuthRate), opts.AuthBurst),
+		pings:   newPingWheel(opts.PingInterval),
 
 		loginFailures: newKeyedLimiter(rate.Every(opts.LoginFailureEvery), opts.LoginFailures),
 	}

@@ -15,43 +15,50 @@ const (
 	DefaultPingTimeout  = 10 * time.Second
 )
 
-// pinger pings one socket every interval and reports a peer that does not
-// answer within timeout as dead, so a socket whose peer vanished (no FIN,
-// no RST: a cable pulled, a laptop closed) is dropped instead of held, and
-// proxies in between see traffic on an idle socket. It runs on a timer:
-// between pings an idle socket costs no goroutine, only during one (the
-// read loop answers pongs meanwhile; coder/websocket hands them to Ping).
+// pinger pings one socket every interval of its wheel and reports a peer
+// that does not answer within timeout as dead, so a socket whose peer
+// vanished (no FIN, no RST: a cable pulled, a laptop closed) is dropped
+// instead of held, and proxies in between see traffic on an idle socket.
+// Between pings an idle socket costs no goroutine and no timer of its own
+// (the wheel's one timer serves every socket), only during one (the read
+// loop answers pongs meanwhile; coder/websocket hands them to Ping).
 //
 // Lock rule: mu guards every field but the read-only ones; never held
-// while pinging or calling onDead.
+// while pinging, scheduling or calling onDead.
 type pinger struct {
-	c                 *websocket.Conn
-	interval, timeout time.Duration
-	onDead            func()
+	w       *pingWheel
+	timeout time.Duration
 	// answered, if set (tests), is called after each pong.
 	answered func()
 
 	mu       sync.Mutex
-	timer    *time.Timer
+	c        *websocket.Conn // nil once stopped: the wheel may hold p a while
+	onDead   func()
 	cancel   context.CancelFunc // of the ping in flight, if any
 	inflight sync.WaitGroup
 	stopped  bool
 }
 
-// startPinger pings c every interval until stop; onDead is called (once,
-// from the pinging goroutine) when a pong does not come within timeout.
-func startPinger(c *websocket.Conn, interval, timeout time.Duration, onDead func()) *pinger {
-	return startPingerHooked(c, interval, timeout, onDead, nil)
+// startPinger pings c every w.interval until stop; onDead is called
+// (once, from the pinging goroutine) when a pong does not come within
+// timeout.
+func startPinger(w *pingWheel, c *websocket.Conn, timeout time.Duration, onDead func()) *pinger {
+	return startPingerHooked(w, c, timeout, onDead, nil)
 }
 
 // startPingerHooked is startPinger that also calls answered after each
 // pong.
-func startPingerHooked(c *websocket.Conn, interval, timeout time.Duration, onDead, answered func()) *pinger {
-	p := &pinger{c: c, interval: interval, timeout: timeout, onDead: onDead, answered: answered}
-	p.mu.Lock()
-	p.timer = time.AfterFunc(interval, p.ping)
-	p.mu.Unlock()
+func startPingerHooked(w *pingWheel, c *websocket.Conn, timeout time.Duration, onDead, answered func()) *pinger {
+	p := &pinger{w: w, c: c, timeout: timeout, onDead: onDead, answered: answered}
+	w.schedule(p, time.Now().Add(w.interval))
 	return p
+}
+
+// isStopped reports whether stop was called.
+func (p *pinger) isStopped() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.stopped
 }
 
 func (p *pinger) ping() {
@@ -60,41 +67,122 @@ func (p *pinger) ping() {
 		p.mu.Unlock()
 		return
 	}
+	c, onDead := p.c, p.onDead
 	ctx, cancel := context.WithTimeout(context.Background(), p.timeout)
 	p.cancel = cancel
 	p.inflight.Add(1)
 	p.mu.Unlock()
 
-	err := p.c.Ping(ctx)
+	err := c.Ping(ctx)
 	timedOut := errors.Is(err, context.DeadlineExceeded)
 	cancel()
 
 	p.mu.Lock()
 	p.cancel = nil
 	stopped := p.stopped
-	if err == nil && !stopped {
-		p.timer.Reset(p.interval)
-	}
 	p.mu.Unlock()
-	p.inflight.Done()
+	if err == nil && !stopped {
+		p.w.schedule(p, time.Now().Add(p.w.interval))
+	}
+	// Before Done, so that nothing is answered after stop returns.
 	if err == nil && p.answered != nil {
 		p.answered()
 	}
+	p.inflight.Done()
 	// Any other error means the socket closed, which the read loop sees.
 	if timedOut && !stopped {
-		p.onDead()
+		onDead()
 	}
 }
 
 // stop ends the pings, cancelling one in flight and waiting for it, so no
-// goroutine outlives the socket. Idempotent.
+// goroutine outlives the socket. It drops the socket and the callback, so
+// the wheel, which forgets p only at its next turn, holds no more than p.
+// Idempotent.
 func (p *pinger) stop() {
 	p.mu.Lock()
 	p.stopped = true
-	p.timer.Stop()
+	p.c, p.onDead = nil, nil
 	if p.cancel != nil {
 		p.cancel()
 	}
 	p.mu.Unlock()
 	p.inflight.Wait()
+}
+
+// pingWheelSlots is how many turns of the wheel one interval spans: a ping
+// is sent at most interval/pingWheelSlots after it is due, never before.
+const pingWheelSlots = 16
+
+// pingWheel is the one timer behind every pinger of an API: pingers due in
+// the same tick (interval/pingWheelSlots) wait in one slice, and the timer
+// is armed for the earliest tick that holds any, so an idle socket costs
+// one slice entry instead of a runtime timer and its callback. The timer
+// is armed only while pingers wait, so a wheel with no socket holds no
+// goroutine and nothing to shut down.
+//
+// Lock rule: mu guards every field but the read-only ones; it is never held
+// while pinging (each ping runs in a goroutine of its own, as a timer
+// callback did).
+type pingWheel struct {
+	interval, tick time.Duration
+	start          time.Time // tick n ends at start + n*tick
+
+	mu    sync.Mutex
+	due   map[int64][]*pinger // by tick number
+	timer *time.Timer         // made on first use
+	armed int64               // the tick the timer is armed for; 0: none
+}
+
+func newPingWheel(interval time.Duration) *pingWheel {
+	return &pingWheel{interval: interval, tick: max(interval/pingWheelSlots, time.Millisecond),
+		start: time.Now(), due: make(map[int64][]*pinger)}
+}
+
+// schedule pings p at the first tick at or after at.
+func (w *pingWheel) schedule(p *pinger, at time.Time) {
+	n := int64((at.Sub(w.start) + w.tick - 1) / w.tick)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.due[n] = append(w.due[n], p)
+	if w.armed == 0 || n < w.armed {
+		w.armLocked(n)
+	}
+}
+
+func (w *pingWheel) armLocked(n int64) {
+	w.armed = n
+	d := time.Until(w.start.Add(time.Duration(n) * w.tick))
+	if w.timer == nil {
+		w.timer = time.AfterFunc(d, w.turn)
+		return
+	}
+	w.timer.Reset(d)
+}
+
+// turn pings every pinger whose tick has come, and arms the timer for the
+// next tick that holds any.
+func (w *pingWheel) turn() {
+	now := int64(time.Since(w.start) / w.tick)
+	var ready []*pinger
+	w.mu.Lock()
+	next := int64(0)
+	for n, ps := range w.due {
+		if n <= now {
+			ready = append(ready, ps...)
+			delete(w.due, n)
+		} else if next == 0 || n < next {
+			next = n
+		}
+	}
+	w.armed = 0
+	if next != 0 {
+		w.armLocked(next)
+	}
+	w.mu.Unlock()
+	for _, p := range ready {
+		if !p.isStopped() {
+			go p.ping()
+		}
+	}
 }

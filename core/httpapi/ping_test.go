@@ -26,7 +26,7 @@ func TestPingerReportsASilentPeer(t *testing.T) {
 	readServerSide(t, server)
 	dead := make(chan struct{}, 1)
 	start := time.Now()
-	p := startPinger(server.c, 50*time.Millisecond, 100*time.Millisecond, func() { dead <- struct{}{} })
+	p := startPinger(newPingWheel(50*time.Millisecond), server.c, 100*time.Millisecond, func() { dead <- struct{}{} })
 	defer p.stop()
 	select {
 	case <-dead:
@@ -53,7 +53,7 @@ func TestPingerKeepsAnAnsweringPeerAndStops(t *testing.T) {
 	}()
 	pongs := make(chan struct{}, 16)
 	dead := make(chan struct{}, 1)
-	p := startPingerHooked(server.c, 20*time.Millisecond, 5*time.Second,
+	p := startPingerHooked(newPingWheel(20*time.Millisecond), server.c, 5*time.Second,
 		func() { dead <- struct{}{} }, func() { pongs <- struct{}{} })
 	for i := range 5 {
 		select {
@@ -74,5 +74,60 @@ func TestPingerKeepsAnAnsweringPeerAndStops(t *testing.T) {
 	case <-dead:
 		t.Fatal("reported dead after stop")
 	default:
+	}
+}
+
+// TestPingWheelServesManySocketsAndForgetsStopped: sockets sharing one
+// wheel are each pinged every interval; a stopped one is pinged no more
+// while the others go on, and the wheel keeps no reference to its socket.
+func TestPingWheelServesManySocketsAndForgetsStopped(t *testing.T) {
+	w := newPingWheel(20 * time.Millisecond)
+	const n = 3
+	pongs := make([]chan struct{}, n)
+	ps := make([]*pinger, n)
+	for i := range n {
+		ctx, client, server, _ := dialCorked(t)
+		readServerSide(t, server)
+		go func() {
+			for {
+				if _, _, err := client.Read(ctx); err != nil {
+					return
+				}
+			}
+		}()
+		pongs[i] = make(chan struct{}, 64)
+		ps[i] = startPingerHooked(w, server.c, 5*time.Second,
+			func() { t.Errorf("socket %d reported dead", i) }, func() { pongs[i] <- struct{}{} })
+		t.Cleanup(ps[i].stop)
+	}
+	waitPongs := func(i, k int) {
+		t.Helper()
+		for range k {
+			select {
+			case <-pongs[i]:
+			case <-time.After(5 * time.Second):
+				t.Fatalf("socket %d: a pong did not come", i)
+			}
+		}
+	}
+	for i := range n {
+		waitPongs(i, 3)
+	}
+	ps[0].stop()
+	ps[0].mu.Lock()
+	held := ps[0].c != nil || ps[0].onDead != nil
+	ps[0].mu.Unlock()
+	if held {
+		t.Fatal("a stopped pinger still holds its socket or callback")
+	}
+	// Drain what was in flight when it stopped, then the others go on for
+	// several intervals while the stopped one stays silent.
+	for len(pongs[0]) > 0 {
+		<-pongs[0]
+	}
+	waitPongs(1, 5)
+	waitPongs(2, 5)
+	if got := len(pongs[0]); got != 0 {
+		t.Fatalf("the stopped socket was pinged %d more times", got)
 	}
 }

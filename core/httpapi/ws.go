@@ -70,7 +70,7 @@ const closePingTimeout = chat.CloseGoingAway
 // the peer meanwhile.
 func (a *API) readLoop(c *websocket.Conn, sess *node.Session, userID string) {
 	defer a.sockets.Done()
-	p := startPinger(c, a.opts.PingInterval, a.opts.PingTimeout, func() {
+	p := startPinger(a.pings, c, a.opts.PingTimeout, func() {
 		sess.Close(closePingTimeout, "ping timeout")
 		a.log.Info("ping_timeout", zap.String("userId", userID))
 	})

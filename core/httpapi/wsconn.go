@@ -17,11 +17,18 @@ import (
 
 // Buffer sizes of a hijacked WebSocket connection. net/http hands over 4 KiB
 // for each direction and keeps them for the connection's life; an idle
-// socket needs neither: frames are small, larger ones are read straight
-// into the frame buffer, and writes are collected by corkConn anyway.
+// socket needs neither, and keeps these for its whole life (768 B in all):
+//   - reads: a DM frame (~150–300 B) arrives whole in one read of 512 B;
+//     a payload of 512 B or more is read straight into the frame buffer
+//     (bufio bypasses its buffer for reads at least its size), so a
+//     larger frame costs at most one more read than with 1 KiB.
+//   - writes: data frames are written corked, so a frame that does not fit
+//     in 256 B only costs one more copy into corkConn's batch, never a
+//     system call; the frames written uncorked are control frames (ping,
+//     pong, close: at most 125 B of payload), which fit.
 const (
-	wsReadBufferSize  = 1024
-	wsWriteBufferSize = 512
+	wsReadBufferSize  = 512
+	wsWriteBufferSize = 256
 	// corkFlushBytes is how much a corked connection collects before it
 	// writes anyway, so a long batch (a replay) is not held in memory whole.
 	corkFlushBytes = 64 << 10

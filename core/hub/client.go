@@ -30,6 +30,8 @@ type Client struct {
 	// dedupe that keeps a message from reaching one connection twice: a
 	// late push (a bus event after a replayed copy was acked, a catch-up, a
 	// sender's retry) skips ids found in either. Both are bounded.
+	// pending is made by the first push (markPendingLocked): a socket that
+	// is never sent anything carries no map.
 	pending map[string]struct{}
 	acked   ackWindow
 	// statesNow and statesOld are the MESSAGE_STATE ids sent here lately
@@ -50,6 +52,14 @@ type Client struct {
 type heldMessage struct {
 	id    string
 	frame []byte
+}
+
+// markPendingLocked records id as pushed here and not yet acked.
+func (c *Client) markPendingLocked(id string) {
+	if c.pending == nil {
+		c.pending = make(map[string]struct{})
+	}
+	c.pending[id] = struct{}{}
 }
 
 // ID is unique among this hub's clients.
@@ -137,7 +147,7 @@ func (c *Client) deliver(messageID string, frame []byte, how writeMode) bool {
 		c.slow()
 		return false
 	}
-	c.pending[messageID] = struct{}{}
+	c.markPendingLocked(messageID)
 	c.mu.Unlock()
 	return c.push(how, frame)
 }
@@ -173,7 +183,7 @@ func (c *Client) Replay(ctx context.Context, msgs []chat.Message) (int, error) {
 		c.mu.Lock()
 		dup := c.seenLocked(m.ID)
 		if !dup {
-			c.pending[m.ID] = struct{}{}
+			c.markPendingLocked(m.ID)
 		}
 		c.mu.Unlock()
 		if dup {
@@ -207,7 +217,7 @@ func (c *Client) EndReplay(count int) {
 		if c.seenLocked(h.id) {
 			continue
 		}
-		c.pending[h.id] = struct{}{}
+		c.markPendingLocked(h.id)
 		frames = append(frames, h.frame)
 	}
 	c.mu.Unlock()

@@ -108,14 +108,13 @@ func (h *Hub) QueuedBytes() int64 { return h.queued.Load() }
 // deliveries until Register; frames sent to it before are written.
 func (h *Hub) NewClient(userID string, role chat.Role, conn Conn) *Client {
 	return &Client{
-		id:      h.nextID.Add(1),
-		userID:  userID,
-		role:    role,
-		conn:    conn,
-		hub:     h,
-		q:       newQueue(&h.queued),
-		pending: make(map[string]struct{}),
-		closed:  make(chan struct{}),
+		id:     h.nextID.Add(1),
+		userID: userID,
+		role:   role,
+		conn:   conn,
+		hub:    h,
+		q:      newQueue(&h.queued),
+		closed: make(chan struct{}),
 	}
 }
 

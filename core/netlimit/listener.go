@@ -61,7 +61,13 @@ func (l *capListener) Accept() (net.Conn, error) {
 		<-l.slots
 		return nil, err
 	}
-	return &releasingConn{Conn: c, release: func() { <-l.slots }}, nil
+	// A connection the per-address cap already wrapped carries this slot
+	// too: one wrapper per connection, not one per cap.
+	if rc, ok := c.(*releasingConn); ok && rc.slots == nil {
+		rc.slots = l.slots
+		return rc, nil
+	}
+	return &releasingConn{Conn: c, slots: l.slots}, nil
 }
 
 func (l *capListener) Close() error {
@@ -96,7 +102,7 @@ func (l *perIPListener) Accept() (net.Conn, error) {
 			return c, nil
 		}
 		if l.take(addr) {
-			return &releasingConn{Conn: c, release: func() { l.release(addr) }}, nil
+			return &releasingConn{Conn: c, perIP: l, addr: addr}, nil
 		}
 		_ = c.Close()
 		if l.refused != nil {
@@ -134,18 +140,33 @@ func peerAddr(c net.Conn) (netip.Addr, bool) {
 	return a.Unmap(), ok
 }
 
-// releasingConn gives its slot back once, on the first Close, and keeps
-// the raw connection's SyscallConn and CloseWrite reachable.
+// releasingConn gives back what it holds once, on the first Close: its
+// peer's count in perIP (if set) and a slot of slots (if set). Both caps
+// share one wrapper and it holds no closure, so a connection costs one
+// small allocation here however many caps apply (an idle WebSocket keeps
+// it for its whole life). It keeps the raw connection's SyscallConn and
+// CloseWrite reachable.
 type releasingConn struct {
 	net.Conn
-	once    sync.Once
-	release func()
+	once  sync.Once
+	perIP *perIPListener
+	addr  netip.Addr
+	slots chan struct{}
 }
 
 func (c *releasingConn) Close() error {
 	err := c.Conn.Close()
 	c.once.Do(c.release)
 	return err
+}
+
+func (c *releasingConn) release() {
+	if c.perIP != nil {
+		c.perIP.release(c.addr)
+	}
+	if c.slots != nil {
+		<-c.slots
+	}
 }
 
 var errNoRawConn = errors.New("netlimit: connection has no raw file descriptor")

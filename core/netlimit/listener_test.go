@@ -193,3 +193,18 @@ func TestCloseEndsAWaitingAccept(t *testing.T) {
 		t.Fatal("Accept still waiting after Close")
 	}
 }
+
+// Both caps share one wrapper per connection: its Close must give back the
+// address's count and the global slot alike.
+func TestCloseReleasesBothCaps(t *testing.T) {
+	addr, accepted := setup(t, netlimit.Options{MaxConnections: 1, MaxPerIP: 1})
+	for i := range 3 {
+		c := dialFrom(t, "127.0.0.2", addr)
+		s := acceptOne(t, accepted)
+		if closedByServer(c, 50*time.Millisecond) {
+			t.Fatalf("connection %d, under both caps once the last closed, was closed", i)
+		}
+		_ = s.Close()
+		_ = c.Close()
+	}
+}

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/dmchat/dmchat/core/bus"
 )
 
 // Presence timing: each instance writes its online users to its presence
@@ -29,6 +31,12 @@ func (n *Node) announcePresence(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		}
+		// Only a connected bus can take the record (SetPresence refuses
+		// otherwise, and the disabled bus has no one to tell): skip listing
+		// and sorting every user each second for nothing.
+		if n.bus.State() != bus.StateConnected {
+			continue
 		}
 		users := n.hub.UserIDs()
 		sort.Strings(users)

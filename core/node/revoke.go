@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -28,24 +29,26 @@ const (
 )
 
 // tokenSessions maps token ids to the local sessions opened with them. mu
-// guards byToken; nothing calls out while holding it.
+// guards byToken and each added session's tokenID; nothing calls out while
+// holding it.
+//
+// A token nearly always has one socket here, so its sessions are a slice
+// (one word) rather than a set (a map per token): an idle socket pays for
+// its table entry and an 8-byte array, not a map header and a map group.
+// The slice is bounded by the user's sockets (WS_MAX_SOCKETS_PER_USER).
 type tokenSessions struct {
 	mu      sync.Mutex
-	byToken map[string]map[*Session]struct{}
+	byToken map[string][]*Session
 }
 
 func (t *tokenSessions) add(tokenID string, s *Session) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	s.tokenID = tokenID
 	if t.byToken == nil {
-		t.byToken = make(map[string]map[*Session]struct{})
+		t.byToken = make(map[string][]*Session)
 	}
-	set := t.byToken[tokenID]
-	if set == nil {
-		set = make(map[*Session]struct{})
-		t.byToken[tokenID] = set
-	}
-	set[s] = struct{}{}
+	t.byToken[tokenID] = append(t.byToken[tokenID], s)
 }
 
 // take removes and returns the sessions of tokenID.
@@ -54,31 +57,29 @@ func (t *tokenSessions) take(tokenID string) []*Session {
 	defer t.mu.Unlock()
 	set := t.byToken[tokenID]
 	delete(t.byToken, tokenID)
-	out := make([]*Session, 0, len(set))
-	for s := range set {
-		out = append(out, s)
-	}
-	return out
+	return set
 }
 
-// sweep forgets the sessions whose socket has closed, so the table holds
-// only open sockets (a socket never says when it closes; polling it here
-// costs no goroutine per socket).
-func (t *tokenSessions) sweep() {
+// remove forgets s (its session closed), so the table holds only open
+// sockets without being scanned: a scan every poll would cost time in
+// proportion to the sockets, idle ones included.
+func (t *tokenSessions) remove(s *Session) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	for id, set := range t.byToken {
-		for s := range set {
-			select {
-			case <-s.c.Done():
-				delete(set, s)
-			default:
-			}
-		}
-		if len(set) == 0 {
-			delete(t.byToken, id)
-		}
+	tokenID := s.tokenID
+	if tokenID == "" {
+		return // never added
 	}
+	set := t.byToken[tokenID]
+	i := slices.Index(set, s)
+	if i < 0 {
+		return
+	}
+	if len(set) == 1 {
+		delete(t.byToken, tokenID)
+		return
+	}
+	t.byToken[tokenID] = slices.Delete(set, i, i+1)
 }
 
 // AttachToken is Attach for a socket opened with the token whose id (jti)
@@ -90,6 +91,11 @@ func (n *Node) AttachToken(ctx context.Context, user chat.User, tokenID string, 
 		return s, err
 	}
 	n.tokens.add(tokenID, s)
+	// A close that ran before the add found nothing to remove.
+	if s.closed() {
+		n.tokens.remove(s)
+		return s, nil
+	}
 	// The caller checked the token before the upgrade; a revocation made
 	// since (during the replay, say) may have found no session to close.
 	revoked, err := n.store.TokenRevoked(ctx, tokenID)
@@ -159,6 +165,5 @@ func (n *Node) pollRevocations(ctx context.Context, interval time.Duration) {
 		for _, id := range ids {
 			n.closeRevoked(id, "poll")
 		}
-		n.tokens.sweep()
 	}
 }

@@ -42,13 +42,25 @@ func TestTokenTableForgetsClosedSockets(t *testing.T) {
 		}
 		s.Close(chat.CloseNormal, "")
 	}
-	n.tokens.sweep()
+	// A second socket of the first token leaves the table when it closes,
+	// and the first stays.
+	twin, err := n.AttachToken(ctx, u, "ja", time.Now().Add(time.Hour), discardConn{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.tokens.mu.Lock()
+	if got := len(n.tokens.byToken["ja"]); got != 2 {
+		n.tokens.mu.Unlock()
+		t.Fatalf("token ja has %d sockets in the table, want 2", got)
+	}
+	n.tokens.mu.Unlock()
+	twin.Close(chat.CloseNormal, "")
 	n.tokens.mu.Lock()
 	defer n.tokens.mu.Unlock()
 	if len(n.tokens.byToken) != 1 || n.tokens.byToken["ja"] == nil {
-		t.Fatalf("after the sweep the table holds %d tokens, want only the open socket's", len(n.tokens.byToken))
+		t.Fatalf("the table holds %d tokens, want only the open socket's", len(n.tokens.byToken))
 	}
-	if _, ok := n.tokens.byToken["ja"][open]; !ok {
+	if got := n.tokens.byToken["ja"]; len(got) != 1 || got[0] != open {
 		t.Fatal("the open socket was forgotten")
 	}
 }

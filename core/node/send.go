@@ -116,7 +116,7 @@ func (n *Node) deliveryAck(ctx context.Context, s *Session, messageID string) {
 func (n *Node) internalError(s *Session, msg string, err error, cmid, mid string) {
 	// Per session: a client whose every frame fails (the store is down)
 	// writes one line and a count, not one line per frame.
-	s.repeats.Log(zapcore.ErrorLevel, "internal_error", zap.String("what", msg), zap.Error(err))
+	s.logRepeats().Log(zapcore.ErrorLevel, "internal_error", zap.String("what", msg), zap.Error(err))
 	s.sendError(&internalError{what: msg, err: err}, cmid, mid)
 }
 

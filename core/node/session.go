@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -39,7 +40,14 @@ type Session struct {
 	userLimiter *rate.Limiter // nil until Attach succeeds
 	expiry      *time.Timer
 	// repeats keeps one client's repeated warnings to a line and a count.
-	repeats *logging.Repeats
+	// Made on the first warning (see logRepeats): most sessions never log
+	// one, and an idle socket should not carry it.
+	repeats atomic.Pointer[logging.Repeats]
+
+	// tokenID is the token's id for a session opened by AttachToken, set
+	// when it enters the node's token table (Close takes it out again);
+	// guarded by that table's mutex. It shares the table key's bytes.
+	tokenID string
 
 	overLimit []time.Time // ring of the last floodLimit over-limit times
 	overNext  int
@@ -54,8 +62,7 @@ type Session struct {
 // loop, feeding HandleFrame, and calls Close when it ends.
 func (n *Node) Attach(ctx context.Context, user chat.User, expires time.Time, conn hub.Conn) (*Session, error) {
 	c := n.hub.NewClient(user.ID, user.Role, conn)
-	s := &Session{n: n, c: c, limiter: rate.NewLimiter(rate.Limit(n.opts.Rate), n.opts.Burst),
-		repeats: logging.NewRepeats(n.log, zap.String("userId", user.ID))}
+	s := &Session{n: n, c: c, limiter: rate.NewLimiter(rate.Limit(n.opts.Rate), n.opts.Burst)}
 	if n.bg.Closed() {
 		c.Close(chat.CloseGoingAway, "server shutting down")
 		return s, errShuttingDown
@@ -136,8 +143,25 @@ func (s *Session) Close(code int, reason string) {
 		if s.userLimiter != nil {
 			s.n.userLimits.release(s.c.UserID())
 		}
-		s.repeats.Flush()
+		s.n.tokens.remove(s)
+		if r := s.repeats.Load(); r != nil {
+			r.Flush()
+		}
 	})
+}
+
+// logRepeats returns the session's Repeats, making it on first use. The
+// read loop and a closer (ping timeout, expiry, kick) may race here; both
+// end up with the one stored.
+func (s *Session) logRepeats() *logging.Repeats {
+	if r := s.repeats.Load(); r != nil {
+		return r
+	}
+	r := logging.NewRepeats(s.n.log, zap.String("userId", s.c.UserID()))
+	if s.repeats.CompareAndSwap(nil, r) {
+		return r
+	}
+	return s.repeats.Load()
 }
 
 // HandleFrame processes one frame from the client. Errors are answered
@@ -155,7 +179,7 @@ func (s *Session) HandleFrame(ctx context.Context, data []byte) {
 	// a frame like any other.
 	exempt := err == nil && f.Type == chat.TypeDeliveryAck && s.c.AwaitingAck(f.MessageID)
 	if !exempt && !allowBoth(s.limiter, s.userLimiter, time.Now()) {
-		s.repeats.Log(zapcore.InfoLevel, "rate_limited")
+		s.logRepeats().Log(zapcore.InfoLevel, "rate_limited")
 		// Name the frame when it names something: a send's clientMessageId,
 		// an ack's messageId.
 		s.sendError(errRateLimited, f.ClientMessageID, f.MessageID)
