@@ -55,7 +55,7 @@ var (
 	cycleKeyID       = []byte(`"messageId":"`)
 )
 
-// Write implements hub.Conn.
+// Write implements hub.Transport.
 func (c cycleConn) Write(_ time.Time, frames [][]byte) error {
 	for _, b := range frames {
 		switch {
@@ -77,7 +77,7 @@ func (c cycleConn) Write(_ time.Time, frames [][]byte) error {
 // count includes no writer goroutine that the server would not start.
 func (c cycleConn) TryWrite(frames [][]byte) (bool, error) { return true, c.Write(time.Time{}, frames) }
 
-// Close implements hub.Conn.
+// Close implements hub.Transport.
 func (cycleConn) Close(int, string) error { return nil }
 
 // cyclePair is a sender and a recipient attached to the node, with every

@@ -23,7 +23,7 @@ func TestShutdownWaitsForTheCloseHandshake(t *testing.T) {
 	// here on must be gone at the end.
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	h := hub.New(hub.Options{})
-	c := h.NewClient("bob", chat.RoleUser, server)
+	c := h.NewSocket("bob", chat.RoleUser, server)
 	if err := h.Register(c); err != nil {
 		t.Fatal(err)
 	}

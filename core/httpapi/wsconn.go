@@ -251,13 +251,13 @@ func (w *corkingWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	return w.conn, brw, nil
 }
 
-// wsConn adapts a coder/websocket connection over a corkConn to hub.Conn.
+// wsConn adapts a coder/websocket connection over a corkConn to hub.Transport.
 type wsConn struct {
 	c    *websocket.Conn
 	cork *corkConn
 }
 
-var _ hub.Conn = wsConn{}
+var _ hub.Transport = wsConn{}
 
 // Write writes frames as text messages in one system call (or one per
 // corkFlushBytes). The messages are only collected in memory until the

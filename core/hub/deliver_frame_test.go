@@ -52,9 +52,9 @@ func (r *rawConn) wait(t *testing.T, n int) [][]byte {
 func TestDeliverFrameWritesTheBytesGiven(t *testing.T) {
 	h := New(Options{})
 	conns := []*rawConn{{wrote: make(chan struct{}, 16)}, {wrote: make(chan struct{}, 16)}}
-	var clients []*Client
+	var clients []*Socket
 	for _, rc := range conns {
-		c := h.NewClient("bob", chat.RoleUser, rc)
+		c := h.NewSocket("bob", chat.RoleUser, rc)
 		h.Register(c)
 		t.Cleanup(func() { c.Close(chat.CloseNormal, "") })
 		clients = append(clients, c)
@@ -90,7 +90,7 @@ func TestDeliverFrameWritesTheBytesGiven(t *testing.T) {
 func TestDeliverFrameHeldDuringReplay(t *testing.T) {
 	h := New(Options{})
 	rc := &rawConn{wrote: make(chan struct{}, 16)}
-	c := h.NewClient("bob", chat.RoleUser, rc)
+	c := h.NewSocket("bob", chat.RoleUser, rc)
 	h.Register(c)
 	t.Cleanup(func() { c.Close(chat.CloseNormal, "") })
 	c.BeginReplay()

@@ -3,7 +3,7 @@
 // goroutine (started only while frames wait, and handing the socket all of
 // them at once), and the rule that a message is never pushed twice on one
 // connection while its DELIVERY_ACK can still come. It knows nothing of
-// WebSocket libraries (a socket is the small Conn interface), of the store
+// WebSocket libraries (a socket's wire is the small Transport interface), of the store
 // or of other instances: the node decides what to deliver, the hub delivers
 // it locally. The hub owns every goroutine it starts (writers, close
 // handshakes) and chooses itself whether a frame is written by the

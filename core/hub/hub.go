@@ -36,10 +36,10 @@ type Options struct {
 	// WriteTimeout bounds the write of one batch of frames. Default 10 s.
 	WriteTimeout time.Duration
 	// OnSlowConsumer, if set, is called before a slow socket is closed.
-	OnSlowConsumer func(*Client)
-	// OnRegister and OnUnregister, if set, are called after a client is
+	OnSlowConsumer func(*Socket)
+	// OnRegister and OnUnregister, if set, are called after a socket is
 	// added or removed, outside the hub's lock.
-	OnRegister, OnUnregister func(*Client)
+	OnRegister, OnUnregister func(*Socket)
 }
 
 // Defaults of Options.
@@ -73,10 +73,10 @@ type Hub struct {
 	// writerHook, set by tests only, wraps each writer goroutine's function.
 	writerHook func(fn func()) func()
 
-	// mu guards users. Never call a Client method that can block, or a
+	// mu guards users. Never call a Socket method that can block, or a
 	// callback, while holding it.
 	mu    sync.RWMutex
-	users map[string]map[*Client]struct{}
+	users map[string]map[*Socket]struct{}
 }
 
 // New returns an empty hub.
@@ -97,17 +97,17 @@ func New(opts Options) *Hub {
 		opts.WriteTimeout = 10 * time.Second
 	}
 	return &Hub{opts: opts, limits: limits{opts.MaxQueueBytes, opts.OutboundBudget},
-		users: make(map[string]map[*Client]struct{})}
+		users: make(map[string]map[*Socket]struct{})}
 }
 
 // QueuedBytes is the sum of every socket's outbound bytes: what the
 // global budget bounds.
 func (h *Hub) QueuedBytes() int64 { return h.queued.Load() }
 
-// NewClient wraps conn for userID. The client is not yet visible to
+// NewSocket wraps conn for userID. The socket is not yet visible to
 // deliveries until Register; frames sent to it before are written.
-func (h *Hub) NewClient(userID string, role chat.Role, conn Conn) *Client {
-	return &Client{
+func (h *Hub) NewSocket(userID string, role chat.Role, conn Transport) *Socket {
+	return &Socket{
 		id:     h.nextID.Add(1),
 		userID: userID,
 		role:   role,
@@ -118,10 +118,10 @@ func (h *Hub) NewClient(userID string, role chat.Role, conn Conn) *Client {
 	}
 }
 
-// Register makes c receive deliveries for its user. A client that is
+// Register makes c receive deliveries for its user. A socket that is
 // already closed is not added; nor is one past its user's
 // MaxSocketsPerUser (ErrTooManySockets: the caller tells and closes it).
-func (h *Hub) Register(c *Client) error {
+func (h *Hub) Register(c *Socket) error {
 	h.mu.Lock()
 	if c.q.isClosed() {
 		h.mu.Unlock()
@@ -133,7 +133,7 @@ func (h *Hub) Register(c *Client) error {
 		return ErrTooManySockets
 	}
 	if set == nil {
-		set = make(map[*Client]struct{}, 1)
+		set = make(map[*Socket]struct{}, 1)
 		h.users[c.userID] = set
 	}
 	set[c] = struct{}{}
@@ -144,7 +144,7 @@ func (h *Hub) Register(c *Client) error {
 	return nil
 }
 
-func (h *Hub) unregister(c *Client) {
+func (h *Hub) unregister(c *Socket) {
 	h.mu.Lock()
 	set, ok := h.users[c.userID]
 	_, present := set[c]
@@ -160,15 +160,15 @@ func (h *Hub) unregister(c *Client) {
 	}
 }
 
-// Clients returns userID's sockets on this instance.
-func (h *Hub) Clients(userID string) []*Client {
-	return h.appendClients(nil, userID)
+// Sockets returns userID's sockets on this instance.
+func (h *Hub) Sockets(userID string) []*Socket {
+	return h.appendSockets(nil, userID)
 }
 
-// appendClients appends userID's sockets here to dst. The per-message paths
+// appendSockets appends userID's sockets here to dst. The per-message paths
 // pass a small array on their stack, so looking up a user's few sockets
 // allocates nothing.
-func (h *Hub) appendClients(dst []*Client, userID string) []*Client {
+func (h *Hub) appendSockets(dst []*Socket, userID string) []*Socket {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	for c := range h.users[userID] {
@@ -177,8 +177,8 @@ func (h *Hub) appendClients(dst []*Client, userID string) []*Client {
 	return dst
 }
 
-// fewClients sizes the stack arrays of appendClients: a user's tabs.
-const fewClients = 4
+// fewSockets sizes the stack arrays of appendSockets: a user's tabs.
+const fewSockets = 4
 
 // Online reports whether userID has a socket here.
 func (h *Hub) Online(userID string) bool {
@@ -215,10 +215,10 @@ func (h *Hub) Count() int {
 // on that socket's read loop; nil for a delivery from elsewhere (the bus).
 // The hub chooses from it who writes (see writer.go). It returns the
 // number of sockets m was pushed to.
-func (h *Hub) DeliverMessage(m chat.Message, from *Client) int {
+func (h *Hub) DeliverMessage(m chat.Message, from *Socket) int {
 	how := modeFrom(from)
 	return h.fanOut(m.RecipientID, func() []byte { return chat.MessageFrame(m).Encode() },
-		func(c *Client, frame []byte) bool { return c.deliver(m.ID, frame, how) })
+		func(c *Socket, frame []byte) bool { return c.deliver(m.ID, frame, how) })
 }
 
 // DeliverFrame is DeliverMessage for a MESSAGE frame already encoded (on
@@ -227,10 +227,10 @@ func (h *Hub) DeliverMessage(m chat.Message, from *Client) int {
 // decoded or copied, so it must not be modified afterwards. messageID is
 // the frame's, for the sockets' pending and ack tracking; from as for
 // DeliverMessage.
-func (h *Hub) DeliverFrame(recipientID, messageID string, frame []byte, from *Client) int {
+func (h *Hub) DeliverFrame(recipientID, messageID string, frame []byte, from *Socket) int {
 	how := modeFrom(from)
 	return h.fanOut(recipientID, func() []byte { return frame },
-		func(c *Client, frame []byte) bool { return c.deliver(messageID, frame, how) })
+		func(c *Socket, frame []byte) bool { return c.deliver(messageID, frame, how) })
 }
 
 // DeliverMessagePaced is DeliverMessage for bulk senders (the catch-up
@@ -240,14 +240,14 @@ func (h *Hub) DeliverFrame(recipientID, messageID string, frame []byte, from *Cl
 // page after page. It returns the sockets m was pushed to, and ctx's error
 // if it ended a wait (m then stays undelivered, in the store, for later).
 func (h *Hub) DeliverMessagePaced(ctx context.Context, m chat.Message) (int, error) {
-	var few [fewClients]*Client
-	clients := h.appendClients(few[:0], m.RecipientID)
-	if len(clients) == 0 {
+	var few [fewSockets]*Socket
+	sockets := h.appendSockets(few[:0], m.RecipientID)
+	if len(sockets) == 0 {
 		return 0, nil
 	}
 	frame := chat.MessageFrame(m).Encode()
 	n := 0
-	for _, c := range clients {
+	for _, c := range sockets {
 		if err := c.waitBelowHalf(ctx); err != nil {
 			if ctx.Err() != nil {
 				return n, err
@@ -263,15 +263,15 @@ func (h *Hub) DeliverMessagePaced(ctx context.Context, m chat.Message) (int, err
 
 // fanOut encodes a frame once, and only if userID has sockets here, and
 // offers it to each of them with push; it returns how many took it.
-func (h *Hub) fanOut(userID string, encode func() []byte, push func(*Client, []byte) bool) int {
-	var few [fewClients]*Client
-	clients := h.appendClients(few[:0], userID)
-	if len(clients) == 0 {
+func (h *Hub) fanOut(userID string, encode func() []byte, push func(*Socket, []byte) bool) int {
+	var few [fewSockets]*Socket
+	sockets := h.appendSockets(few[:0], userID)
+	if len(sockets) == 0 {
 		return 0
 	}
 	frame := encode()
 	n := 0
-	for _, c := range clients {
+	for _, c := range sockets {
 		if push(c, frame) {
 			n++
 		}
@@ -282,11 +282,11 @@ func (h *Hub) fanOut(userID string, encode func() []byte, push func(*Client, []b
 // Kick sends frame as the last frame to every socket of userID here, then
 // closes each with code. It returns the number of sockets kicked.
 func (h *Hub) Kick(userID string, frame []byte, code int, reason string) int {
-	clients := h.Clients(userID)
-	for _, c := range clients {
+	sockets := h.Sockets(userID)
+	for _, c := range sockets {
 		c.CloseAfter(frame, code, reason)
 	}
-	return len(clients)
+	return len(sockets)
 }
 
 // Shutdown refuses new writer goroutines, closes every socket with 1001,
@@ -312,7 +312,7 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 // CloseAll closes every socket with code.
 func (h *Hub) CloseAll(code int, reason string) {
 	h.mu.RLock()
-	var all []*Client
+	var all []*Socket
 	for _, set := range h.users {
 		for c := range set {
 			all = append(all, c)

@@ -36,10 +36,10 @@ func BenchmarkDeliverMessage(b *testing.B) {
 		b.Run("sockets="+strconv.Itoa(sockets), func(b *testing.B) {
 			h := New(Options{MaxQueueBytes: 1 << 30})
 			conns := make([]*countConn, sockets)
-			clients := make([]*Client, sockets)
+			clients := make([]*Socket, sockets)
 			for i := range conns {
 				conns[i] = &countConn{}
-				clients[i] = h.NewClient("bob", chat.RoleUser, conns[i])
+				clients[i] = h.NewSocket("bob", chat.RoleUser, conns[i])
 				h.Register(clients[i])
 			}
 			b.Cleanup(func() {
@@ -74,7 +74,7 @@ func BenchmarkSendState(b *testing.B) {
 	// is not what is measured here.
 	h := New(Options{MaxQueueBytes: 1 << 30})
 	conn := &countConn{}
-	c := h.NewClient("alice", chat.RoleUser, conn)
+	c := h.NewSocket("alice", chat.RoleUser, conn)
 	h.Register(c)
 	b.Cleanup(func() { c.Close(chat.CloseNormal, "") })
 	b.ReportAllocs()

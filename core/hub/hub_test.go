@@ -92,12 +92,12 @@ func (f *fakeConn) waitClosed(t *testing.T) int {
 	return f.code
 }
 
-func setup(t *testing.T, opts Options) (*Hub, func(user string) (*Client, *fakeConn)) {
+func setup(t *testing.T, opts Options) (*Hub, func(user string) (*Socket, *fakeConn)) {
 	t.Helper()
 	h := New(opts)
-	connect := func(user string) (*Client, *fakeConn) {
+	connect := func(user string) (*Socket, *fakeConn) {
 		fc := newFakeConn()
-		c := h.NewClient(user, chat.RoleUser, fc)
+		c := h.NewSocket(user, chat.RoleUser, fc)
 		h.Register(c)
 		t.Cleanup(func() { c.Close(chat.CloseNormal, "") })
 		return c, fc
@@ -166,7 +166,7 @@ func TestEveryTabGetsTheMessage(t *testing.T) {
 func TestReplayHoldsLiveMessagesBack(t *testing.T) {
 	h := New(Options{})
 	fc := newFakeConn()
-	c := h.NewClient("bob", chat.RoleUser, fc)
+	c := h.NewSocket("bob", chat.RoleUser, fc)
 	defer c.Close(chat.CloseNormal, "")
 	c.BeginReplay()
 	h.Register(c)
@@ -199,12 +199,12 @@ func TestReplayHoldsLiveMessagesBack(t *testing.T) {
 }
 
 func TestSlowConsumerIsClosedNotWaitedFor(t *testing.T) {
-	slow := make(chan *Client, 1)
-	h := New(Options{MaxQueueBytes: 1024, OnSlowConsumer: func(c *Client) { slow <- c }})
+	slow := make(chan *Socket, 1)
+	h := New(Options{MaxQueueBytes: 1024, OnSlowConsumer: func(c *Socket) { slow <- c }})
 	fc := newFakeConn()
 	fc.block = make(chan struct{})
 	defer close(fc.block)
-	c := h.NewClient("bob", chat.RoleUser, fc)
+	c := h.NewSocket("bob", chat.RoleUser, fc)
 	h.Register(c)
 	for i := 0; i < 100; i++ {
 		h.DeliverMessage(msg(i, "bob"), nil) // never blocks, whatever the socket does
@@ -283,8 +283,8 @@ func TestLookingUpAUsersSocketsAllocatesNothing(t *testing.T) {
 	connect("bob")
 	connect("bob")
 	allocs := testing.AllocsPerRun(100, func() {
-		var few [fewClients]*Client
-		if got := h.appendClients(few[:0], "bob"); len(got) != 2 {
+		var few [fewSockets]*Socket
+		if got := h.appendSockets(few[:0], "bob"); len(got) != 2 {
 			t.Fatalf("%d sockets, want 2", len(got))
 		}
 	})

@@ -11,14 +11,14 @@ import (
 
 // stuckClients registers n sockets of user that never take a write (a
 // client that stopped reading), released when the test ends.
-func stuckClients(t *testing.T, h *Hub, user string, n int) ([]*Client, []*fakeConn) {
+func stuckClients(t *testing.T, h *Hub, user string, n int) ([]*Socket, []*fakeConn) {
 	t.Helper()
-	var cs []*Client
+	var cs []*Socket
 	var fcs []*fakeConn
 	for range n {
 		fc := newFakeConn()
 		fc.block = make(chan struct{})
-		c := h.NewClient(user, chat.RoleUser, fc)
+		c := h.NewSocket(user, chat.RoleUser, fc)
 		if err := h.Register(c); err != nil {
 			t.Fatal(err)
 		}
@@ -69,7 +69,7 @@ func TestNonReadingSocketsOfOneUserStayBounded(t *testing.T) {
 func TestGlobalBudgetClosesSocketsBeforeItIsPassed(t *testing.T) {
 	const budget = 20 << 10
 	h := New(Options{MaxQueueBytes: 1 << 20, OutboundBudget: budget})
-	var all []*Client
+	var all []*Socket
 	for _, u := range []string{"a", "b", "c", "d", "e", "f"} {
 		cs, _ := stuckClients(t, h, u, 1)
 		all = append(all, cs...)
@@ -99,7 +99,7 @@ func TestGlobalBudgetClosesSocketsBeforeItIsPassed(t *testing.T) {
 func TestPushedSetStaysBoundedAndStillDedupes(t *testing.T) {
 	h := New(Options{})
 	cc := &countConn{}
-	c := h.NewClient("bob", chat.RoleUser, cc)
+	c := h.NewSocket("bob", chat.RoleUser, cc)
 	if err := h.Register(c); err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +159,7 @@ func TestUnackedCapClosesAClientThatNeverAcks(t *testing.T) {
 func TestHoldbackDuringAReplayIsBounded(t *testing.T) {
 	h := New(Options{MaxQueueBytes: 8 << 10})
 	fc := newFakeConn()
-	c := h.NewClient("bob", chat.RoleUser, fc)
+	c := h.NewSocket("bob", chat.RoleUser, fc)
 	t.Cleanup(func() { c.Close(chat.CloseNormal, "") })
 	c.BeginReplay()
 	if err := h.Register(c); err != nil {
@@ -180,29 +180,29 @@ func TestHoldbackDuringAReplayIsBounded(t *testing.T) {
 // refused; other users are not affected, and a closed socket frees a slot.
 func TestSocketsPerUserAreCapped(t *testing.T) {
 	h := New(Options{MaxSocketsPerUser: 3})
-	var bobs []*Client
+	var bobs []*Socket
 	for range 3 {
-		c := h.NewClient("bob", chat.RoleUser, newFakeConn())
+		c := h.NewSocket("bob", chat.RoleUser, newFakeConn())
 		if err := h.Register(c); err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { c.Close(chat.CloseNormal, "") })
 		bobs = append(bobs, c)
 	}
-	extra := h.NewClient("bob", chat.RoleUser, newFakeConn())
+	extra := h.NewSocket("bob", chat.RoleUser, newFakeConn())
 	if err := h.Register(extra); !errors.Is(err, ErrTooManySockets) {
 		t.Fatalf("4th socket: %v, want ErrTooManySockets", err)
 	}
 	if h.Count() != 3 {
 		t.Fatalf("%d sockets registered, want 3", h.Count())
 	}
-	carol := h.NewClient("carol", chat.RoleUser, newFakeConn())
+	carol := h.NewSocket("carol", chat.RoleUser, newFakeConn())
 	if err := h.Register(carol); err != nil {
 		t.Fatalf("another user refused: %v", err)
 	}
 	t.Cleanup(func() { carol.Close(chat.CloseNormal, "") })
 	bobs[0].Close(chat.CloseNormal, "")
-	again := h.NewClient("bob", chat.RoleUser, newFakeConn())
+	again := h.NewSocket("bob", chat.RoleUser, newFakeConn())
 	if err := h.Register(again); err != nil {
 		t.Fatalf("after a close, a new socket was refused: %v", err)
 	}
@@ -215,7 +215,7 @@ func TestSocketsPerUserAreCapped(t *testing.T) {
 func TestBytesBeingWrittenCountAgainstTheBound(t *testing.T) {
 	h := New(Options{MaxQueueBytes: 4 << 10})
 	bc := &batchConn{entered: make(chan struct{}), release: make(chan struct{}), wrote: make(chan struct{}, 16)}
-	c := h.NewClient("bob", chat.RoleUser, bc)
+	c := h.NewSocket("bob", chat.RoleUser, bc)
 	if err := h.Register(c); err != nil {
 		t.Fatal(err)
 	}

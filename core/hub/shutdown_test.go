@@ -56,10 +56,10 @@ func waitEvent[T any](t *testing.T, ch <-chan T, what string) T {
 
 // stuckClient registers a socket of user on a stuckConn and queues a frame,
 // so that its writer goroutine is inside Write when this returns.
-func stuckClient(t *testing.T, h *Hub, user string) (*Client, *stuckConn) {
+func stuckClient(t *testing.T, h *Hub, user string) (*Socket, *stuckConn) {
 	t.Helper()
 	sc := newStuckConn()
-	c := h.NewClient(user, chat.RoleUser, sc)
+	c := h.NewSocket(user, chat.RoleUser, sc)
 	if err := h.Register(c); err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +127,7 @@ func TestShutdownClosesGoingAwayAndWaitsForWritersAndHandshakes(t *testing.T) {
 	// After Shutdown nothing starts a goroutine: a new socket that needs a
 	// writer is closed with 1001 at once, its handshake on this goroutine.
 	fc := newFakeConn()
-	late := h.NewClient("carol", chat.RoleUser, fc)
+	late := h.NewSocket("carol", chat.RoleUser, fc)
 	late.Send(chat.StateFrame("2").Encode())
 	if code := fc.waitClosed(t); code != chat.CloseGoingAway {
 		t.Fatalf("late socket closed with %d, want %d", code, chat.CloseGoingAway)

@@ -13,7 +13,7 @@ const stateMemory = time.Minute
 
 // stateSeen records a MESSAGE_STATE for messageID and reports whether this
 // socket already had one. The caller holds c.mu.
-func (c *Client) stateSeen(messageID string, now time.Time) bool {
+func (c *Socket) stateSeen(messageID string, now time.Time) bool {
 	if _, ok := c.statesNow[messageID]; ok {
 		return true
 	}
@@ -29,7 +29,7 @@ func (c *Client) stateSeen(messageID string, now time.Time) bool {
 
 // sendState queues MESSAGE_STATE DELIVERED for messageID unless this
 // socket was already told.
-func (c *Client) sendState(messageID string, frame []byte, how writeMode) bool {
+func (c *Socket) sendState(messageID string, frame []byte, how writeMode) bool {
 	c.mu.Lock()
 	seen := c.stateSeen(messageID, time.Now())
 	c.mu.Unlock()
@@ -44,8 +44,8 @@ func (c *Client) sendState(messageID string, frame []byte, how writeMode) bool {
 // socket whose DELIVERY_ACK recorded it, when the caller is handling that
 // on its read loop; nil for a state from elsewhere (the bus): as for
 // DeliverMessage, the hub chooses from it who writes.
-func (h *Hub) SendState(senderID, messageID string, from *Client) int {
+func (h *Hub) SendState(senderID, messageID string, from *Socket) int {
 	how := modeFrom(from)
 	return h.fanOut(senderID, func() []byte { return chat.StateFrame(messageID).Encode() },
-		func(c *Client, frame []byte) bool { return c.sendState(messageID, frame, how) })
+		func(c *Socket, frame []byte) bool { return c.sendState(messageID, frame, how) })
 }

@@ -7,10 +7,10 @@ import (
 	"github.com/dmchat/dmchat/core/chat"
 )
 
-// A client's writer goroutine runs only while it has frames to write: push
+// A socket's writer goroutine runs only while it has frames to write: push
 // starts one when the queue goes from idle to busy, and it exits once the
 // queue is empty. An idle socket therefore costs no goroutine stack, and a
-// busy one hands every frame queued meanwhile to Conn.Write at once, which
+// busy one hands every frame queued meanwhile to Transport.Write at once, which
 // writes them in one system call.
 
 // batchPool recycles the writers' batch slices, so a writer started for
@@ -25,7 +25,7 @@ const maxInlineBatches = 2
 // Who writes. A frame pushed by a goroutine that is handling one frame
 // read from a socket of this hub (its read loop) is written by that
 // goroutine when the socket takes it at once: the replies on that socket
-// (Client.Send, REPLAY_DONE, a kick) and what its frame causes on other
+// (Socket.Send, REPLAY_DONE, a kick) and what its frame causes on other
 // sockets (DeliverMessage and SendState with from set: the recipient's
 // MESSAGE, the sender's MESSAGE_STATE). One non-blocking system call then
 // replaces starting and waking a writer goroutine per frame (124 → 117 µs
@@ -37,12 +37,12 @@ const maxInlineBatches = 2
 
 // modeFrom is the write mode of a push made on behalf of from: inline
 // when the pushing goroutine is from's read loop handling its frame.
-func modeFrom(from *Client) writeMode { return from != nil }
+func modeFrom(from *Socket) writeMode { return from != nil }
 
 // kickWriter starts writing after a push made this goroutine the queue's
-// writer: inline when allowed and the Conn can try (see writeInline),
+// writer: inline when allowed and the Transport can try (see writeInline),
 // otherwise, or for what is left, in a writer goroutine.
-func (c *Client) kickWriter(how writeMode) {
+func (c *Socket) kickWriter(how writeMode) {
 	if tw, ok := c.conn.(TryWriter); ok && how == inline {
 		c.writeInline(tw)
 		return
@@ -54,7 +54,7 @@ func (c *Client) kickWriter(how writeMode) {
 // that queued it: on a socket with room in its send buffer (nearly always)
 // the frames leave at once and no goroutine is started or woken. Whatever
 // the socket does not take at once is handed to a writer goroutine.
-func (c *Client) writeInline(tw TryWriter) {
+func (c *Socket) writeInline(tw TryWriter) {
 	bp := batchPool.Get().(*[][]byte)
 	defer func() {
 		*bp = (*bp)[:0]
@@ -74,7 +74,7 @@ func (c *Client) writeInline(tw TryWriter) {
 			c.Close(CloseWriteFailed, "write failed")
 			return
 		case !done:
-			// The Conn holds the rest: still counted until it has left.
+			// The Transport holds the rest: still counted until it has left.
 			c.startWriter(fin, size)
 			return
 		}
@@ -88,14 +88,14 @@ func (c *Client) writeInline(tw TryWriter) {
 }
 
 // noFlush is startWriter's held argument when an inline write left
-// nothing in the Conn.
+// nothing in the Transport.
 const noFlush = -1
 
 // startWriter runs write in one of the hub's writer goroutines; fin and
-// held are write's. If the hub is shutting down and refuses, the client
+// held are write's. If the hub is shutting down and refuses, the socket
 // is closed as going away, after sending here what an inline write left:
 // that may be part of a frame, which the close frame must not cut.
-func (c *Client) startWriter(fin *closeRequest, held int) {
+func (c *Socket) startWriter(fin *closeRequest, held int) {
 	fn := c.writeQueued
 	if held != noFlush {
 		fn = func() { c.write(fin, held) }
@@ -113,14 +113,14 @@ func (c *Client) startWriter(fin *closeRequest, held int) {
 }
 
 // writeQueued is write with nothing left over from an inline write.
-func (c *Client) writeQueued() { c.write(nil, noFlush) }
+func (c *Socket) writeQueued() { c.write(nil, noFlush) }
 
-// write writes batches until the queue is empty or the client closes.
+// write writes batches until the queue is empty or the socket closes.
 // Each batch gets WriteTimeout to be written. Unless held is noFlush, it
-// first sends what an inline write left in the Conn (a batch of held
+// first sends what an inline write left in the Transport (a batch of held
 // bytes, given back to the queue's count once sent), then closes with fin
 // if set.
-func (c *Client) write(fin *closeRequest, held int) {
+func (c *Socket) write(fin *closeRequest, held int) {
 	if held != noFlush {
 		err := c.conn.Write(time.Now().Add(c.hub.opts.WriteTimeout), nil)
 		c.q.written(held)

@@ -57,7 +57,7 @@ func TestFramesQueuedDuringAWriteGoOutTogether(t *testing.T) {
 		}
 	}
 	bc := &batchConn{entered: make(chan struct{}), release: make(chan struct{}), wrote: make(chan struct{}, 16)}
-	c := h.NewClient("bob", chat.RoleUser, bc)
+	c := h.NewSocket("bob", chat.RoleUser, bc)
 	h.Register(c)
 	defer c.Close(chat.CloseNormal, "")
 
@@ -101,7 +101,7 @@ func TestRefusedWriterClosesAsGoingAway(t *testing.T) {
 		t.Fatal(err)
 	}
 	fc := newFakeConn()
-	c := h.NewClient("bob", chat.RoleUser, fc)
+	c := h.NewSocket("bob", chat.RoleUser, fc)
 	c.Send(chat.StateFrame("1").Encode())
 	if code := fc.waitClosed(t); code != chat.CloseGoingAway {
 		t.Fatalf("closed with %d, want %d", code, chat.CloseGoingAway)
@@ -169,13 +169,13 @@ func (c *tryConn) waitWritten(t *testing.T, n int) {
 // tryClient registers bob on a tryConn that takes take frames per try, in
 // a hub that counts the writer goroutines it starts. With replaying, bob's
 // client is in a replay when registered.
-func tryClient(t *testing.T, take int, replaying bool) (*Hub, *Client, *tryConn, *atomic.Int32) {
+func tryClient(t *testing.T, take int, replaying bool) (*Hub, *Socket, *tryConn, *atomic.Int32) {
 	t.Helper()
 	started := new(atomic.Int32)
 	h := New(Options{})
 	h.writerHook = func(fn func()) func() { started.Add(1); return fn }
 	tc := newTryConn(take)
-	c := h.NewClient("bob", chat.RoleUser, tc)
+	c := h.NewSocket("bob", chat.RoleUser, tc)
 	if replaying {
 		c.BeginReplay()
 	}
@@ -241,7 +241,7 @@ func TestReplayIsBatchedNotWrittenInline(t *testing.T) {
 // of socket.
 func TestDeliveriesFromElsewhereAreLeftToTheWriter(t *testing.T) {
 	h, _, tc, started := tryClient(t, -1, false)
-	alice := h.NewClient("alice", chat.RoleUser, newTryConn(-1))
+	alice := h.NewSocket("alice", chat.RoleUser, newTryConn(-1))
 	defer alice.Close(chat.CloseNormal, "")
 
 	h.DeliverMessage(msg(1, "bob"), alice)
@@ -272,7 +272,7 @@ func TestShutdownSendsWhatAnInlineWriteLeftBeforeClosing(t *testing.T) {
 		t.Fatal(err)
 	}
 	tc := newTryConn(0)
-	c := h.NewClient("bob", chat.RoleUser, tc)
+	c := h.NewSocket("bob", chat.RoleUser, tc)
 	c.Send([]byte("a"))
 	tc.mu.Lock()
 	defer tc.mu.Unlock()

@@ -14,7 +14,7 @@ func TestWriteTimeoutClosesAStuckSocket(t *testing.T) {
 	h := New(Options{WriteTimeout: 50 * time.Millisecond})
 
 	fast := newFakeConn()
-	ok := h.NewClient("alice", chat.RoleUser, fast)
+	ok := h.NewSocket("alice", chat.RoleUser, fast)
 	h.Register(ok)
 	defer ok.Close(chat.CloseNormal, "")
 	for i := 0; i < 20; i++ {
@@ -34,7 +34,7 @@ func TestWriteTimeoutClosesAStuckSocket(t *testing.T) {
 
 	stuck := newFakeConn()
 	stuck.block = make(chan struct{}) // never released: only the deadline ends the write
-	c := h.NewClient("bob", chat.RoleUser, stuck)
+	c := h.NewSocket("bob", chat.RoleUser, stuck)
 	h.Register(c)
 	c.Send(chat.StateFrame("2").Encode())
 	select {

@@ -3,5 +3,5 @@
 // behaviour — persist first, acknowledge, deliver live here and through the
 // bus, mark DELIVERED once, replay on connect, catch up after a bus outage,
 // and ban. It is the bus's Handler. It knows nothing of HTTP or of the
-// WebSocket library: httpapi hands it sockets as hub.Conn values.
+// WebSocket library: httpapi hands it sockets as hub.Transport values.
 package node

@@ -26,7 +26,7 @@ type connEvent struct {
 	Code   int
 }
 
-// fakeConn is a hub.Conn that decodes every frame written to it and
+// fakeConn is a hub.Transport that decodes every frame written to it and
 // reports frames and the close, in order, on events.
 type fakeConn struct {
 	events chan connEvent

@@ -126,15 +126,15 @@ func New(opts Options) (*Node, error) {
 	}
 	n.userLimits = newUserLimits(opts.Rate, opts.Burst)
 	ho := opts.Hub
-	ho.OnSlowConsumer = func(*hub.Client) { n.metrics.SlowConsumers.Inc() }
+	ho.OnSlowConsumer = func(*hub.Socket) { n.metrics.SlowConsumers.Inc() }
 	// One bus interest per registered socket: the bus subscribes to a
 	// user's channel with their first socket here and leaves it after the
 	// last.
-	ho.OnRegister = func(c *hub.Client) {
+	ho.OnRegister = func(c *hub.Socket) {
 		n.metrics.Connections.Inc()
 		n.bus.Subscribe(c.UserID())
 	}
-	ho.OnUnregister = func(c *hub.Client) {
+	ho.OnUnregister = func(c *hub.Socket) {
 		n.metrics.Connections.Dec()
 		n.bus.Unsubscribe(c.UserID())
 	}
@@ -198,14 +198,14 @@ func (n *Node) Sockets() int { return n.hub.Count() }
 func (n *Node) Hub() *hub.Hub { return n.hub }
 
 // UserSockets is the number of userID's sockets open on this instance.
-func (n *Node) UserSockets(userID string) int { return len(n.hub.Clients(userID)) }
+func (n *Node) UserSockets(userID string) int { return len(n.hub.Sockets(userID)) }
 
 // Disconnect closes userID's sockets on this instance with code, as a
 // server-side drop (the tests' and the sandbox's way to make a client
 // reconnect); it returns how many it closed. Nothing is lost: what was
 // not acked is replayed on the next connection.
 func (n *Node) Disconnect(userID string, code int, reason string) int {
-	cs := n.hub.Clients(userID)
+	cs := n.hub.Sockets(userID)
 	for _, c := range cs {
 		c.Close(code, reason)
 	}

@@ -85,7 +85,7 @@ func (t *tokenSessions) remove(s *Session) {
 // AttachToken is Attach for a socket opened with the token whose id (jti)
 // is tokenID: when that token is revoked, on this instance or another,
 // the socket is closed with 4001. An empty tokenID is plain Attach.
-func (n *Node) AttachToken(ctx context.Context, user chat.User, tokenID string, expires time.Time, conn hub.Conn) (*Session, error) {
+func (n *Node) AttachToken(ctx context.Context, user chat.User, tokenID string, expires time.Time, conn hub.Transport) (*Session, error) {
 	s, err := n.Attach(ctx, user, expires, conn)
 	if err != nil || tokenID == "" {
 		return s, err

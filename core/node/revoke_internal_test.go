@@ -9,7 +9,7 @@ import (
 	"github.com/dmchat/dmchat/core/store"
 )
 
-// discardConn is a hub.Conn that accepts everything.
+// discardConn is a hub.Transport that accepts everything.
 type discardConn struct{}
 
 func (discardConn) Write(time.Time, [][]byte) error { return nil }

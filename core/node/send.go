@@ -68,7 +68,7 @@ func (n *Node) send(ctx context.Context, s *Session, f chat.InFrame) {
 // deliver pushes frame, the MESSAGE frame of messageID created at
 // created, to the recipient's sockets on this instance; from as for
 // hub.DeliverMessage. A zero created observes no delivery latency.
-func (n *Node) deliver(recipientID, messageID string, frame []byte, created time.Time, from *hub.Client) int {
+func (n *Node) deliver(recipientID, messageID string, frame []byte, created time.Time, from *hub.Socket) int {
 	if n.isBanned(recipientID) {
 		return 0
 	}

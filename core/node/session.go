@@ -35,7 +35,7 @@ const (
 // calls HandleFrame for each frame, sequentially.
 type Session struct {
 	n           *Node
-	c           *hub.Client
+	c           *hub.Socket
 	limiter     *rate.Limiter
 	userLimiter *rate.Limiter // nil until Attach succeeds
 	expiry      *time.Timer
@@ -60,8 +60,8 @@ type Session struct {
 // replayed everything not yet DELIVERED, oldest first, then REPLAY_DONE.
 // The token's expiry closes the socket with 4001. The caller runs the read
 // loop, feeding HandleFrame, and calls Close when it ends.
-func (n *Node) Attach(ctx context.Context, user chat.User, expires time.Time, conn hub.Conn) (*Session, error) {
-	c := n.hub.NewClient(user.ID, user.Role, conn)
+func (n *Node) Attach(ctx context.Context, user chat.User, expires time.Time, conn hub.Transport) (*Session, error) {
+	c := n.hub.NewSocket(user.ID, user.Role, conn)
 	s := &Session{n: n, c: c, limiter: rate.NewLimiter(rate.Limit(n.opts.Rate), n.opts.Burst)}
 	if n.bg.Closed() {
 		c.Close(chat.CloseGoingAway, "server shutting down")
@@ -122,7 +122,7 @@ func (n *Node) Attach(ctx context.Context, user chat.User, expires time.Time, co
 
 // replay pushes c's user's undelivered messages to c alone, held back
 // from live pushes until EndReplay.
-func (n *Node) replay(ctx context.Context, c *hub.Client) (int, error) {
+func (n *Node) replay(ctx context.Context, c *hub.Socket) (int, error) {
 	return n.pushUndelivered(ctx, c.UserID(), func(ctx context.Context, msgs []chat.Message) (int, bool, error) {
 		k, err := c.Replay(ctx, msgs)
 		return k, true, err
@@ -130,7 +130,7 @@ func (n *Node) replay(ctx context.Context, c *hub.Client) (int, error) {
 }
 
 // Client is the session's hub client.
-func (s *Session) Client() *hub.Client { return s.c }
+func (s *Session) Client() *hub.Socket { return s.c }
 
 // Close ends the session (the read loop ended); code is used if the socket
 // is still open. Idempotent.

@@ -23,7 +23,7 @@ const (
 // published are held until the bus returns, and states published lately
 // are published again when an instance announces a resync: it may have
 // been unsubscribed when they first went out. Sockets drop repeats
-// (hub.Client.SendState), so publishing one twice is harmless.
+// (hub.Socket.SendState), so publishing one twice is harmless.
 //
 // mu guards every field.
 type stateLog struct {

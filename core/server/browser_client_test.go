@@ -106,7 +106,7 @@ func TestBrowserReconnectAfterServerDrop(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clients := e.srv.Node().Hub().Clients(u1ID)
+	clients := e.srv.Node().Hub().Sockets(u1ID)
 	if len(clients) != 1 {
 		t.Fatalf("user1 has %d sockets after the reconnect, want 1", len(clients))
 	}

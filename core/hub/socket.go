@@ -9,17 +9,17 @@ import (
 	"github.com/dmchat/dmchat/core/chat"
 )
 
-// Client is one connected socket of one user on this instance.
+// Socket is one connected socket of one user on this instance.
 //
 // Methods are safe for concurrent use. Frames are written by at most one
 // goroutine at a time, started while frames are queued (see writer.go), so
 // a slow socket delays only itself; if its queue passes the byte limit it
 // is closed as a slow consumer rather than waited for.
-type Client struct {
+type Socket struct {
 	id     uint64
 	userID string
 	role   chat.Role
-	conn   Conn
+	conn   Transport
 	hub    *Hub
 	q      *queue
 
@@ -55,37 +55,37 @@ type heldMessage struct {
 }
 
 // markPendingLocked records id as pushed here and not yet acked.
-func (c *Client) markPendingLocked(id string) {
+func (c *Socket) markPendingLocked(id string) {
 	if c.pending == nil {
 		c.pending = make(map[string]struct{})
 	}
 	c.pending[id] = struct{}{}
 }
 
-// ID is unique among this hub's clients.
-func (c *Client) ID() uint64 { return c.id }
+// ID is unique among this hub's sockets.
+func (c *Socket) ID() uint64 { return c.id }
 
 // UserID is the authenticated user of this socket.
-func (c *Client) UserID() string { return c.userID }
+func (c *Socket) UserID() string { return c.userID }
 
 // Role is the role from the socket's token.
-func (c *Client) Role() chat.Role { return c.role }
+func (c *Socket) Role() chat.Role { return c.role }
 
-// Done is closed once the client is closed.
-func (c *Client) Done() <-chan struct{} { return c.closed }
+// Done is closed once the socket is closed.
+func (c *Socket) Done() <-chan struct{} { return c.closed }
 
 // Send queues one frame, a reply to the socket's own frame: the caller is
 // its read loop, which writes it at once if the socket takes it (see
-// writer.go). It reports false if the client is closed or closing, or was
+// writer.go). It reports false if the socket is closed or closing, or was
 // just closed as a slow consumer.
-func (c *Client) Send(frame []byte) bool {
+func (c *Socket) Send(frame []byte) bool {
 	return c.push(inline, frame)
 }
 
 // push queues frames, starting the writer if it is not running, and closes
-// the client as a slow consumer if they do not fit; how says who may write
+// the socket as a slow consumer if they do not fit; how says who may write
 // them (see writeMode).
-func (c *Client) push(how writeMode, frames ...[]byte) bool {
+func (c *Socket) push(how writeMode, frames ...[]byte) bool {
 	res, start := c.q.push(c.hub.limits, frames...)
 	if start {
 		c.kickWriter(how)
@@ -100,14 +100,14 @@ func (c *Client) push(how writeMode, frames ...[]byte) bool {
 }
 
 // SendFrame encodes and queues f.
-func (c *Client) SendFrame(f chat.OutFrame) bool { return c.Send(f.Encode()) }
+func (c *Socket) SendFrame(f chat.OutFrame) bool { return c.Send(f.Encode()) }
 
 // SendError queues an ERROR frame.
-func (c *Client) SendError(code, msg, cmid, mid string) bool {
+func (c *Socket) SendError(code, msg, cmid, mid string) bool {
 	return c.SendFrame(chat.ErrorFrame(code, msg, cmid, mid))
 }
 
-func (c *Client) slow() {
+func (c *Socket) slow() {
 	select {
 	case <-c.closed:
 		return
@@ -124,8 +124,8 @@ func (c *Client) slow() {
 // stays oldest first; EndReplay releases them. A socket that holds back
 // more than its queue's bytes, or has MaxUnacked messages it has not acked,
 // is closed as a slow consumer: m stays undelivered in the store and comes
-// back by replay when the client reconnects.
-func (c *Client) deliver(messageID string, frame []byte, how writeMode) bool {
+// back by replay when the socket reconnects.
+func (c *Socket) deliver(messageID string, frame []byte, how writeMode) bool {
 	c.mu.Lock()
 	if c.seenLocked(messageID) {
 		c.mu.Unlock()
@@ -154,7 +154,7 @@ func (c *Client) deliver(messageID string, frame []byte, how writeMode) bool {
 
 // seenLocked reports whether messageID was pushed here and is either
 // awaiting its ack or was acked lately. The caller holds c.mu.
-func (c *Client) seenLocked(messageID string) bool {
+func (c *Socket) seenLocked(messageID string) bool {
 	if _, ok := c.pending[messageID]; ok {
 		return true
 	}
@@ -162,16 +162,16 @@ func (c *Client) seenLocked(messageID string) bool {
 }
 
 // waitBelowHalf blocks until less than half of this socket's queue bound
-// is held, the client closes (context.Canceled) or ctx ends: a bulk sender
+// is held, the socket closes (context.Canceled) or ctx ends: a bulk sender
 // (replay, catch-up) then holds at most about one page per socket.
-func (c *Client) waitBelowHalf(ctx context.Context) error {
+func (c *Socket) waitBelowHalf(ctx context.Context) error {
 	return c.q.waitBelow(ctx, c.hub.opts.MaxQueueBytes/2, c.closed)
 }
 
 // Replay pushes missed messages, oldest first, applying backpressure instead
 // of overflowing the queue. It reports how many were pushed (messages already
 // pending on this socket are skipped and not counted).
-func (c *Client) Replay(ctx context.Context, msgs []chat.Message) (int, error) {
+func (c *Socket) Replay(ctx context.Context, msgs []chat.Message) (int, error) {
 	n := 0
 	for _, m := range msgs {
 		if err := c.waitBelowHalf(ctx); err != nil {
@@ -198,7 +198,7 @@ func (c *Client) Replay(ctx context.Context, msgs []chat.Message) (int, error) {
 }
 
 // BeginReplay makes live deliveries wait until EndReplay.
-func (c *Client) BeginReplay() {
+func (c *Socket) BeginReplay() {
 	c.mu.Lock()
 	c.replaying = true
 	c.mu.Unlock()
@@ -206,7 +206,7 @@ func (c *Client) BeginReplay() {
 
 // EndReplay sends REPLAY_DONE with count, then the live messages that arrived
 // during the replay, in arrival order and without those the replay sent.
-func (c *Client) EndReplay(count int) {
+func (c *Socket) EndReplay(count int) {
 	c.mu.Lock()
 	held := c.holdback
 	c.holdback, c.holdbackBytes = nil, 0
@@ -227,7 +227,7 @@ func (c *Client) EndReplay(count int) {
 // AwaitingAck reports whether messageID was pushed on this socket and not
 // acked yet: the first DELIVERY_ACK of such a message is never rate
 // limited, repeats are.
-func (c *Client) AwaitingAck(messageID string) bool {
+func (c *Socket) AwaitingAck(messageID string) bool {
 	c.mu.Lock()
 	_, ok := c.pending[messageID]
 	c.mu.Unlock()
@@ -238,7 +238,7 @@ func (c *Client) AwaitingAck(messageID string) bool {
 // whether the store must see it: false for a repeat of an ack this socket
 // sent lately, which needs no store work. The id moves from pending to the
 // window of recent acks, so a late push of it is still skipped here.
-func (c *Client) MarkAcked(messageID string) (first bool) {
+func (c *Socket) MarkAcked(messageID string) (first bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.acked.has(messageID) {
@@ -253,7 +253,7 @@ func (c *Client) MarkAcked(messageID string) (first bool) {
 
 // Forget removes messageID, so it may be pushed here again (its ack could
 // not be recorded).
-func (c *Client) Forget(messageID string) {
+func (c *Socket) Forget(messageID string) {
 	c.mu.Lock()
 	delete(c.pending, messageID)
 	c.acked.remove(messageID)
@@ -261,7 +261,7 @@ func (c *Client) Forget(messageID string) {
 }
 
 // Unacked is the number of messages pushed here and not acked yet.
-func (c *Client) Unacked() int {
+func (c *Socket) Unacked() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return len(c.pending)
@@ -269,7 +269,7 @@ func (c *Client) Unacked() int {
 
 // Remembered is the number of message ids this socket keeps to dedupe
 // pushes: those awaiting an ack and the window of recent acks.
-func (c *Client) Remembered() int {
+func (c *Socket) Remembered() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return len(c.pending) + c.acked.len()
@@ -277,11 +277,11 @@ func (c *Client) Remembered() int {
 
 // QueuedBytes is how many outbound bytes this socket holds: queued, or
 // handed to the socket and not yet written.
-func (c *Client) QueuedBytes() int { return c.q.held() }
+func (c *Socket) QueuedBytes() int { return c.q.held() }
 
 // Close queues nothing more, closes the socket with code and reason, and
-// unregisters the client. The first call wins; later calls do nothing.
-func (c *Client) Close(code int, reason string) {
+// unregisters the socket. The first call wins; later calls do nothing.
+func (c *Socket) Close(code int, reason string) {
 	c.closeOnce.Do(func() {
 		c.closeCode.Store(int32(code))
 		// Unregister before Done closes, so whoever sees Done also sees the
@@ -301,7 +301,7 @@ func (c *Client) Close(code int, reason string) {
 // CloseAfter queues frame as the last one and closes with code once it is
 // written: ERROR BANNED followed by 4003. Live messages held for a replay
 // are dropped, so nothing reaches the user after the frame.
-func (c *Client) CloseAfter(frame []byte, code int, reason string) {
+func (c *Socket) CloseAfter(frame []byte, code int, reason string) {
 	c.mu.Lock()
 	c.replaying = false
 	c.holdback, c.holdbackBytes = nil, 0
@@ -315,5 +315,5 @@ func (c *Client) CloseAfter(frame []byte, code int, reason string) {
 	}
 }
 
-// CloseCode is the code the server closed this client with, 0 if open.
-func (c *Client) CloseCode() int { return int(c.closeCode.Load()) }
+// CloseCode is the code the server closed this socket with, 0 if open.
+func (c *Socket) CloseCode() int { return int(c.closeCode.Load()) }
