@@ -92,6 +92,12 @@ func (m *Memory) CreateUser(ctx context.Context, username string, passwordHash [
 
 // UserByID implements Store.
 func (m *Memory) UserByID(ctx context.Context, id string) (chat.User, error) {
+	return m.withUser(id, func(*chat.User) {})
+}
+
+// withUser runs change on the user with id under the lock, and returns a
+// copy of the user after it.
+func (m *Memory) withUser(id string, change func(*chat.User)) (chat.User, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
@@ -101,6 +107,7 @@ func (m *Memory) UserByID(ctx context.Context, id string) (chat.User, error) {
 	if !ok {
 		return chat.User{}, ErrNotFound
 	}
+	change(u)
 	return copyUser(u), nil
 }
 
@@ -159,17 +166,7 @@ func (m *Memory) SearchUsers(ctx context.Context, prefix string, limit int) ([]c
 
 // SetBanned implements Store.
 func (m *Memory) SetBanned(ctx context.Context, id string, banned bool) (chat.User, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.closed {
-		return chat.User{}, ErrClosed
-	}
-	u, ok := m.users[id]
-	if !ok {
-		return chat.User{}, ErrNotFound
-	}
-	u.Banned = banned
-	return copyUser(u), nil
+	return m.withUser(id, func(u *chat.User) { u.Banned = banned })
 }
 
 // SetRoleAndPassword implements Store.
@@ -177,18 +174,10 @@ func (m *Memory) SetRoleAndPassword(ctx context.Context, id string, role chat.Ro
 	if !role.Valid() {
 		return chat.User{}, fmt.Errorf("store: invalid role %q", role)
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.closed {
-		return chat.User{}, ErrClosed
-	}
-	u, ok := m.users[id]
-	if !ok {
-		return chat.User{}, ErrNotFound
-	}
-	u.Role = role
-	u.PasswordHash = slices.Clone(passwordHash)
-	return copyUser(u), nil
+	return m.withUser(id, func(u *chat.User) {
+		u.Role = role
+		u.PasswordHash = slices.Clone(passwordHash)
+	})
 }
 
 // BannedUserIDs implements Store.

@@ -70,8 +70,21 @@ func (s *SQLite) SearchUsers(ctx context.Context, prefix string, limit int) ([]c
 // queryRows runs a query on s's readers and scans every row with scan;
 // what names it in the error.
 func queryRows[T any](ctx context.Context, s *SQLite, what string, scan func(*sql.Rows) (T, error), query string, args ...any) ([]T, error) {
+	out, err := readRows(ctx, s, false, scan, query, args...)
+	if err != nil && !errors.Is(err, ErrClosed) {
+		err = fmt.Errorf("store: failed to %s: %w", what, err)
+	}
+	return out, err
+}
+
+// readRows is queryRows without naming the error; none is true when the
+// caller already knows nothing matches (the gate is still checked).
+func readRows[T any](ctx context.Context, s *SQLite, none bool, scan func(*sql.Rows) (T, error), query string, args ...any) ([]T, error) {
 	var out []T
 	err := s.read(ctx, func() error {
+		if none {
+			return nil
+		}
 		out = out[:0]
 		rows, err := s.r.QueryContext(ctx, query, args...)
 		if err != nil {
@@ -87,9 +100,6 @@ func queryRows[T any](ctx context.Context, s *SQLite, what string, scan func(*sq
 		}
 		return rows.Err()
 	})
-	if err != nil && !errors.Is(err, ErrClosed) {
-		err = fmt.Errorf("store: failed to %s: %w", what, err)
-	}
 	return out, err
 }
 
@@ -151,30 +161,9 @@ func (s *SQLite) Conversation(ctx context.Context, p Page) ([]chat.Message, erro
 	return msgs, err
 }
 
-// messages runs a query for message rows; none is true when the caller
-// already knows nothing matches (the gate is still checked).
+// messages runs a query for message rows; none as for readRows.
 func (s *SQLite) messages(ctx context.Context, none bool, query string, args ...any) ([]chat.Message, error) {
-	var out []chat.Message
-	err := s.read(ctx, func() error {
-		if none {
-			return nil
-		}
-		out = out[:0]
-		rows, err := s.r.QueryContext(ctx, query, args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			m, err := scanMessage(rows)
-			if err != nil {
-				return err
-			}
-			out = append(out, m)
-		}
-		return rows.Err()
-	})
-	return out, err
+	return readRows(ctx, s, none, func(r *sql.Rows) (chat.Message, error) { return scanMessage(r) }, query, args...)
 }
 
 // MessageByID implements Store.
