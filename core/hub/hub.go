@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -76,7 +77,7 @@ type Hub struct {
 	// mu guards users. Never call a Socket method that can block, or a
 	// callback, while holding it.
 	mu    sync.RWMutex
-	users map[string]map[*Socket]struct{}
+	users map[string][]*Socket
 }
 
 // New returns an empty hub.
@@ -97,7 +98,7 @@ func New(opts Options) *Hub {
 		opts.WriteTimeout = 10 * time.Second
 	}
 	return &Hub{opts: opts, limits: limits{opts.MaxQueueBytes, opts.OutboundBudget},
-		users: make(map[string]map[*Socket]struct{})}
+		users: make(map[string][]*Socket)}
 }
 
 // QueuedBytes is the sum of every socket's outbound bytes: what the
@@ -132,11 +133,7 @@ func (h *Hub) Register(c *Socket) error {
 		h.mu.Unlock()
 		return ErrTooManySockets
 	}
-	if set == nil {
-		set = make(map[*Socket]struct{}, 1)
-		h.users[c.userID] = set
-	}
-	set[c] = struct{}{}
+	h.users[c.userID] = append(set, c)
 	h.mu.Unlock()
 	if h.opts.OnRegister != nil {
 		h.opts.OnRegister(c)
@@ -146,13 +143,14 @@ func (h *Hub) Register(c *Socket) error {
 
 func (h *Hub) unregister(c *Socket) {
 	h.mu.Lock()
-	set, ok := h.users[c.userID]
-	_, present := set[c]
-	if ok && present {
-		delete(set, c)
-		if len(set) == 0 {
-			delete(h.users, c.userID)
-		}
+	set := h.users[c.userID]
+	i := slices.Index(set, c)
+	present := i >= 0
+	switch {
+	case present && len(set) == 1:
+		delete(h.users, c.userID)
+	case present:
+		h.users[c.userID] = slices.Delete(set, i, i+1)
 	}
 	h.mu.Unlock()
 	if present && h.opts.OnUnregister != nil {
@@ -171,10 +169,7 @@ func (h *Hub) Sockets(userID string) []*Socket {
 func (h *Hub) appendSockets(dst []*Socket, userID string) []*Socket {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
-	for c := range h.users[userID] {
-		dst = append(dst, c)
-	}
-	return dst
+	return append(dst, h.users[userID]...)
 }
 
 // fewSockets sizes the stack arrays of appendSockets: a user's tabs.
@@ -314,9 +309,7 @@ func (h *Hub) CloseAll(code int, reason string) {
 	h.mu.RLock()
 	var all []*Socket
 	for _, set := range h.users {
-		for c := range set {
-			all = append(all, c)
-		}
+		all = append(all, set...)
 	}
 	h.mu.RUnlock()
 	for _, c := range all {
