@@ -205,27 +205,24 @@ func (h *Hub) Count() int {
 }
 
 // DeliverMessage pushes m to every socket of its recipient here, skipping
-// sockets where it is already pending. The frame is encoded once. from is
-// the socket whose MESSAGE_SEND stored m, when the caller is handling it
-// on that socket's read loop; nil for a delivery from elsewhere (the bus).
-// The hub chooses from it who writes (see writer.go). It returns the
-// number of sockets m was pushed to.
-func (h *Hub) DeliverMessage(m chat.Message, from *Socket) int {
+// sockets where it is already pending. frame is m's MESSAGE frame when the
+// caller has it already (encoded for the bus too, or by the instance that
+// published it): it is written as it is, never decoded or copied, so it
+// must not be modified afterwards, and m needs only its ID and
+// RecipientID. With a nil frame the hub encodes m once, and only if the
+// recipient has a socket here. from is the socket whose MESSAGE_SEND
+// stored m, when the caller is handling it on that socket's read loop; nil
+// for a delivery from elsewhere (the bus). The hub chooses from it who
+// writes (see writer.go). It returns the number of sockets m was pushed to.
+func (h *Hub) DeliverMessage(m chat.Message, frame []byte, from *Socket) int {
 	how := modeFrom(from)
-	return h.fanOut(m.RecipientID, func() []byte { return chat.MessageFrame(m).Encode() },
-		func(c *Socket, frame []byte) bool { return c.deliver(m.ID, frame, how) })
-}
-
-// DeliverFrame is DeliverMessage for a MESSAGE frame already encoded (on
-// this instance for its bus event, or by the instance that published it):
-// frame is written to every socket of recipientID here as it is, never
-// decoded or copied, so it must not be modified afterwards. messageID is
-// the frame's, for the sockets' pending and ack tracking; from as for
-// DeliverMessage.
-func (h *Hub) DeliverFrame(recipientID, messageID string, frame []byte, from *Socket) int {
-	how := modeFrom(from)
-	return h.fanOut(recipientID, func() []byte { return frame },
-		func(c *Socket, frame []byte) bool { return c.deliver(messageID, frame, how) })
+	encode := func() []byte {
+		if frame == nil {
+			frame = chat.MessageFrame(m).Encode()
+		}
+		return frame
+	}
+	return h.fanOut(m.RecipientID, encode, func(c *Socket, frame []byte) bool { return c.deliver(m.ID, frame, how) })
 }
 
 // DeliverMessagePaced is DeliverMessage for bulk senders (the catch-up

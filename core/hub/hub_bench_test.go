@@ -54,7 +54,7 @@ func BenchmarkDeliverMessage(b *testing.B) {
 			for b.Loop() {
 				n++
 				m.ID = strconv.Itoa(n)
-				if got := h.DeliverMessage(m, nil); got != sockets {
+				if got := h.DeliverMessage(m, nil, nil); got != sockets {
 					b.Fatalf("delivered to %d sockets, want %d", got, sockets)
 				}
 				for _, c := range clients {

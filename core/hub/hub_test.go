@@ -112,10 +112,10 @@ func msg(id int, to string) chat.Message {
 func TestDeliverNeverTwiceWhilePending(t *testing.T) {
 	h, connect := setup(t, Options{})
 	c, fc := connect("bob")
-	if n := h.DeliverMessage(msg(1, "bob"), nil); n != 1 {
+	if n := h.DeliverMessage(msg(1, "bob"), nil, nil); n != 1 {
 		t.Fatalf("first delivery reached %d sockets, want 1", n)
 	}
-	if n := h.DeliverMessage(msg(1, "bob"), nil); n != 0 {
+	if n := h.DeliverMessage(msg(1, "bob"), nil, nil); n != 0 {
 		t.Fatalf("repeat while pending reached %d sockets, want 0", n)
 	}
 	if !c.AwaitingAck("1") || c.AwaitingAck("2") {
@@ -127,14 +127,14 @@ func TestDeliverNeverTwiceWhilePending(t *testing.T) {
 	if c.MarkAcked("1") {
 		t.Fatal("MarkAcked: a repeat ack counted again")
 	}
-	if n := h.DeliverMessage(msg(1, "bob"), nil); n != 0 {
+	if n := h.DeliverMessage(msg(1, "bob"), nil, nil); n != 0 {
 		t.Fatalf("after its ack, a late push reached %d sockets, want 0", n)
 	}
 	if c.AwaitingAck("1") {
 		t.Fatal("AwaitingAck still true after the ack")
 	}
 	c.Forget("1") // the ack could not be recorded
-	if n := h.DeliverMessage(msg(1, "bob"), nil); n != 1 {
+	if n := h.DeliverMessage(msg(1, "bob"), nil, nil); n != 1 {
 		t.Fatalf("after Forget, delivery reached %d sockets, want 1", n)
 	}
 	frames := fc.waitFrames(t, 2)
@@ -150,7 +150,7 @@ func TestEveryTabGetsTheMessage(t *testing.T) {
 	_, a := connect("bob")
 	_, b := connect("bob")
 	_, other := connect("carol")
-	if n := h.DeliverMessage(msg(7, "bob"), nil); n != 2 {
+	if n := h.DeliverMessage(msg(7, "bob"), nil, nil); n != 2 {
 		t.Fatalf("reached %d sockets, want 2", n)
 	}
 	a.waitFrames(t, 1)
@@ -171,8 +171,8 @@ func TestReplayHoldsLiveMessagesBack(t *testing.T) {
 	c.BeginReplay()
 	h.Register(c)
 	// Live messages 5 (new) and 2 (also in the replay) arrive mid-replay.
-	h.DeliverMessage(msg(5, "bob"), nil)
-	h.DeliverMessage(msg(2, "bob"), nil)
+	h.DeliverMessage(msg(5, "bob"), nil, nil)
+	h.DeliverMessage(msg(2, "bob"), nil, nil)
 	n, err := c.Replay(context.Background(), []chat.Message{msg(1, "bob"), msg(2, "bob"), msg(3, "bob")})
 	if err != nil || n != 3 {
 		t.Fatalf("Replay = %d, %v", n, err)
@@ -207,7 +207,7 @@ func TestSlowConsumerIsClosedNotWaitedFor(t *testing.T) {
 	c := h.NewSocket("bob", chat.RoleUser, fc)
 	h.Register(c)
 	for i := 0; i < 100; i++ {
-		h.DeliverMessage(msg(i, "bob"), nil) // never blocks, whatever the socket does
+		h.DeliverMessage(msg(i, "bob"), nil, nil) // never blocks, whatever the socket does
 	}
 	select {
 	case got := <-slow:
@@ -242,7 +242,7 @@ func TestKickSendsFrameThenCloses(t *testing.T) {
 			t.Fatalf("frames before close: %+v", got)
 		}
 	}
-	if h.DeliverMessage(msg(1, "bob"), nil) != 0 || h.Online("bob") {
+	if h.DeliverMessage(msg(1, "bob"), nil, nil) != 0 || h.Online("bob") {
 		t.Fatal("kicked user still receives messages")
 	}
 }

@@ -45,7 +45,7 @@ func TestNonReadingSocketsOfOneUserStayBounded(t *testing.T) {
 	cs, fcs := stuckClients(t, h, "bob", sockets)
 	bound := int64(sockets * (perSocket + 2<<10)) // one lone frame may pass a socket's bound
 	for i := range 2000 {
-		h.DeliverMessage(bigMsg(i, "bob"), nil)
+		h.DeliverMessage(bigMsg(i, "bob"), nil, nil)
 		if q := h.QueuedBytes(); q > bound {
 			t.Fatalf("after %d messages the hub holds %d bytes, over %d", i+1, q, bound)
 		}
@@ -76,7 +76,7 @@ func TestGlobalBudgetClosesSocketsBeforeItIsPassed(t *testing.T) {
 	}
 	for i := range 200 {
 		for _, u := range []string{"a", "b", "c", "d", "e", "f"} {
-			h.DeliverMessage(bigMsg(i, u), nil)
+			h.DeliverMessage(bigMsg(i, u), nil, nil)
 			if q := h.QueuedBytes(); q > budget {
 				t.Fatalf("the hub holds %d bytes, over its budget of %d", q, budget)
 			}
@@ -106,7 +106,7 @@ func TestPushedSetStaysBoundedAndStillDedupes(t *testing.T) {
 	t.Cleanup(func() { c.Close(chat.CloseNormal, "") })
 	const n = 10000
 	for i := range n {
-		if h.DeliverMessage(msg(i, "bob"), nil) != 1 {
+		if h.DeliverMessage(msg(i, "bob"), nil, nil) != 1 {
 			t.Fatalf("message %d not pushed", i)
 		}
 		if !c.MarkAcked(msg(i, "bob").ID) {
@@ -123,7 +123,7 @@ func TestPushedSetStaysBoundedAndStillDedupes(t *testing.T) {
 		t.Fatalf("%d unacked after every message was acked", c.Unacked())
 	}
 	last := msg(n-1, "bob")
-	if k := h.DeliverMessage(last, nil); k != 0 {
+	if k := h.DeliverMessage(last, nil, nil); k != 0 {
 		t.Fatal("a late push of a message acked lately reached the socket again")
 	}
 	if c.MarkAcked(last.ID) {
@@ -138,11 +138,11 @@ func TestUnackedCapClosesAClientThatNeverAcks(t *testing.T) {
 	h, connect := setup(t, Options{MaxUnacked: 10})
 	c, fc := connect("bob")
 	for i := range 10 {
-		if h.DeliverMessage(msg(i, "bob"), nil) != 1 {
+		if h.DeliverMessage(msg(i, "bob"), nil, nil) != 1 {
 			t.Fatalf("message %d not pushed within the cap", i)
 		}
 	}
-	if h.DeliverMessage(msg(10, "bob"), nil) != 0 {
+	if h.DeliverMessage(msg(10, "bob"), nil, nil) != 0 {
 		t.Fatal("the 11th unacked message was pushed")
 	}
 	if code := fc.waitClosed(t); code != 1013 {
@@ -166,7 +166,7 @@ func TestHoldbackDuringAReplayIsBounded(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range 100 {
-		h.DeliverMessage(bigMsg(i, "bob"), nil)
+		h.DeliverMessage(bigMsg(i, "bob"), nil, nil)
 	}
 	if code := fc.waitClosed(t); code != 1013 {
 		t.Fatalf("closed with %d, want 1013", code)

@@ -244,7 +244,7 @@ func TestDeliveriesFromElsewhereAreLeftToTheWriter(t *testing.T) {
 	alice := h.NewSocket("alice", chat.RoleUser, newTryConn(-1))
 	defer alice.Close(chat.CloseNormal, "")
 
-	h.DeliverMessage(msg(1, "bob"), alice)
+	h.DeliverMessage(msg(1, "bob"), nil, alice)
 	h.SendState("bob", "4", alice)
 	if n := started.Load(); n != 0 {
 		t.Fatalf("deliveries from a socket's frame started %d goroutines", n)
@@ -255,7 +255,7 @@ func TestDeliveriesFromElsewhereAreLeftToTheWriter(t *testing.T) {
 	if inline != 2 {
 		t.Fatalf("%d of 2 frames from a socket's frame written inline", inline)
 	}
-	h.DeliverMessage(msg(2, "bob"), nil)
+	h.DeliverMessage(msg(2, "bob"), nil, nil)
 	h.SendState("bob", "3", nil)
 	tc.waitWritten(t, 4)
 	if started.Load() == 0 {

@@ -50,19 +50,21 @@ func (n *Node) HandleEvent(ev bus.Event) {
 // the message's frame). An event of an instance of the previous version
 // has no frame: it is built from the fields, as that version did.
 func (n *Node) deliverEvent(ev bus.Event) {
-	frame, created := []byte(ev.Frame), time.Time{}
+	m := chat.Message{ID: ev.MessageID, RecipientID: ev.RecipientID}
+	frame := []byte(ev.Frame)
 	if ev.CreatedAtMs > 0 {
-		created = time.UnixMilli(ev.CreatedAtMs)
+		m.CreatedAt = time.UnixMilli(ev.CreatedAtMs)
 	}
 	if len(frame) == 0 {
-		var err error
-		if created, err = time.Parse(time.RFC3339, ev.CreatedAt); err != nil {
+		// An instance of the previous version: the hub builds the frame.
+		frame = nil
+		created, err := time.Parse(time.RFC3339, ev.CreatedAt)
+		if err != nil {
 			created = time.Now()
 		}
-		frame = chat.MessageFrame(chat.Message{ID: ev.MessageID, SenderID: ev.SenderID,
-			RecipientID: ev.RecipientID, Content: ev.Content, CreatedAt: created}).Encode()
+		m.SenderID, m.Content, m.CreatedAt = ev.SenderID, ev.Content, created
 	}
-	if k := n.deliver(ev.RecipientID, ev.MessageID, frame, created, nil); k > 0 {
+	if k := n.deliver(m, frame, nil); k > 0 {
 		if ce := n.busLog.Check(zap.InfoLevel, "chat_message_delivered"); ce != nil {
 			ce.Write(zap.String("messageId", ev.MessageID), zap.String("recipientId", ev.RecipientID),
 				zap.String("originInstanceId", ev.OriginInstanceID), zap.Int("sockets", k))

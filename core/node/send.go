@@ -48,10 +48,14 @@ func (n *Node) send(ctx context.Context, s *Session, f chat.InFrame) {
 	}
 	// A retry of an undelivered message is pushed again: sockets it was
 	// already pushed to skip it, and a crash between store and push is healed.
-	// The frame is encoded once, for the sockets here and, as the very same
-	// bytes, for every other instance's (bus.Event.Frame).
-	frame := chat.MessageFrame(m).Encode()
-	if k := n.deliver(m.RecipientID, m.ID, frame, m.CreatedAt, s.c); k > 0 {
+	// With a bus the frame is encoded here once, for the sockets here and,
+	// as the very same bytes, for every other instance's (bus.Event.Frame);
+	// alone, the hub encodes it only if the recipient has a socket here.
+	var frame []byte
+	if !n.opts.Standalone {
+		frame = chat.MessageFrame(m).Encode()
+	}
+	if k := n.deliver(m, frame, s.c); k > 0 {
 		// Checked first: a per-message line must cost nothing when its
 		// level is off (benchmarks, a quieter production level).
 		if ce := n.log.Check(zap.InfoLevel, "chat_message_delivered_local"); ce != nil {
@@ -65,18 +69,18 @@ func (n *Node) send(ctx context.Context, s *Session, f chat.InFrame) {
 		CreatedAtMs: m.CreatedAt.UnixMilli(), Frame: frame})
 }
 
-// deliver pushes frame, the MESSAGE frame of messageID created at
-// created, to the recipient's sockets on this instance; from as for
-// hub.DeliverMessage. A zero created observes no delivery latency.
-func (n *Node) deliver(recipientID, messageID string, frame []byte, created time.Time, from *hub.Socket) int {
-	if n.isBanned(recipientID) {
+// deliver pushes m to its recipient's sockets on this instance; frame and
+// from as for hub.DeliverMessage. A zero m.CreatedAt observes no delivery
+// latency.
+func (n *Node) deliver(m chat.Message, frame []byte, from *hub.Socket) int {
+	if n.isBanned(m.RecipientID) {
 		return 0
 	}
-	k := n.hub.DeliverFrame(recipientID, messageID, frame, from)
+	k := n.hub.DeliverMessage(m, frame, from)
 	if k > 0 {
 		n.metrics.MessagesSent.Add(float64(k))
-		if !created.IsZero() {
-			n.metrics.DeliverySeconds.Observe(time.Since(created).Seconds())
+		if !m.CreatedAt.IsZero() {
+			n.metrics.DeliverySeconds.Observe(time.Since(m.CreatedAt).Seconds())
 		}
 	}
 	return k

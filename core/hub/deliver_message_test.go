@@ -46,10 +46,10 @@ func (r *rawConn) wait(t *testing.T, n int) [][]byte {
 	}
 }
 
-// TestDeliverFrameWritesTheBytesGiven: a ready frame reaches every socket
+// TestDeliverMessageWritesTheFrameGiven: a ready frame reaches every socket
 // as it is, and counts as the message's delivery for the pending and ack
 // tracking, whichever entry point pushes the message next.
-func TestDeliverFrameWritesTheBytesGiven(t *testing.T) {
+func TestDeliverMessageWritesTheFrameGiven(t *testing.T) {
 	h := New(Options{})
 	conns := []*rawConn{{wrote: make(chan struct{}, 16)}, {wrote: make(chan struct{}, 16)}}
 	var clients []*Socket
@@ -61,7 +61,7 @@ func TestDeliverFrameWritesTheBytesGiven(t *testing.T) {
 	}
 	m := msg(1, "bob")
 	frame := chat.MessageFrame(m).Encode()
-	if n := h.DeliverFrame("bob", m.ID, frame, nil); n != 2 {
+	if n := h.DeliverMessage(chat.Message{ID: m.ID, RecipientID: "bob"}, frame, nil); n != 2 {
 		t.Fatalf("delivered to %d sockets, want 2", n)
 	}
 	for _, rc := range conns {
@@ -69,10 +69,10 @@ func TestDeliverFrameWritesTheBytesGiven(t *testing.T) {
 			t.Fatalf("wrote %s, want %s", got[0], frame)
 		}
 	}
-	if n := h.DeliverMessage(m, nil); n != 0 {
+	if n := h.DeliverMessage(m, nil, nil); n != 0 {
 		t.Fatalf("the same message as a chat.Message reached %d sockets while pending, want 0", n)
 	}
-	if n := h.DeliverFrame("bob", m.ID, frame, nil); n != 0 {
+	if n := h.DeliverMessage(chat.Message{ID: m.ID, RecipientID: "bob"}, frame, nil); n != 0 {
 		t.Fatalf("a repeat frame reached %d sockets while pending, want 0", n)
 	}
 	for _, c := range clients {
@@ -80,14 +80,14 @@ func TestDeliverFrameWritesTheBytesGiven(t *testing.T) {
 			t.Fatal("the frame's message is not awaiting its ack")
 		}
 	}
-	if n := h.DeliverFrame("nobody", m.ID, frame, nil); n != 0 {
+	if n := h.DeliverMessage(chat.Message{ID: m.ID, RecipientID: "nobody"}, frame, nil); n != 0 {
 		t.Fatalf("a user with no socket got %d deliveries", n)
 	}
 }
 
-// TestDeliverFrameHeldDuringReplay: a frame that arrives during a replay
+// TestDeliverMessageFrameHeldDuringReplay: a frame that arrives during a replay
 // is held and follows REPLAY_DONE, unless the replay sent its message.
-func TestDeliverFrameHeldDuringReplay(t *testing.T) {
+func TestDeliverMessageFrameHeldDuringReplay(t *testing.T) {
 	h := New(Options{})
 	rc := &rawConn{wrote: make(chan struct{}, 16)}
 	c := h.NewSocket("bob", chat.RoleUser, rc)
@@ -95,7 +95,7 @@ func TestDeliverFrameHeldDuringReplay(t *testing.T) {
 	t.Cleanup(func() { c.Close(chat.CloseNormal, "") })
 	c.BeginReplay()
 	live := chat.MessageFrame(msg(2, "bob")).Encode()
-	if n := h.DeliverFrame("bob", "2", live, nil); n != 0 {
+	if n := h.DeliverMessage(chat.Message{ID: "2", RecipientID: "bob"}, live, nil); n != 0 {
 		t.Fatalf("a held frame counted as %d deliveries", n)
 	}
 	c.EndReplay(0)
