@@ -18,21 +18,20 @@ func (m *Model) logKey(km tea.KeyMsg) tea.Cmd {
 			Placeholder: "text in any line (n/N: next/prev match)",
 			Submit:      func(text, _ string) (string, tea.Cmd) { m.logs.SetSearch(text); return "", nil }})
 	case key.Matches(km, k.FilterLogger):
-		return m.prompt.Open(promptSpec{Label: "Logger filter:", Text: true, Value: f.Logger,
-			Placeholder: "part of a logger name, e.g. RedisBus (empty: any)",
-			Submit: func(text, _ string) (string, tea.Cmd) {
-				f.Logger = text
-				m.logs.SetFilter(f)
-				return "", nil
-			}})
+		return m.filterPrompt("Logger filter:", "part of a logger name, e.g. RedisBus (empty: any)", &f, &f.Logger)
 	case key.Matches(km, k.FilterEvent):
-		return m.prompt.Open(promptSpec{Label: "Event filter:", Text: true, Value: f.Event,
-			Placeholder: "part of an event name, e.g. bus_ (empty: any)",
-			Submit: func(text, _ string) (string, tea.Cmd) {
-				f.Event = text
-				m.logs.SetFilter(f)
-				return "", nil
-			}})
+		return m.filterPrompt("Event filter:", "part of an event name, e.g. bus_ (empty: any)", &f, &f.Event)
 	}
 	return m.logs.Update(km)
+}
+
+// filterPrompt asks for one text field of the logs filter f (field points
+// into f) and applies f when submitted.
+func (m *Model) filterPrompt(label, placeholder string, f *logFilter, field *string) tea.Cmd {
+	return m.prompt.Open(promptSpec{Label: label, Text: true, Value: *field, Placeholder: placeholder,
+		Submit: func(text, _ string) (string, tea.Cmd) {
+			*field = text
+			m.logs.SetFilter(*f)
+			return "", nil
+		}})
 }

@@ -12,10 +12,7 @@ import (
 func TestRedisOutageRealServer(t *testing.T) {
 	t.Parallel()
 	srv := testsvc.StartRedis(t)
-	a := newTestBus(t, srv.Addr(), "A")
-	b := newTestBus(t, srv.Addr(), "B")
-	a.start(t)
-	b.start(t)
+	a, b := twoBusesAt(t, srv.Addr())
 	checkOutage(t, a, b, srv.Kill, srv.Start)
 }
 

@@ -248,11 +248,18 @@ func (r *recorder) failedCount() int {
 func twoBuses(t *testing.T) (*miniredis.Miniredis, *testBus, *testBus) {
 	t.Helper()
 	m := miniredis.RunT(t)
-	a := newTestBus(t, m.Addr(), "A")
-	b := newTestBus(t, m.Addr(), "B")
+	a, b := twoBusesAt(t, m.Addr())
+	return m, a, b
+}
+
+// twoBusesAt starts instances A and B on the Redis at addr, both connected.
+func twoBusesAt(t *testing.T, addr string) (*testBus, *testBus) {
+	t.Helper()
+	a := newTestBus(t, addr, "A")
+	b := newTestBus(t, addr, "B")
 	a.start(t)
 	b.start(t)
-	return m, a, b
+	return a, b
 }
 
 func (r *recorder) malformedCount() int {
