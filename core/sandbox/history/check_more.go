@@ -108,18 +108,15 @@ func (ck *checker) senderTold() {
 	end := ck.endTime()
 	firstAck := map[string]*Event{}
 	told := map[string]bool{}
-	open := map[string]map[string]*Event{} // user -> conn -> Connect
+	open := openConns{}
 	openAtAck := map[string]*Event{}       // messageId -> a sender connection open at the ack
 	for i := range ck.ev {
 		e := &ck.ev[i]
 		switch e.Kind {
 		case Connect:
-			if open[e.User] == nil {
-				open[e.User] = map[string]*Event{}
-			}
-			open[e.User][e.Conn] = e
+			open.connect(e)
 		case Disconnect:
-			delete(open[e.User], e.Conn)
+			open.disconnect(e)
 			for mid, c := range openAtAck {
 				if c.Conn == e.Conn {
 					delete(openAtAck, mid) // that socket went: the state may be lost with it
@@ -159,7 +156,7 @@ func (ck *checker) outageCatchUp() {
 	bannedEver := map[string]bool{} // a banned recipient is sent nothing
 	downAt := map[string]bool{}     // messageId -> acked while Redis was down
 	restartOf := map[string]*Event{}
-	open := map[string]map[string]*Event{} // user -> conn -> Connect
+	open := openConns{}
 	candidates := map[string][]*Event{}    // messageId -> recipient connections open at the ack
 	got := map[string]bool{}               // messageId+conn received
 	closed := map[string]bool{}            // conn ended
@@ -181,12 +178,9 @@ func (ck *checker) outageCatchUp() {
 				down = false
 			}
 		case Connect:
-			if open[e.User] == nil {
-				open[e.User] = map[string]*Event{}
-			}
-			open[e.User][e.Conn] = e
+			open.connect(e)
 		case Disconnect:
-			delete(open[e.User], e.Conn)
+			open.disconnect(e)
 			closed[e.Conn] = true
 		case Ack:
 			m := ck.msgs[e.MessageID]
@@ -235,3 +229,16 @@ func (ck *checker) redisDownAtEnd() bool {
 	}
 	return down
 }
+
+// openConns is the connections open at a point of the history: user ->
+// conn -> its Connect event.
+type openConns map[string]map[string]*Event
+
+func (o openConns) connect(e *Event) {
+	if o[e.User] == nil {
+		o[e.User] = map[string]*Event{}
+	}
+	o[e.User][e.Conn] = e
+}
+
+func (o openConns) disconnect(e *Event) { delete(o[e.User], e.Conn) }
