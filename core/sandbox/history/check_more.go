@@ -109,7 +109,7 @@ func (ck *checker) senderTold() {
 	firstAck := map[string]*Event{}
 	told := map[string]bool{}
 	open := openConns{}
-	openAtAck := map[string]*Event{}       // messageId -> a sender connection open at the ack
+	openAtAck := map[string]*Event{} // messageId -> a sender connection open at the ack
 	for i := range ck.ev {
 		e := &ck.ev[i]
 		switch e.Kind {
@@ -157,9 +157,9 @@ func (ck *checker) outageCatchUp() {
 	downAt := map[string]bool{}     // messageId -> acked while Redis was down
 	restartOf := map[string]*Event{}
 	open := openConns{}
-	candidates := map[string][]*Event{}    // messageId -> recipient connections open at the ack
-	got := map[string]bool{}               // messageId+conn received
-	closed := map[string]bool{}            // conn ended
+	candidates := map[string][]*Event{} // messageId -> recipient connections open at the ack
+	got := map[string]bool{}            // messageId+conn received
+	closed := map[string]bool{}         // conn ended
 	for i := range ck.ev {
 		e := &ck.ev[i]
 		switch e.Kind {
