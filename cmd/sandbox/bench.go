@@ -27,6 +27,13 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == serverSubcommand {
 		return runBenchServer(args[1:], stderr)
 	}
+	if bench.IsCycleChild(args) {
+		if err := bench.RunCycleChild(context.Background(), args[1:], stdout, stderr); err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+		return 0
+	}
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var (
@@ -123,6 +130,9 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 		o.ServerArgv = []string{exe, "bench", serverSubcommand}
+	}
+	if exe, err := os.Executable(); err == nil {
+		o.CycleArgv = []string{exe, "bench"}
 	}
 	if cpuProfile != "" {
 		f, err := os.Create(cpuProfile)

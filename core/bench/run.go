@@ -111,6 +111,11 @@ type Options struct {
 	// CPU then includes the tool's, and the report says so).
 	ServerArgv []string
 	InProcess  bool
+	// CycleArgv is the command of this program's "bench" (the cycle child,
+	// RunCycleChild, is its hidden subcommand): with it and valgrind on
+	// PATH, the cycle workload also counts instructions per cycle under
+	// callgrind. Empty skips that count.
+	CycleArgv []string
 
 	// Progress receives progress lines while the benchmark runs; nil
 	// means io.Discard.
