@@ -44,8 +44,10 @@ lint:
 	$(GO) run $(STATICCHECK) ./...
 	@for os in linux darwin windows; do echo "GOOS=$$os go build ./cmd/..."; GOOS=$$os $(GO) build -o /dev/null ./cmd/... || exit 1; done
 
-## bench: Go benchmarks once each, then every workload, short (cross over a real redis-server, installed if missing).
+## bench: Go benchmarks once each, then every workload, short (cross over a real redis-server,
+## the cycle's instruction count under valgrind; both installed if missing).
 bench:
+	@command -v valgrind >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -q valgrind >&2; } || echo "bench: no valgrind: the cycle workload will not count instructions" >&2
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 1x ./core/...
 	@services=$$(bash .ci/services.sh redis) && eval "$$services" && \
 	  $(GO) run ./cmd/sandbox bench --short
