@@ -40,6 +40,7 @@ func (a *API) serveWS(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return
 	}
+	cw.accepted()
 	a.sockets.Add(1)
 	c.SetReadLimit(chat.MaxFrameBytes)
 

@@ -17,18 +17,19 @@ import (
 
 // Buffer sizes of a hijacked WebSocket connection. net/http hands over 4 KiB
 // for each direction and keeps them for the connection's life; an idle
-// socket needs neither, and keeps these for its whole life (768 B in all):
+// socket needs neither, and keeps these for its whole life (640 B in all):
 //   - reads: a DM frame (~150–300 B) arrives whole in one read of 512 B;
 //     a payload of 512 B or more is read straight into the frame buffer
 //     (bufio bypasses its buffer for reads at least its size), so a
 //     larger frame costs at most one more read than with 1 KiB.
 //   - writes: data frames are written corked, so a frame that does not fit
-//     in 256 B only costs one more copy into corkConn's batch, never a
+//     in 128 B only costs one more copy into corkConn's batch, never a
 //     system call; the frames written uncorked are control frames (ping,
-//     pong, close: at most 125 B of payload), which fit.
+//     pong, close: a 2-byte header and at most 125 B of payload, unmasked
+//     from a server), which fit, so each is still one system call.
 const (
 	wsReadBufferSize  = 512
-	wsWriteBufferSize = 256
+	wsWriteBufferSize = 128
 	// corkFlushBytes is how much a corked connection collects before it
 	// writes anyway, so a long batch (a replay) is not held in memory whole.
 	corkFlushBytes = 64 << 10
@@ -228,6 +229,18 @@ func (c *corkConn) Write(p []byte) (int, error) {
 type corkingWriter struct {
 	http.ResponseWriter
 	conn *corkConn
+	br   *bufio.Reader // the reader handed to coder/websocket
+}
+
+// accepted undoes what websocket.Accept wraps around the reader: it
+// resets it onto an io.MultiReader of the bytes read ahead (always none
+// here: Hijack moved them into the corkConn) and the connection, which an
+// idle socket would keep for its whole life (~110 B). Call it right after
+// Accept, before anything can read the socket.
+func (w *corkingWriter) accepted() {
+	if w.br != nil && w.br.Buffered() == 0 {
+		w.br.Reset(w.conn)
+	}
 }
 
 // Unwrap lets http.ResponseController reach the server's writer.
@@ -247,8 +260,8 @@ func (w *corkingWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		ahead, _ := brw.Reader.Peek(n)
 		w.conn.ahead = bytes.Clone(ahead)
 	}
-	brw = bufio.NewReadWriter(bufio.NewReaderSize(w.conn, wsReadBufferSize), bufio.NewWriterSize(w.conn, wsWriteBufferSize))
-	return w.conn, brw, nil
+	w.br = bufio.NewReaderSize(w.conn, wsReadBufferSize)
+	return w.conn, bufio.NewReadWriter(w.br, bufio.NewWriterSize(w.conn, wsWriteBufferSize)), nil
 }
 
 // wsConn adapts a coder/websocket connection over a corkConn to hub.Transport.

@@ -63,6 +63,7 @@ func serveCorked(t *testing.T, got func(wsConn)) (string, *countingListener) {
 		if err != nil {
 			return
 		}
+		cw.accepted()
 		got(wsConn{c: c, cork: cw.conn})
 	})}
 	go func() { _ = srv.Serve(cl) }()
@@ -105,6 +106,30 @@ func TestBatchOfFramesIsOneSystemCall(t *testing.T) {
 		if typ != websocket.MessageText || string(b) != string(want) {
 			t.Fatalf("message %d = %v %.20q, want text %.20q", i, typ, b, want)
 		}
+	}
+}
+
+// TestControlFrameIsOneSystemCall: the frames written outside a batch
+// (ping, and close with the longest reason a close frame carries) fit the
+// connection's write buffer, so each is still one write.
+func TestControlFrameIsOneSystemCall(t *testing.T) {
+	ctx, client, server, ln := dialCorked(t)
+	go func() { _, _, _ = client.Read(ctx) }()   // answers the ping, then the close
+	go func() { _, _, _ = server.c.Read(ctx) }() // takes the pong
+
+	before := ln.writes.Load()
+	if err := server.c.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := ln.writes.Load() - before; n != 1 {
+		t.Fatalf("a ping took %d writes, want 1", n)
+	}
+	before = ln.writes.Load()
+	if err := server.Close(4003, strings.Repeat("r", 123)); err != nil {
+		t.Fatal(err)
+	}
+	if n := ln.writes.Load() - before; n != 1 {
+		t.Fatalf("a close frame took %d writes, want 1", n)
 	}
 }
 
