@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/dmchat/dmchat/core/internal/wheel"
 )
 
 // Defaults of Options.PingInterval and Options.PingTimeout.
@@ -114,73 +116,26 @@ func (p *pinger) stop() {
 // is sent at most interval/pingWheelSlots after it is due, never before.
 const pingWheelSlots = 16
 
-// pingWheel is the one timer behind every pinger of an API: pingers due in
-// the same tick (interval/pingWheelSlots) wait in one slice, and the timer
-// is armed for the earliest tick that holds any, so an idle socket costs
-// one slice entry instead of a runtime timer and its callback. The timer
-// is armed only while pingers wait, so a wheel with no socket holds no
-// goroutine and nothing to shut down.
-//
-// Lock rule: mu guards every field but the read-only ones; it is never held
-// while pinging (each ping runs in a goroutine of its own, as a timer
-// callback did).
+// pingWheel is the one timer behind every pinger of an API (see
+// core/internal/wheel): an idle socket costs one slice entry instead of a
+// runtime timer and its callback. A stopped pinger is not taken out; the
+// wheel forgets it at its turn, and stop has dropped what it held.
 type pingWheel struct {
-	interval, tick time.Duration
-	start          time.Time // tick n ends at start + n*tick
-
-	mu    sync.Mutex
-	due   map[int64][]*pinger // by tick number
-	timer *time.Timer         // made on first use
-	armed int64               // the tick the timer is armed for; 0: none
+	interval time.Duration
+	w        *wheel.Wheel[*pinger]
 }
 
 func newPingWheel(interval time.Duration) *pingWheel {
-	return &pingWheel{interval: interval, tick: max(interval/pingWheelSlots, time.Millisecond),
-		start: time.Now(), due: make(map[int64][]*pinger)}
+	return &pingWheel{interval: interval, w: wheel.New(interval/pingWheelSlots, startPings)}
 }
 
 // schedule pings p at the first tick at or after at.
-func (w *pingWheel) schedule(p *pinger, at time.Time) {
-	n := int64((at.Sub(w.start) + w.tick - 1) / w.tick)
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.due[n] = append(w.due[n], p)
-	if w.armed == 0 || n < w.armed {
-		w.armLocked(n)
-	}
-}
+func (w *pingWheel) schedule(p *pinger, at time.Time) { w.w.Add(p, at) }
 
-func (w *pingWheel) armLocked(n int64) {
-	w.armed = n
-	d := time.Until(w.start.Add(time.Duration(n) * w.tick))
-	if w.timer == nil {
-		w.timer = time.AfterFunc(d, w.turn)
-		return
-	}
-	w.timer.Reset(d)
-}
-
-// turn pings every pinger whose tick has come, and arms the timer for the
-// next tick that holds any.
-func (w *pingWheel) turn() {
-	now := int64(time.Since(w.start) / w.tick)
-	var ready []*pinger
-	w.mu.Lock()
-	next := int64(0)
-	for n, ps := range w.due {
-		if n <= now {
-			ready = append(ready, ps...)
-			delete(w.due, n)
-		} else if next == 0 || n < next {
-			next = n
-		}
-	}
-	w.armed = 0
-	if next != 0 {
-		w.armLocked(next)
-	}
-	w.mu.Unlock()
-	for _, p := range ready {
+// startPings pings each pinger due in a goroutine of its own, as a timer
+// callback did: a ping waits for its pong.
+func startPings(due []*pinger) {
+	for _, p := range due {
 		if !p.isStopped() {
 			go p.ping()
 		}
