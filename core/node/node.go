@@ -13,6 +13,7 @@ import (
 	"github.com/dmchat/dmchat/core/chat"
 	"github.com/dmchat/dmchat/core/hub"
 	"github.com/dmchat/dmchat/core/internal/guard"
+	"github.com/dmchat/dmchat/core/internal/wheel"
 	"github.com/dmchat/dmchat/core/metrics"
 	"github.com/dmchat/dmchat/core/store"
 )
@@ -71,7 +72,8 @@ type Node struct {
 	banned sync.Map // user id -> struct{}: this instance's view of banned users
 
 	states     stateLog
-	tokens     tokenSessions // see revoke.go
+	tokens     tokenSessions          // see revoke.go
+	expiries   *wheel.Wheel[*Session] // the sessions' token expiries (expiry.go)
 	userLimits *userLimits
 	stopBg     context.CancelFunc
 
@@ -125,6 +127,7 @@ func New(opts Options) (*Node, error) {
 		adminLog: opts.Logger.Named("Admin"),
 	}
 	n.userLimits = newUserLimits(opts.Rate, opts.Burst)
+	n.expiries = newExpiries()
 	ho := opts.Hub
 	ho.OnSlowConsumer = func(*hub.Socket) { n.metrics.SlowConsumers.Inc() }
 	// One bus interest per registered socket: the bus subscribes to a

@@ -13,6 +13,7 @@ import (
 
 	"github.com/dmchat/dmchat/core/chat"
 	"github.com/dmchat/dmchat/core/hub"
+	"github.com/dmchat/dmchat/core/internal/wheel"
 	"github.com/dmchat/dmchat/core/logging"
 )
 
@@ -38,7 +39,10 @@ type Session struct {
 	c           *hub.Socket
 	limiter     *rate.Limiter
 	userLimiter *rate.Limiter // nil until Attach succeeds
-	expiry      *time.Timer
+	// expiry is the tick of the node's expiry wheel s waits in, if
+	// expiring (see expiry.go); set by Attach before it returns s.
+	expiry   wheel.Tick
+	expiring bool
 	// repeats keeps one client's repeated warnings to a line and a count.
 	// Made on the first warning (see logRepeats): most sessions never log
 	// one, and an idle socket should not carry it.
@@ -110,12 +114,10 @@ func (n *Node) Attach(ctx context.Context, user chat.User, expires time.Time, co
 	n.logReplay(user.ID, count)
 	n.metrics.MessagesReplayed.Add(float64(count))
 	s.userLimiter = n.userLimits.acquire(user.ID)
-	// Armed last, so no failed Attach leaves a timer behind; a token that
-	// expired during the replay closes the socket at once.
+	// Armed last, so no failed Attach leaves an expiry behind; a token
+	// that expired during the replay closes the socket at once.
 	if !expires.IsZero() {
-		s.expiry = time.AfterFunc(time.Until(expires), func() {
-			c.Close(chat.CloseTokenExpired, "token expired")
-		})
+		s.armExpiry(expires)
 	}
 	return s, nil
 }
@@ -136,9 +138,7 @@ func (s *Session) Client() *hub.Socket { return s.c }
 // is still open. Idempotent.
 func (s *Session) Close(code int, reason string) {
 	s.closeOnce.Do(func() {
-		if s.expiry != nil {
-			s.expiry.Stop()
-		}
+		s.disarmExpiry()
 		s.c.Close(code, reason)
 		if s.userLimiter != nil {
 			s.n.userLimits.release(s.c.UserID())
