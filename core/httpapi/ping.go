@@ -32,6 +32,11 @@ type pinger struct {
 	timeout time.Duration
 	// answered, if set (tests), is called after each pong.
 	answered func()
+	// cork, if set, is kicked after a pong when no message came since the
+	// last one (see idlepark.go); messages is the count seen then. Only
+	// the ping in flight uses messages.
+	cork     *corkConn
+	messages uint32
 
 	mu       sync.Mutex
 	c        *websocket.Conn // nil once stopped: the wheel may hold p a while
@@ -43,15 +48,16 @@ type pinger struct {
 
 // startPinger pings c every w.interval until stop; onDead is called
 // (once, from the pinging goroutine) when a pong does not come within
-// timeout.
-func startPinger(w *pingWheel, c *websocket.Conn, timeout time.Duration, onDead func()) *pinger {
-	return startPingerHooked(w, c, timeout, onDead, nil)
+// timeout. After a pong, a socket that read no message since the last
+// one has its read loop kicked into an idle park (cork may be nil: none).
+func startPinger(w *pingWheel, c *websocket.Conn, cork *corkConn, timeout time.Duration, onDead func()) *pinger {
+	return startPingerHooked(w, c, cork, timeout, onDead, nil)
 }
 
 // startPingerHooked is startPinger that also calls answered after each
 // pong.
-func startPingerHooked(w *pingWheel, c *websocket.Conn, timeout time.Duration, onDead, answered func()) *pinger {
-	p := &pinger{w: w, c: c, timeout: timeout, onDead: onDead, answered: answered}
+func startPingerHooked(w *pingWheel, c *websocket.Conn, cork *corkConn, timeout time.Duration, onDead, answered func()) *pinger {
+	p := &pinger{w: w, c: c, cork: cork, timeout: timeout, onDead: onDead, answered: answered}
 	w.schedule(p, time.Now().Add(w.interval))
 	return p
 }
@@ -69,7 +75,7 @@ func (p *pinger) ping() {
 		p.mu.Unlock()
 		return
 	}
-	c, onDead := p.c, p.onDead
+	c, onDead, cork := p.c, p.onDead, p.cork
 	ctx, cancel := context.WithTimeout(context.Background(), p.timeout)
 	p.cancel = cancel
 	p.inflight.Add(1)
@@ -84,6 +90,15 @@ func (p *pinger) ping() {
 	stopped := p.stopped
 	p.mu.Unlock()
 	if err == nil && !stopped {
+		if cork != nil {
+			// The pong woke the read loop, which parks deep again: send it
+			// back to a small stack unless the socket is in use.
+			if n := cork.messages.Load(); n == p.messages {
+				cork.kickIdle()
+			} else {
+				p.messages = n
+			}
+		}
 		p.w.schedule(p, time.Now().Add(p.w.interval))
 	}
 	// Before Done, so that nothing is answered after stop returns.
@@ -104,7 +119,7 @@ func (p *pinger) ping() {
 func (p *pinger) stop() {
 	p.mu.Lock()
 	p.stopped = true
-	p.c, p.onDead = nil, nil
+	p.c, p.onDead, p.cork = nil, nil, nil
 	if p.cancel != nil {
 		p.cancel()
 	}

@@ -26,7 +26,7 @@ func TestPingerReportsASilentPeer(t *testing.T) {
 	readServerSide(t, server)
 	dead := make(chan struct{}, 1)
 	start := time.Now()
-	p := startPinger(newPingWheel(50*time.Millisecond), server.c, 100*time.Millisecond, func() { dead <- struct{}{} })
+	p := startPinger(newPingWheel(50*time.Millisecond), server.c, nil, 100*time.Millisecond, func() { dead <- struct{}{} })
 	defer p.stop()
 	select {
 	case <-dead:
@@ -53,7 +53,7 @@ func TestPingerKeepsAnAnsweringPeerAndStops(t *testing.T) {
 	}()
 	pongs := make(chan struct{}, 16)
 	dead := make(chan struct{}, 1)
-	p := startPingerHooked(newPingWheel(20*time.Millisecond), server.c, 5*time.Second,
+	p := startPingerHooked(newPingWheel(20*time.Millisecond), server.c, nil, 5*time.Second,
 		func() { dead <- struct{}{} }, func() { pongs <- struct{}{} })
 	for i := range 5 {
 		select {
@@ -96,7 +96,7 @@ func TestPingWheelServesManySocketsAndForgetsStopped(t *testing.T) {
 			}
 		}()
 		pongs[i] = make(chan struct{}, 64)
-		ps[i] = startPingerHooked(w, server.c, 5*time.Second,
+		ps[i] = startPingerHooked(w, server.c, nil, 5*time.Second,
 			func() { t.Errorf("socket %d reported dead", i) }, func() { pongs[i] <- struct{}{} })
 		t.Cleanup(ps[i].stop)
 	}

@@ -41,6 +41,9 @@ func (a *API) serveWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	cw.accepted()
+	// Bytes sent right behind the upgrade request are there to read: no
+	// wait first. Asked now, while nothing else can read the socket.
+	wait := cw.conn.ahead == nil
 	a.sockets.Add(1)
 	c.SetReadLimit(chat.MaxFrameBytes)
 
@@ -52,7 +55,9 @@ func (a *API) serveWS(w http.ResponseWriter, r *http.Request) {
 		a.sockets.Done()
 		return
 	}
-	go a.readLoop(c, sess, p.user.ID)
+	sr := &socketReader{a: a, c: c, cork: cw.conn, sess: sess, userID: p.user.ID}
+	sr.pinger = startPinger(a.pings, c, cw.conn, a.opts.PingTimeout, sr.pingTimedOut)
+	go sr.loop(wait)
 }
 
 // frameBufs recycles the buffers frames are read into: a frame is decoded
@@ -67,40 +72,71 @@ const maxPooledFrameBuf = 16 << 10
 // there reconnects as after a restart.
 const closePingTimeout = chat.CloseGoingAway
 
-// readLoop feeds the session every frame until the socket closes, pinging
-// the peer meanwhile.
-func (a *API) readLoop(c *websocket.Conn, sess *node.Session, userID string) {
-	defer a.sockets.Done()
-	p := startPinger(a.pings, c, a.opts.PingTimeout, func() {
-		sess.Close(closePingTimeout, "ping timeout")
-		a.log.Info("ping_timeout", zap.String("userId", userID))
-	})
-	defer p.stop()
+// socketReader is a socket's read loop: it feeds the session every frame
+// until the socket closes, pinging the peer meanwhile. It outlives each
+// goroutine that runs the loop: an idle socket's loop waits on a fresh
+// goroutine's small stack (see idlepark.go).
+type socketReader struct {
+	a      *API
+	c      *websocket.Conn
+	cork   *corkConn
+	sess   *node.Session
+	userID string
+	pinger *pinger
+}
+
+func (r *socketReader) pingTimedOut() {
+	r.sess.Close(closePingTimeout, "ping timeout")
+	r.a.log.Info("ping_timeout", zap.String("userId", r.userID))
+}
+
+// loop reads frames, first waiting for the socket to be readable if wait;
+// kicked while idle, it goes on in a fresh goroutine and returns.
+func (r *socketReader) loop(wait bool) {
+	if wait {
+		r.cork.waitReadable()
+	}
 	ctx := context.Background()
 	for {
-		if err := a.readFrame(ctx, c, sess); err != nil {
-			code := websocket.CloseStatus(err)
-			if errors.Is(err, websocket.ErrMessageTooBig) {
-				// coder/websocket has already closed the socket with 1009.
-				code = websocket.StatusMessageTooBig
-				a.log.Info("frame_too_large", zap.String("userId", userID))
-			}
-			if errors.Is(err, context.Canceled) || code == -1 {
-				code = websocket.StatusNormalClosure
-			}
-			sess.Close(int(code), "")
+		err := r.a.readFrame(ctx, r.c, r.cork, r.sess)
+		if err == nil {
+			continue
+		}
+		if errors.Is(err, errIdle) {
+			go r.loop(true)
 			return
 		}
+		r.end(err)
+		return
 	}
+}
+
+// end closes the session with the code the read's error calls for.
+func (r *socketReader) end(err error) {
+	code := websocket.CloseStatus(err)
+	if errors.Is(err, websocket.ErrMessageTooBig) {
+		// coder/websocket has already closed the socket with 1009.
+		code = websocket.StatusMessageTooBig
+		r.a.log.Info("frame_too_large", zap.String("userId", r.userID))
+	}
+	if errors.Is(err, context.Canceled) || code == -1 {
+		code = websocket.StatusNormalClosure
+	}
+	r.sess.Close(int(code), "")
+	r.pinger.stop()
+	r.a.sockets.Done()
 }
 
 // readFrame reads one message into a pooled buffer and hands it to the
 // session.
-func (a *API) readFrame(ctx context.Context, c *websocket.Conn, sess *node.Session) error {
+func (a *API) readFrame(ctx context.Context, c *websocket.Conn, cork *corkConn, sess *node.Session) error {
+	cork.between.Store(true)
 	typ, r, err := c.Reader(ctx)
+	cork.between.Store(false)
 	if err != nil {
 		return err
 	}
+	cork.messages.Add(1)
 	buf := frameBufs.Get().(*bytes.Buffer)
 	defer func() {
 		if buf.Cap() <= maxPooledFrameBuf {

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -69,9 +70,16 @@ type corkConn struct {
 	// which a write outside a batch must clear first.
 	deadlineSet bool
 
-	// ahead is what the HTTP server had read past the upgrade request; the
-	// read goroutine alone uses it.
-	ahead []byte
+	// ahead is what the HTTP server had read past the upgrade request.
+	// ahead and cursor belong to whoever holds coder/websocket's read lock
+	// (the read loop, or a Close waiting for the peer's close frame).
+	ahead  []byte
+	cursor frameCursor // where the bytes read stand in the client's frames
+	// between says the read loop waits for the next message, inside
+	// coder/websocket's Reader (see idlepark.go); messages counts the
+	// messages it has read, so the pinger can tell a quiet socket.
+	between  atomic.Bool
+	messages atomic.Uint32
 }
 
 func newCorkConn(nc net.Conn) *corkConn {
@@ -90,13 +98,14 @@ func newCorkConn(nc net.Conn) *corkConn {
 func (c *corkConn) Read(p []byte) (int, error) {
 	if len(c.ahead) > 0 {
 		n := copy(p, c.ahead)
+		c.cursor.advance(p[:n])
 		c.ahead = c.ahead[n:]
 		if len(c.ahead) == 0 {
 			c.ahead = nil
 		}
 		return n, nil
 	}
-	return c.Conn.Read(p)
+	return c.readConn(p)
 }
 
 // cork starts collecting writes for a batch, behind any held bytes. A
