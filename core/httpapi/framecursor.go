@@ -13,7 +13,9 @@ type frameCursor struct {
 	left int64    // the current frame's payload bytes still to come
 }
 
-// advance moves the cursor over p, the next bytes of the stream.
+// advance moves the cursor over p, the next bytes of the stream. A
+// header read whole is taken in one step; one split across reads is
+// collected byte by byte.
 func (f *frameCursor) advance(p []byte) {
 	for len(p) > 0 {
 		if f.left > 0 {
@@ -22,14 +24,18 @@ func (f *frameCursor) advance(p []byte) {
 			p = p[k:]
 			continue
 		}
+		if f.n == 0 && len(p) >= 2 {
+			if size := headerSize(p[1]); len(p) >= size {
+				f.left = payloadLength(p[:size])
+				p = p[size:]
+				continue
+			}
+		}
 		f.hdr[f.n] = p[0]
 		f.n++
 		p = p[1:]
-		if f.n < 2 {
-			continue
-		}
-		if size, length := frameHeader(f.hdr[:f.n]); f.n == size {
-			f.n, f.left = 0, length
+		if f.n >= 2 && f.n == headerSize(f.hdr[1]) {
+			f.n, f.left = 0, payloadLength(f.hdr[:f.n])
 		}
 	}
 }
@@ -37,27 +43,29 @@ func (f *frameCursor) advance(p []byte) {
 // atBoundary reports whether the bytes read so far end a frame.
 func (f *frameCursor) atBoundary() bool { return f.n == 0 && f.left == 0 }
 
-// frameHeader returns the size of the header h begins (at least two
-// bytes of it) and, once h holds all of it, the payload length.
-func frameHeader(h []byte) (size int, length int64) {
-	size, length = 2, int64(h[1]&0x7f)
-	switch length {
+// headerSize is the size of a frame header whose second byte is b1.
+func headerSize(b1 byte) int {
+	size := 2
+	switch b1 & 0x7f {
 	case 126:
 		size += 2
 	case 127:
 		size += 8
 	}
-	if h[1]&0x80 != 0 {
+	if b1&0x80 != 0 {
 		size += 4 // the mask key
 	}
-	if len(h) < size {
-		return size, 0
-	}
-	switch length {
+	return size
+}
+
+// payloadLength is the payload length a whole frame header h gives.
+func payloadLength(h []byte) int64 {
+	switch n := h[1] & 0x7f; n {
 	case 126:
-		length = int64(binary.BigEndian.Uint16(h[2:4]))
+		return int64(binary.BigEndian.Uint16(h[2:4]))
 	case 127:
-		length = int64(binary.BigEndian.Uint64(h[2:10]) &^ (1 << 63))
+		return int64(binary.BigEndian.Uint64(h[2:10]) &^ (1 << 63))
+	default:
+		return int64(n)
 	}
-	return size, length
 }

@@ -17,7 +17,7 @@ import (
 // rawClient upgrades a plain TCP connection by hand, so a test can send
 // frames split wherever it likes. It returns the connection and the
 // server's end.
-func rawClient(t *testing.T) (net.Conn, wsConn) {
+func rawClient(t testing.TB) (net.Conn, wsConn) {
 	t.Helper()
 	conns := make(chan wsConn, 1)
 	url, _ := serveCorked(t, func(c wsConn) { conns <- c })

@@ -50,7 +50,7 @@ func (c *countingConn) SyscallConn() (syscall.RawConn, error) {
 // serveCorked starts an HTTP server on loopback whose handler upgrades
 // through corkingWriter, as serveWS does, and passes each socket to got.
 // It returns the ws:// URL and the listener.
-func serveCorked(t *testing.T, got func(wsConn)) (string, *countingListener) {
+func serveCorked(t testing.TB, got func(wsConn)) (string, *countingListener) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
