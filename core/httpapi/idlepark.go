@@ -36,8 +36,15 @@ func (c *corkConn) waitReadable() {
 	}
 	for {
 		err := c.raw.Read(rawReadableFD)
+		if err == nil {
+			// A kick that came after the wait began and before the bytes
+			// is still set (RawConn.Read checks deadlines only before it
+			// waits): it must not make the read that follows give up.
+			_ = c.Conn.SetReadDeadline(time.Time{})
+			return
+		}
 		if !errors.Is(err, os.ErrDeadlineExceeded) || c.Conn.SetReadDeadline(time.Time{}) != nil {
-			return // readable, or failed: the read that follows says how
+			return // failed: the read that follows says how
 		}
 	}
 }
