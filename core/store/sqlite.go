@@ -50,6 +50,10 @@ type SQLite struct {
 	// returns; Close touches them only after the writer has stopped.
 	wconn *sql.Conn
 	st    sqliteStmts
+	many  manyStmts
+	// Scratch of tryBatch, reused from batch to batch.
+	delivers []*writeReq
+	args     []any
 }
 
 // sqliteStmts are the writer's prepared statements, bound to wconn.
@@ -207,6 +211,7 @@ func (s *SQLite) closeStmts() {
 		}
 	}
 	s.st = sqliteStmts{}
+	s.many.close()
 }
 
 // closeDBs releases the writer connection and both pools.

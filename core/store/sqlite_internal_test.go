@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -64,71 +63,37 @@ func TestSQLiteBatchIsolatesFailures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Hold the writer inside a batch so the requests below queue up and
-	// are committed together in the next one.
-	entered, release := make(chan struct{}), make(chan struct{})
-	holdDone := make(chan error, 1)
-	go func() {
-		holdDone <- s.write(ctx, func(ctx context.Context, c *sql.Conn) error {
-			close(entered)
-			<-release
-			return nil
-		})
-	}()
-	<-entered
-	type result struct {
-		m       chat.Message
-		changed bool
-		err     error
-	}
-	calls := []func() result{
-		func() result { // ok
+	calls := []func() callResult{
+		func() callResult { // ok
 			m, c, err := s.SaveMessage(ctx, NewMessage{SenderID: a.ID, RecipientID: b.ID, ClientMessageID: "ok1", Content: "x"})
-			return result{m, c, err}
+			return callResult{m, c, err}
 		},
-		func() result { // unknown recipient: a foreign key violation
+		func() callResult { // unknown recipient: a foreign key violation
 			m, c, err := s.SaveMessage(ctx, NewMessage{SenderID: a.ID, RecipientID: "u0000000000000000", ClientMessageID: "bad", Content: "x"})
-			return result{m, c, err}
+			return callResult{m, c, err}
 		},
-		func() result { // unknown message
+		func() callResult { // unknown message
 			m, c, err := s.MarkDelivered(ctx, "999999", b.ID)
-			return result{m, c, err}
+			return callResult{m, c, err}
 		},
-		func() result { // not the recipient
+		func() callResult { // not the recipient
 			m, c, err := s.MarkDelivered(ctx, first.ID, a.ID)
-			return result{m, c, err}
+			return callResult{m, c, err}
 		},
-		func() result { // ok
+		func() callResult { // ok
 			m, c, err := s.MarkDelivered(ctx, first.ID, b.ID)
-			return result{m, c, err}
+			return callResult{m, c, err}
 		},
-		func() result { // taken username, through the same writer
+		func() callResult { // taken username, through the same writer
 			_, err := s.CreateUser(ctx, "bob", []byte("h"), chat.RoleUser)
-			return result{err: err}
+			return callResult{err: err}
 		},
-		func() result { // ok
+		func() callResult { // ok
 			m, c, err := s.SaveMessage(ctx, NewMessage{SenderID: b.ID, RecipientID: a.ID, ClientMessageID: "ok2", Content: "y"})
-			return result{m, c, err}
+			return callResult{m, c, err}
 		},
 	}
-	results := make([]result, len(calls))
-	var wg sync.WaitGroup
-	for i, call := range calls {
-		wg.Add(1)
-		go func() { defer wg.Done(); results[i] = call() }()
-	}
-	deadline := time.Now().Add(5 * time.Second)
-	for len(s.commit.queue) < len(calls) {
-		if time.Now().After(deadline) {
-			t.Fatalf("only %d of %d requests queued", len(s.commit.queue), len(calls))
-		}
-		time.Sleep(time.Millisecond)
-	}
-	close(release)
-	wg.Wait()
-	if err := <-holdDone; err != nil {
-		t.Fatal(err)
-	}
+	results := inOneBatch(t, s, calls)
 	r := results
 	switch {
 	case r[0].err != nil || !r[0].changed:

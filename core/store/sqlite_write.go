@@ -213,23 +213,34 @@ func (s *SQLite) tryBatch(ctx context.Context, batch []*writeReq) (err error) {
 	// write lock is held they wait for nothing, and a context that can end
 	// costs the driver a watcher per statement.
 	ctx = context.Background()
+	// The calls of a batch are concurrent, so any order is one they could
+	// have run in: the deliveries first, in multi-row statements
+	// (sqlite_write_deliver.go), then the rest in order.
 	ts := now()
+	delivers := s.delivers[:0]
 	for _, r := range batch {
 		r.out, r.changed, r.err = chat.Message{}, false, nil
+		if r.op == opDeliver {
+			delivers = append(delivers, r)
+		}
+	}
+	s.delivers = delivers[:0]
+	defer clear(delivers)
+	if err := s.deliverMany(ctx, delivers, ts); err != nil {
+		return err
+	}
+	for _, r := range batch {
 		var rerr error
 		switch r.op {
 		case opSave:
 			rerr = s.save(ctx, r, ts)
-		case opDeliver:
-			rerr = s.deliver(ctx, r, ts)
 		case opFunc:
 			rerr = r.fn(ctx, c)
+		default:
+			continue
 		}
-		if rerr != nil {
-			if isFatal(rerr) {
-				return rerr
-			}
-			r.err = rerr
+		if err := keepOwn(r, rerr); err != nil {
+			return err
 		}
 	}
 	_, err = c.ExecContext(ctx, "COMMIT")
@@ -297,7 +308,12 @@ func (s *SQLite) deliver(ctx context.Context, r *writeReq, ts time.Time) error {
 	if !errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("store: failed to mark message delivered: %w", err)
 	}
-	// Nothing changed: unknown, someone else's, or already delivered.
+	return s.deliverOutcome(ctx, r)
+}
+
+// deliverOutcome settles a MarkDelivered that changed nothing: the
+// message is unknown, someone else's, or already delivered.
+func (s *SQLite) deliverOutcome(ctx context.Context, r *writeReq) error {
 	got, err := scanMessage(s.st.byID.QueryRowContext(ctx, r.id))
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("store: failed to read message: %w", err)
