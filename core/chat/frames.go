@@ -202,6 +202,9 @@ func ErrorFrame(code, msg, cmid, mid string) OutFrame {
 
 // Encode renders f as one JSON text frame.
 func (f OutFrame) Encode() []byte {
+	if b, ok := appendFrame(make([]byte, 0, encodedSizeBound(&f)), &f); ok {
+		return b
+	}
 	// The encoder takes an interface, which would move f to the heap on
 	// every call; a pooled copy costs no allocation.
 	p := outFramePool.Get().(*OutFrame)

@@ -53,4 +53,10 @@ func (m Message) Delivered() bool { return !m.DeliveredAt.IsZero() }
 const TimeFormat = "2006-01-02T15:04:05.000Z07:00"
 
 // FormatTime renders t in the wire form.
-func FormatTime(t time.Time) string { return t.UTC().Format(TimeFormat) }
+func FormatTime(t time.Time) string {
+	var buf [len("2006-01-02T15:04:05.000Z")]byte
+	if b, ok := appendTime(buf[:0], t); ok {
+		return string(b)
+	}
+	return t.UTC().Format(TimeFormat)
+}

@@ -1,0 +1,119 @@
+package chat
+
+import (
+	"strconv"
+	"time"
+	"unicode/utf8"
+)
+
+// Every DM costs three encoded frames (MESSAGE_ACK, MESSAGE,
+// MESSAGE_STATE) and two timestamps. Through json.Marshal each frame cost
+// ~8,000 instructions and each timestamp ~4,000 (callgrind, node
+// DMCycle/mem; docs/PERFORMANCE.md section 7); appending the fields
+// directly costs a small fraction of that. The escaping stays the
+// library's: a string holding anything but plain characters (a quote, a
+// backslash, a control character, <, >, &, U+2028, U+2029 or invalid
+// UTF-8) sends the whole frame through json.Marshal, so the bytes on the
+// wire are those encodeOpts give (TestAppendFrameAgreesWithMarshal).
+
+// appendFrame appends f's JSON encoding to dst, field by field in OutFrame's
+// order with omitempty, and reports false (dst unchanged) if a string needs
+// escaping.
+func appendFrame(dst []byte, f *OutFrame) ([]byte, bool) {
+	b := append(dst, `{"type":`...)
+	ok := true
+	b, ok = appendPlainString(b, f.Type, ok)
+	b, ok = appendField(b, `,"clientMessageId":`, f.ClientMessageID, ok)
+	b, ok = appendField(b, `,"messageId":`, f.MessageID, ok)
+	b, ok = appendField(b, `,"senderId":`, f.SenderID, ok)
+	b, ok = appendField(b, `,"recipientId":`, f.RecipientID, ok)
+	b, ok = appendField(b, `,"content":`, f.Content, ok)
+	b, ok = appendField(b, `,"state":`, f.State, ok)
+	b, ok = appendField(b, `,"createdAt":`, f.CreatedAt, ok)
+	if f.Count != nil {
+		b = append(b, `,"count":`...)
+		b = strconv.AppendInt(b, int64(*f.Count), 10)
+	}
+	b, ok = appendField(b, `,"code":`, f.Code, ok)
+	b, ok = appendField(b, `,"message":`, f.Message, ok)
+	if !ok {
+		return dst, false
+	}
+	return append(b, '}'), true
+}
+
+// encodedSizeBound is at least the length of f's fast encoding, so that
+// the frame is built in one allocation of about its size.
+func encodedSizeBound(f *OutFrame) int {
+	n := len(`{"type":""}`) + len(f.Type) + 30 // 30: count, at most ",\"count\":" and 20 digits
+	for _, s := range [...]string{f.ClientMessageID, f.MessageID, f.SenderID, f.RecipientID,
+		f.Content, f.State, f.CreatedAt, f.Code, f.Message} {
+		if s != "" {
+			n += len(`,"clientMessageId":""`) + len(s) // the longest name
+		}
+	}
+	return n
+}
+
+// appendField appends name and s unless s is empty (omitempty).
+func appendField(b []byte, name, s string, ok bool) ([]byte, bool) {
+	if s == "" || !ok {
+		return b, ok
+	}
+	return appendPlainString(append(b, name...), s, ok)
+}
+
+// appendPlainString appends s quoted, if it needs no escape at all.
+func appendPlainString(b []byte, s string, ok bool) ([]byte, bool) {
+	if !ok || !isPlain(s) {
+		return b, false
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"'), true
+}
+
+// isPlain reports whether s is valid UTF-8 holding nothing encodeOpts
+// escapes.
+func isPlain(s string) bool {
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c < 0x20 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+				return false
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 || r == '\u2028' || r == '\u2029' {
+			return false
+		}
+		i += size
+	}
+	return true
+}
+
+// appendTime appends t in TimeFormat, reporting false for a year outside
+// 0–9999, which the layout writes differently.
+func appendTime(b []byte, t time.Time) ([]byte, bool) {
+	t = t.UTC()
+	year, month, day := t.Date()
+	if year < 0 || year > 9999 {
+		return b, false
+	}
+	hour, minute, sec := t.Clock()
+	ms := t.Nanosecond() / int(time.Millisecond)
+	b = append(b, byte('0'+year/1000), byte('0'+year/100%10), byte('0'+year/10%10), byte('0'+year%10), '-')
+	b = appendTwo(b, int(month), '-')
+	b = appendTwo(b, day, 'T')
+	b = appendTwo(b, hour, ':')
+	b = appendTwo(b, minute, ':')
+	b = appendTwo(b, sec, '.')
+	return append(b, byte('0'+ms/100), byte('0'+ms/10%10), byte('0'+ms%10), 'Z'), true
+}
+
+// appendTwo appends v (0–99) as two digits, then sep.
+func appendTwo(b []byte, v int, sep byte) []byte {
+	return append(b, byte('0'+v/10), byte('0'+v%10), sep)
+}

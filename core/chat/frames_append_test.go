@@ -1,0 +1,67 @@
+package chat
+
+import (
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-json-experiment/json"
+)
+
+// TestAppendFrameAgreesWithMarshal holds the fast encoding to the bytes
+// json.Marshal gives with encodeOpts, for plain strings and for every kind
+// of string it must leave to the library.
+func TestAppendFrameAgreesWithMarshal(t *testing.T) {
+	n, zero, neg := 7, 0, -3
+	strs := []string{"", "a", "42", "u-1", "hello there", "é😀日本", "tab\there", "quote\"", `back\slash`,
+		"<b>", "a&b", "x>y", "line\u2028sep", "para\u2029", "nul\x00", "\x1f", "bad\xffutf8", "\xe2\x80",
+		"/slash", "\x7f", strings.Repeat("z", 5000)}
+	frames := []OutFrame{
+		MessageFrame(Message{ID: "1", SenderID: "u1", RecipientID: "u2", Content: "hi", CreatedAt: time.Now()}),
+		AckFrame(Message{ID: "1", ClientMessageID: "c-1", CreatedAt: time.Now()}),
+		StateFrame("9"),
+		ReplayDoneFrame(0), ReplayDoneFrame(12345),
+		ErrorFrame(CodeBadFrame, "missing field type", "c1", ""),
+		{Type: TypeReplayDone, Count: &n}, {Type: TypeReplayDone, Count: &zero}, {Type: TypeReplayDone, Count: &neg},
+		{},
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 2000 {
+		pick := func() string {
+			if r.IntN(3) == 0 {
+				return ""
+			}
+			return strs[r.IntN(len(strs))]
+		}
+		frames = append(frames, OutFrame{Type: pick(), ClientMessageID: pick(), MessageID: pick(), SenderID: pick(),
+			RecipientID: pick(), Content: pick(), State: pick(), CreatedAt: pick(), Code: pick(), Message: pick()})
+	}
+	for _, f := range frames {
+		want, err := json.Marshal(&f, encodeOpts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := f.Encode(); string(got) != string(want) {
+			t.Fatalf("Encode(%+v)\n = %s\nwant %s", f, got, want)
+		}
+	}
+}
+
+// TestFormatTimeAgreesWithLayout: the hand-written form is TimeFormat's,
+// in UTC, for any time and zone.
+func TestFormatTimeAgreesWithLayout(t *testing.T) {
+	zone := time.FixedZone("X", -5*3600-30*60)
+	times := []time.Time{time.Now(), {}, time.Unix(0, 0), time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC),
+		time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(2026, 3, 1, 0, 30, 0, 1e6, zone)}
+	r := rand.New(rand.NewPCG(3, 4))
+	for range 5000 {
+		times = append(times, time.Unix(r.Int64N(400e9)-100e9, r.Int64N(1e9)).In(zone))
+	}
+	for _, tm := range times {
+		if got, want := FormatTime(tm), tm.UTC().Format(TimeFormat); got != want {
+			t.Fatalf("FormatTime(%v) = %s, want %s", tm, got, want)
+		}
+	}
+}
