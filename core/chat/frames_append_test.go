@@ -65,3 +65,46 @@ func TestFormatTimeAgreesWithLayout(t *testing.T) {
 		}
 	}
 }
+
+// TestScanFlatFrameAgreesWithUnmarshal: whatever scanFlatFrame accepts,
+// the library decodes to the same frame; random frames built from pieces
+// that the fast path must refuse (other cases, escapes, other values,
+// unknown members, bad JSON) cover both ways.
+func TestScanFlatFrameAgreesWithUnmarshal(t *testing.T) {
+	names := []string{`"type"`, `"clientMessageId"`, `"recipientId"`, `"content"`, `"messageId"`,
+		`"TYPE"`, `"MessageId"`, `"extra"`, `"type\u0000"`, `"ty\"pe"`, `type`, `""`}
+	values := []string{`"MESSAGE_SEND"`, `"DELIVERY_ACK"`, `"c-1"`, `"u2"`, `"hello there"`, `""`, `"é😀"`,
+		`"a\nb"`, `"\u0041"`, `"\ud800"`, `null`, `5`, `{"x":[1,2]}`, `[]`, `true`, `"unterminated`, "\"tab\there\""}
+	spaces := []string{"", "", "", " ", "\n\t\r "}
+	inputs := []string{``, `{}`, ` { } `, `{} x`, `[]`, `null`, `"x"`, `{`, `{"type":"DELIVERY_ACK",}`,
+		`{"type":"DELIVERY_ACK" "messageId":"1"}`, `{"type" "x"}`, `{,}`}
+	r := rand.New(rand.NewPCG(5, 6))
+	for range 20000 {
+		sp := func() string { return spaces[r.IntN(len(spaces))] }
+		var b strings.Builder
+		b.WriteString(sp() + "{")
+		for k := range r.IntN(6) {
+			if k > 0 {
+				b.WriteString(sp() + ",")
+			}
+			b.WriteString(sp() + names[r.IntN(len(names))] + sp() + ":" + sp() + values[r.IntN(len(values))])
+		}
+		b.WriteString(sp() + "}" + sp())
+		inputs = append(inputs, b.String())
+	}
+	fast := 0
+	for _, in := range inputs {
+		var got InFrame
+		if !scanFlatFrame([]byte(in), &got) {
+			continue
+		}
+		fast++
+		want, err := unmarshalFrame([]byte(in))
+		if err != nil || got != want {
+			t.Fatalf("%q: scanned %+v, library %+v (%v)", in, got, want, err)
+		}
+	}
+	if fast < 1000 || fast == len(inputs) {
+		t.Fatalf("the fast path took %d of %d inputs: the test no longer covers both ways", fast, len(inputs))
+	}
+}
