@@ -43,16 +43,25 @@ func appendFrame(dst []byte, f *OutFrame) ([]byte, bool) {
 }
 
 // encodedSizeBound is at least the length of f's fast encoding, so that
-// the frame is built in one allocation of about its size.
+// the frame is built in one allocation of its size.
 func encodedSizeBound(f *OutFrame) int {
-	n := len(`{"type":""}`) + len(f.Type) + 30 // 30: count, at most ",\"count\":" and 20 digits
-	for _, s := range [...]string{f.ClientMessageID, f.MessageID, f.SenderID, f.RecipientID,
-		f.Content, f.State, f.CreatedAt, f.Code, f.Message} {
-		if s != "" {
-			n += len(`,"clientMessageId":""`) + len(s) // the longest name
-		}
+	n := len(`{"type":""}`) + len(f.Type) +
+		fieldSize(`,"clientMessageId":`, f.ClientMessageID) + fieldSize(`,"messageId":`, f.MessageID) +
+		fieldSize(`,"senderId":`, f.SenderID) + fieldSize(`,"recipientId":`, f.RecipientID) +
+		fieldSize(`,"content":`, f.Content) + fieldSize(`,"state":`, f.State) +
+		fieldSize(`,"createdAt":`, f.CreatedAt) + fieldSize(`,"code":`, f.Code) + fieldSize(`,"message":`, f.Message)
+	if f.Count != nil {
+		n += len(`,"count":-9223372036854775808`)
 	}
 	return n
+}
+
+// fieldSize is the length of name and s quoted, 0 for an empty s.
+func fieldSize(name, s string) int {
+	if s == "" {
+		return 0
+	}
+	return len(name) + len(s) + 2
 }
 
 // appendField appends name and s unless s is empty (omitempty).

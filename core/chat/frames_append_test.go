@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"math"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -106,5 +107,20 @@ func TestScanFlatFrameAgreesWithUnmarshal(t *testing.T) {
 	}
 	if fast < 1000 || fast == len(inputs) {
 		t.Fatalf("the fast path took %d of %d inputs: the test no longer covers both ways", fast, len(inputs))
+	}
+}
+
+// TestEncodeAllocatesItsSize: the fast encoding is built in one buffer
+// that it fills, never grown.
+func TestEncodeAllocatesItsSize(t *testing.T) {
+	n := math.MinInt64
+	for _, f := range []OutFrame{
+		MessageFrame(Message{ID: "1", SenderID: "u1", RecipientID: "u2", Content: "hi", CreatedAt: time.Now()}),
+		AckFrame(Message{ID: "1", ClientMessageID: "c-1", CreatedAt: time.Now()}),
+		StateFrame("9"), {Type: TypeReplayDone, Count: &n}, ErrorFrame(CodeBadFrame, "m", "c", "i"),
+	} {
+		if b := f.Encode(); len(b) != encodedSizeBound(&f) && f.Count == nil || len(b) > encodedSizeBound(&f) {
+			t.Errorf("%s: %d bytes, bound %d", b, len(b), encodedSizeBound(&f))
+		}
 	}
 }

@@ -1,5 +1,7 @@
 package chat
 
+import "sync"
+
 // A client sends two frames per DM (MESSAGE_SEND, DELIVERY_ACK), each a
 // flat object of a few plain strings. json.Unmarshal spent ~7,000
 // instructions on each (callgrind, node DMCycle/mem; docs/PERFORMANCE.md
@@ -42,7 +44,7 @@ func scanFlatFrame(data []byte, f *InFrame) bool {
 		case "clientMessageId":
 			f.ClientMessageID = string(val)
 		case "recipientId":
-			f.RecipientID = string(val)
+			f.RecipientID = internID(val)
 		case "content":
 			f.Content = string(val)
 		case "messageId":
@@ -75,6 +77,32 @@ func frameType(b []byte) string {
 		return TypeDeliveryAck
 	}
 	return string(b)
+}
+
+// idCaches hold recently decoded recipient ids, as the library's decoder
+// state does for every string it decodes: a sender names the same
+// recipient frame after frame, so its id costs no allocation each time.
+// The pool keeps about one cache per P.
+var idCaches = sync.Pool{New: func() any { return new([64]string) }}
+
+// internID returns b as a string, from idCaches when it was seen lately.
+func internID(b []byte) string {
+	if len(b) < 2 || len(b) > MaxClientMessageIDLen {
+		return string(b)
+	}
+	h := uint32(2166136261) // FNV-1a
+	for _, x := range b {
+		h = (h ^ uint32(x)) * 16777619
+	}
+	c := idCaches.Get().(*[64]string)
+	i := h % uint32(len(c))
+	s := c[i]
+	if s != string(b) {
+		s = string(b)
+		c[i] = s
+	}
+	idCaches.Put(c)
+	return s
 }
 
 // scanPlainString returns the bytes between the quotes of the string at
