@@ -23,6 +23,7 @@ package logging
 
 import (
 	"os"
+	"sync"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -79,7 +80,7 @@ func New(o Options) *zap.Logger {
 	// Neither wraps the tee: a tee's Write reaches all of its cores whatever
 	// their levels.
 	field := zap.String(InstanceIDKey, o.InstanceID)
-	cores = append(cores, &trailingFieldCore{Core: out0, field: field})
+	cores = append(cores, &trailingFieldCore{Core: out0, field: field, bufs: newFieldBufs()})
 	for _, c := range o.Extra {
 		cores = append(cores, c.With([]zapcore.Field{field}))
 	}
@@ -111,6 +112,7 @@ func OrNop(l *zap.Logger) *zap.Logger {
 type trailingFieldCore struct {
 	zapcore.Core
 	field zapcore.Field
+	bufs  *sync.Pool // of *[]zapcore.Field, for Write
 }
 
 func (c *trailingFieldCore) With(fields []zapcore.Field) zapcore.Core {
@@ -118,7 +120,7 @@ func (c *trailingFieldCore) With(fields []zapcore.Field) zapcore.Core {
 	if hasKey(fields, c.field.Key) {
 		return inner // the context already carries the key
 	}
-	return &trailingFieldCore{Core: inner, field: c.field}
+	return &trailingFieldCore{Core: inner, field: c.field, bufs: c.bufs}
 }
 
 func (c *trailingFieldCore) Check(ent zapcore.Entry, ce *zapcore.CheckedEntry) *zapcore.CheckedEntry {
@@ -129,12 +131,32 @@ func (c *trailingFieldCore) Check(ent zapcore.Entry, ce *zapcore.CheckedEntry) *
 }
 
 func (c *trailingFieldCore) Write(ent zapcore.Entry, fields []zapcore.Field) error {
-	if !hasKey(fields, c.field.Key) {
-		// Full slice expression: never write into the caller's backing array.
-		fields = append(fields[:len(fields):len(fields)], c.field)
+	if hasKey(fields, c.field.Key) {
+		return c.Core.Write(ent, fields)
 	}
-	return c.Core.Write(ent, fields)
+	// The fields with ours go in a pooled slice, never the caller's backing
+	// array: a line logged per message then costs no allocation here. The
+	// inner core (one of zapcore.NewCore's, built by New) has encoded them
+	// once Write returns, and keeps none.
+	bp := c.bufs.Get().(*[]zapcore.Field)
+	all := append(append((*bp)[:0], fields...), c.field)
+	err := c.Core.Write(ent, all)
+	clear(all)
+	if cap(all) <= maxPooledFields {
+		*bp = all[:0]
+		c.bufs.Put(bp)
+	}
+	return err
 }
+
+// newFieldBufs is the pool of a trailingFieldCore and the cores its With
+// makes; a slice of more than maxPooledFields (a rare line with many
+// fields) is left to the GC.
+func newFieldBufs() *sync.Pool {
+	return &sync.Pool{New: func() any { b := make([]zapcore.Field, 0, 8); return &b }}
+}
+
+const maxPooledFields = 32
 
 func hasKey(fields []zapcore.Field, key string) bool {
 	for _, f := range fields {
