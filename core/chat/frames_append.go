@@ -83,9 +83,18 @@ func appendPlainString(b []byte, s string, ok bool) ([]byte, bool) {
 }
 
 // isPlain reports whether s is valid UTF-8 holding nothing encodeOpts
-// escapes.
+// escapes. Eight bytes are looked at a time while they are plain ASCII:
+// content is most of a frame's bytes.
 func isPlain(s string) bool {
-	for i := 0; i < len(s); {
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		w := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		if !plainWord(w) {
+			break
+		}
+	}
+	for i < len(s) {
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if c < 0x20 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
@@ -101,6 +110,19 @@ func isPlain(s string) bool {
 		i += size
 	}
 	return true
+}
+
+// plainWord reports whether none of the eight bytes of w is a control
+// character, non-ASCII, or one of " \\ < > &, with the bit tricks of
+// "Bit Twiddling Hacks" (a zero byte of x shows in (x-0x01…)&^x&0x80…).
+func plainWord(w uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	hasZero := func(x uint64) uint64 { return (x - ones) & ^x & highs }
+	bad := w&highs | // non-ASCII
+		(w-ones*0x20)&^w&highs | // below 0x20 (w has no high bit here)
+		hasZero(w^(ones*'"')) | hasZero(w^(ones*'\\')) |
+		hasZero(w^(ones*'<')) | hasZero(w^(ones*'>')) | hasZero(w^(ones*'&'))
+	return bad == 0
 }
 
 // appendTime appends t in TimeFormat, reporting false for a year outside

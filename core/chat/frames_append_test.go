@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/go-json-experiment/json"
 )
@@ -121,6 +122,31 @@ func TestEncodeAllocatesItsSize(t *testing.T) {
 	} {
 		if b := f.Encode(); len(b) != encodedSizeBound(&f) && f.Count == nil || len(b) > encodedSizeBound(&f) {
 			t.Errorf("%s: %d bytes, bound %d", b, len(b), encodedSizeBound(&f))
+		}
+	}
+}
+
+// TestIsPlainEveryByte: the eight-at-a-time check agrees with a byte by
+// byte one for every byte value at every position of a word and its tail.
+func TestIsPlainEveryByte(t *testing.T) {
+	plainByte := func(c byte) bool {
+		return c >= 0x20 && c < utf8.RuneSelf && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	for c := range 256 {
+		for pos := range 19 {
+			b := []byte(strings.Repeat("x", 19))
+			b[pos] = byte(c)
+			if got, want := isPlain(string(b)), plainByte(byte(c)); got != want && c < utf8.RuneSelf {
+				t.Fatalf("isPlain with byte %#x at %d = %v, want %v", c, pos, got, want)
+			}
+			if c >= utf8.RuneSelf && isPlain(string(b)) {
+				t.Fatalf("isPlain took a lone byte %#x at %d", c, pos)
+			}
+		}
+	}
+	for _, s := range []string{"0123456789abcdef", "é😀日本語のテキスト", "xxxxxxx\u2028", "xxxxxxxxé", "xxxxxxxx\u2029x"} {
+		if got, want := isPlain(s), !strings.ContainsAny(s, "\u2028\u2029"); got != want {
+			t.Errorf("isPlain(%q) = %v, want %v", s, got, want)
 		}
 	}
 }
