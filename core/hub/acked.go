@@ -33,7 +33,11 @@ func (w *ackWindow) has(id string) bool {
 
 func (w *ackWindow) add(id string, at time.Time) {
 	if w.now == nil || len(w.now) >= ackWindowSize || at.Sub(w.since) > ackMemory {
-		w.old, w.now, w.since = w.now, make(map[string]struct{}), at
+		// Sized for as many ids as the generation it follows: a socket
+		// acking steadily fills each the same, and a map grown from empty
+		// to ackWindowSize rehashes its ids several times on the way. A
+		// socket that acks little gets a small map.
+		w.old, w.now, w.since = w.now, make(map[string]struct{}, len(w.now)), at
 	}
 	w.now[id] = struct{}{}
 }
