@@ -150,3 +150,37 @@ func TestIsPlainEveryByte(t *testing.T) {
 		}
 	}
 }
+
+// FuzzScanFlatFrame: whatever scanFlatFrame takes, the library decodes
+// to the same frame.
+func FuzzScanFlatFrame(f *testing.F) {
+	f.Add([]byte(`{"type":"MESSAGE_SEND","clientMessageId":"c1","recipientId":"u2","content":"hi"}`))
+	f.Add([]byte(` {"type" : "DELIVERY_ACK" , "messageId":"1"} `))
+	f.Add([]byte(`{"type":"DELIVERY_ACK","messageId":"1","messageId":"2"}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var got InFrame
+		if !utf8.Valid(data) || !scanFlatFrame(data, &got) {
+			return
+		}
+		want, err := unmarshalFrame(data)
+		if err != nil || got != want {
+			t.Fatalf("%q: scanned %+v, library %+v (%v)", data, got, want, err)
+		}
+	})
+}
+
+// FuzzEncode: the fast encoding, when it applies, is json.Marshal's.
+func FuzzEncode(f *testing.F) {
+	f.Add("MESSAGE", "c1", "1", "u1", "u2", "hi <b>", "SENT", "2026-01-01T00:00:00.000Z")
+	f.Fuzz(func(t *testing.T, typ, cmid, mid, sid, rid, content, state, at string) {
+		fr := OutFrame{Type: typ, ClientMessageID: cmid, MessageID: mid, SenderID: sid, RecipientID: rid,
+			Content: content, State: state, CreatedAt: at}
+		want, err := json.Marshal(&fr, encodeOpts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := fr.Encode(); string(got) != string(want) {
+			t.Fatalf("Encode(%+v) = %s, want %s", fr, got, want)
+		}
+	})
+}
