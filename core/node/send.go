@@ -62,6 +62,11 @@ func (n *Node) send(ctx context.Context, s *Session, f chat.InFrame) {
 			ce.Write(zap.String("messageId", m.ID), zap.String("recipientId", m.RecipientID), zap.Int("sockets", k))
 		}
 	}
+	if n.opts.Standalone {
+		// No Redis configured: nobody to tell, ever (as for publishState),
+		// so the event and its time string are not even built.
+		return
+	}
 	// SenderID, Content and CreatedAt are for instances of the previous
 	// version, which build the frame themselves (see bus's package doc).
 	n.publish(ctx, bus.Event{Kind: bus.KindMessage, MessageID: m.ID, SenderID: m.SenderID,
