@@ -92,7 +92,7 @@ func New(o Options) *zap.Logger {
 // logger adds them), with ts in ISO 8601 so a person can read it.
 func NewProductionEncoder() zapcore.Encoder {
 	cfg := zap.NewProductionEncoderConfig()
-	cfg.EncodeTime = zapcore.ISO8601TimeEncoder
+	cfg.EncodeTime = newISO8601Encoder() // zapcore.ISO8601TimeEncoder's output, faster
 	return zapcore.NewJSONEncoder(cfg)
 }
 
