@@ -2,6 +2,7 @@ package bus
 
 import (
 	"context"
+	"os"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/alicebob/miniredis/v2"
 
 	"github.com/dmchat/dmchat/core/chat"
+	"github.com/dmchat/dmchat/core/testsvc"
 )
 
 // benchHandler counts messages and hands each one to got when set.
@@ -33,9 +35,28 @@ func (h *benchHandler) UsersResubscribed([]string) {}
 // setupBench starts buses A and B on one miniredis; B uses h.
 func setupBench(b *testing.B, h *benchHandler) *Redis {
 	b.Helper()
-	m := miniredis.RunT(b)
+	return setupBenchAt(b, miniredis.RunT(b).Addr(), h)
+}
+
+// setupBenchServer is setupBench on a real redis-server (skipped without
+// one): no Redis runs in the benchmark's process, so its allocations and
+// instructions are the buses' alone. $DMCHAT_BENCH_REDIS_ADDR names one
+// already running instead: callgrind aborts on the start of a child
+// process.
+func setupBenchServer(b *testing.B, h *benchHandler) *Redis {
+	b.Helper()
+	if addr := os.Getenv("DMCHAT_BENCH_REDIS_ADDR"); addr != "" {
+		return setupBenchAt(b, addr, h)
+	}
+	return setupBenchAt(b, testsvc.StartRedis(b).Addr(), h)
+}
+
+// setupBenchAt starts buses A and B on the Redis at addr; B uses h.
+func setupBenchAt(b *testing.B, addr string, h *benchHandler) *Redis {
+	b.Helper()
 	start := func(id string, handler Handler) *Redis {
-		bus, err := NewRedis(RedisOptions{URL: "redis://" + m.Addr(), InstanceID: id})
+		// A long dial timeout: under callgrind the first dial is slow.
+		bus, err := NewRedis(RedisOptions{URL: "redis://" + addr + "?dial_timeout=10s", InstanceID: id})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -85,7 +106,40 @@ func BenchmarkBusRoundTrip(b *testing.B) {
 // the timer stops once B has received everything (throughput-bound).
 func BenchmarkBusPublishParallel(b *testing.B) {
 	h := &benchHandler{}
-	a := setupBench(b, h)
+	benchParallel(b, setupBench(b, h), h, (*Redis).Publish)
+}
+
+// BenchmarkBusServer is BenchmarkBusRoundTrip and BenchmarkBusPublishParallel
+// on a real redis-server, and "post" the parallel one with Post, which
+// does not wait for Redis's answer (as a node publishes a message).
+func BenchmarkBusServer(b *testing.B) {
+	b.Run("roundtrip", func(b *testing.B) {
+		h := &benchHandler{got: make(chan struct{}, 1)}
+		a := setupBenchServer(b, h)
+		ctx := context.Background()
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := a.Publish(ctx, benchEvent); err != nil {
+				b.Fatal(err)
+			}
+			<-h.got
+		}
+	})
+	b.Run("publish", func(b *testing.B) {
+		h := &benchHandler{}
+		benchParallel(b, setupBenchServer(b, h), h, (*Redis).Publish)
+	})
+	b.Run("post", func(b *testing.B) {
+		h := &benchHandler{}
+		benchParallel(b, setupBenchServer(b, h), h, func(a *Redis, ctx context.Context, ev Event) error {
+			return a.Post(ctx, ev, nil)
+		})
+	})
+}
+
+// benchParallel publishes benchEvent from 16 goroutines per core with
+// publish and stops the timer once h has received all of them.
+func benchParallel(b *testing.B, a *Redis, h *benchHandler, publish func(*Redis, context.Context, Event) error) {
 	ctx := context.Background()
 	var sent atomic.Int64
 	b.ReportAllocs()
@@ -93,7 +147,7 @@ func BenchmarkBusPublishParallel(b *testing.B) {
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			if err := a.Publish(ctx, benchEvent); err != nil {
+			if err := publish(a, ctx, benchEvent); err != nil {
 				b.Error(err)
 				return
 			}

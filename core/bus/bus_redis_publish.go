@@ -10,12 +10,14 @@ import (
 	"go.uber.org/zap"
 )
 
-// pubReq is one queued publish.
+// pubReq is one queued publish. Its result goes to done, to then, or
+// nowhere (resync).
 type pubReq struct {
 	ev      Event // for the log line after success; Content and Frame are never logged
 	channel string
 	payload []byte
-	done    chan error // capacity 1; nil when nobody waits (resync)
+	done    chan error  // capacity 1; set by Publish, which waits on it
+	then    func(error) // set by Post; called by the publisher goroutine
 }
 
 // Publish queues ev, with OriginInstanceID set, for the next pipeline and
@@ -25,32 +27,18 @@ type pubReq struct {
 // successful send it logs "chat_message_published" (KindMessage) or
 // "admin_kick_published" (KindKick), with ids only.
 func (b *Redis) Publish(ctx context.Context, ev Event) error {
-	if b.ctx.Err() != nil {
-		return ErrUnavailable // closed
-	}
-	if b.State() != StateConnected {
-		b.publishFailed()
-		return ErrUnavailable
-	}
-	ev.OriginInstanceID = b.opts.InstanceID
-	payload, err := encodeEvent(&ev)
+	r, err := b.newReq(&ev)
 	if err != nil {
-		return fmt.Errorf("bus: failed to encode event: %w", err)
+		return err
 	}
-	r := &pubReq{ev: ev, channel: b.channelFor(ev), payload: payload, done: make(chan error, 1)}
-
-	timer := time.NewTimer(b.opts.PublishTimeout)
+	r.done = make(chan error, 1)
+	timer, err := b.enqueue(ctx, r)
+	if timer == nil {
+		timer = time.NewTimer(b.opts.PublishTimeout)
+	}
 	defer timer.Stop()
-	select {
-	case b.queue <- r:
-	case <-ctx.Done():
-		b.publishFailed()
-		return fmt.Errorf("bus: failed to publish: %w", ctx.Err())
-	case <-timer.C:
-		b.publishFailed()
-		return fmt.Errorf("bus: failed to publish: queue full: %w", ErrUnavailable)
-	case <-b.ctx.Done():
-		return ErrUnavailable
+	if err != nil {
+		return err
 	}
 	// From here the publisher owns r and reports a failure itself.
 	select {
@@ -62,6 +50,78 @@ func (b *Redis) Publish(ctx context.Context, ev Event) error {
 		return fmt.Errorf("bus: failed to publish: timed out: %w", ErrUnavailable)
 	case <-b.ctx.Done():
 		return ErrUnavailable
+	}
+}
+
+// Post is Publish without the wait for Redis's answer: it returns once ev
+// is queued (waiting for a queue slot as Publish does), and the publisher
+// goroutine calls then, if not nil, with what Publish would have returned,
+// once the answer is in, or with ErrUnavailable when the bus closes with
+// ev still queued (an event queued just as Close runs may get no call:
+// the bus is gone by then). An error returned by Post means ev was not
+// queued, and then is not called.
+// Failures are counted (Hooks.PublishFailed) and events logged exactly as
+// for Publish. So the caller's goroutine is not parked for the round trip
+// to Redis and woken again, which on the cross-instance path cost about as
+// much as the publish itself (docs/PERFORMANCE.md, section 9). then must
+// be quick and must not call Publish (it runs where the publishes are
+// sent); Post may be called from it.
+func (b *Redis) Post(ctx context.Context, ev Event, then func(error)) error {
+	r, err := b.newReq(&ev)
+	if err != nil {
+		return err
+	}
+	r.then = then
+	timer, err := b.enqueue(ctx, r)
+	if timer != nil {
+		timer.Stop()
+	}
+	return err
+}
+
+// newReq encodes ev, with OriginInstanceID set, into a request, or
+// returns ErrUnavailable while the bus is not connected.
+func (b *Redis) newReq(ev *Event) (*pubReq, error) {
+	if b.ctx.Err() != nil {
+		return nil, ErrUnavailable // closed
+	}
+	if b.State() != StateConnected {
+		b.publishFailed()
+		return nil, ErrUnavailable
+	}
+	// Encoded from the request's own copy: encoding ev itself would move
+	// the caller's Event to the heap, one more allocation per publish.
+	r := &pubReq{ev: *ev}
+	r.ev.OriginInstanceID = b.opts.InstanceID
+	payload, err := encodeEvent(&r.ev)
+	if err != nil {
+		return nil, fmt.Errorf("bus: failed to encode event: %w", err)
+	}
+	r.channel, r.payload = b.channelFor(r.ev), payload
+	return r, nil
+}
+
+// enqueue hands r to the publisher, waiting at most PublishTimeout for a
+// slot. A free slot costs no timer; the timer started for a full queue is
+// returned (it may have fired), for the caller to reuse and stop.
+func (b *Redis) enqueue(ctx context.Context, r *pubReq) (*time.Timer, error) {
+	select {
+	case b.queue <- r:
+		return nil, nil
+	default:
+	}
+	timer := time.NewTimer(b.opts.PublishTimeout)
+	select {
+	case b.queue <- r:
+		return timer, nil
+	case <-ctx.Done():
+		b.publishFailed()
+		return timer, fmt.Errorf("bus: failed to publish: %w", ctx.Err())
+	case <-timer.C:
+		b.publishFailed()
+		return timer, fmt.Errorf("bus: failed to publish: queue full: %w", ErrUnavailable)
+	case <-b.ctx.Done():
+		return timer, ErrUnavailable
 	}
 }
 
@@ -141,8 +201,7 @@ func (b *Redis) sendBatch(batch []*pubReq) {
 	// publish first.
 	sentAt := time.Now()
 	cmds, err := pipe.Exec(ctx)
-	var rerr redis.Error
-	if err != nil && !errors.As(err, &rerr) && b.cluster == nil {
+	if err != nil && !isReplyError(err) && b.cluster == nil {
 		// Not an error reply from Redis: the connection is gone. (On a
 		// cluster one shard's failure fails only its commands; the control
 		// connection's ping tells whether the bus is lost.)
@@ -161,14 +220,20 @@ func (b *Redis) sendBatch(batch []*pubReq) {
 	}
 }
 
+// isReplyError reports whether err is an error reply from Redis rather than
+// a failed connection. (Its own function: the target of errors.As is
+// allocated where it is declared, which in sendBatch was every batch.)
+func isReplyError(err error) bool {
+	var rerr redis.Error
+	return errors.As(err, &rerr)
+}
+
 // drainQueue fails whatever is still queued at Close.
 func (b *Redis) drainQueue() {
 	for {
 		select {
 		case r := <-b.queue:
-			if r.done != nil {
-				r.done <- ErrUnavailable
-			}
+			r.report(ErrUnavailable)
 		default:
 			return
 		}
@@ -180,8 +245,16 @@ func (b *Redis) finish(r *pubReq, err error) {
 	if err != nil && b.ctx.Err() == nil {
 		b.publishFailed()
 	}
-	if r.done != nil {
+	r.report(err)
+}
+
+// report hands err to whoever waits for r's result.
+func (r *pubReq) report(err error) {
+	switch {
+	case r.done != nil:
 		r.done <- err // capacity 1, one send: never blocks
+	case r.then != nil:
+		r.then(err)
 	}
 }
 

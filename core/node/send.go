@@ -139,5 +139,9 @@ func (n *Node) publish(ctx context.Context, ev bus.Event) {
 		}
 		return
 	}
+	if ev.Kind == bus.KindMessage {
+		n.post(ctx, ev, nil) // nobody reads a message's result: see post
+		return
+	}
 	_ = n.bus.Publish(ctx, ev)
 }

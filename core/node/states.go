@@ -126,13 +126,15 @@ func (n *Node) publishState(ctx context.Context, ev bus.Event) {
 		}
 		return
 	}
-	if err := n.bus.Publish(ctx, ev); err != nil {
-		if n.states.hold(ev, seen) {
-			n.republishHeld()
+	n.post(ctx, ev, func(err error) {
+		if err != nil {
+			if n.states.hold(ev, seen) {
+				n.republishHeld()
+			}
+			return
 		}
-		return
-	}
-	n.states.published(ev, time.Now())
+		n.states.published(ev, time.Now())
+	})
 }
 
 // republishHeld publishes, in the background, the states held so far.
