@@ -113,7 +113,8 @@ type RedisOptions struct {
 
 // Redis is the Bus on Redis pub/sub. Every event is one JSON message on
 // the channel it is routed to (see the package doc). Publishes are queued
-// and sent by one goroutine, all pending ones in one pipeline. One
+// and sent by one goroutine, all pending ones in one pipeline; Publish
+// waits for its result, Post does not (the result goes to a callback). One
 // goroutine owns the subscription connection: it connects, reconnects with
 // backoff, and calls the Handler, one call at a time; another sends the
 // interest changes (Subscribe, Unsubscribe) in batches on it.
