@@ -212,7 +212,7 @@ func (b *Redis) sendBatch(batch []*pubReq) {
 			b.finish(r, fmt.Errorf("bus: failed to publish: %w: %w", ErrUnavailable, cerr))
 			continue
 		}
-		b.logPublished(r.ev, sentAt)
+		b.logPublished(&r.ev, sentAt)
 		if f := b.opts.Hooks.EventPublished; f != nil {
 			f(r.ev.Kind)
 		}
@@ -264,29 +264,37 @@ func (b *Redis) publishFailed() {
 	}
 }
 
-// logPublished logs a sent event: ids only, never Content.
-func (b *Redis) logPublished(ev Event, at time.Time) {
+// logPublished logs a sent event: ids only, never Content. The level is
+// checked before any field is built: a delivery state's line is at Debug,
+// and building its fields anyway cost an allocation per state.
+func (b *Redis) logPublished(ev *Event, at time.Time) {
 	level, msg := zap.InfoLevel, ""
-	var fields []zap.Field
 	switch ev.Kind {
 	case KindMessage:
 		msg = "chat_message_published"
-		fields = []zap.Field{zap.String("messageId", ev.MessageID), zap.String("recipientId", ev.RecipientID),
-			zap.String("originInstanceId", ev.OriginInstanceID)}
 	case KindKick:
 		msg = "admin_kick_published"
-		fields = []zap.Field{zap.String("action", ev.Action), zap.String("targetUserId", ev.TargetUserID),
-			zap.String("originInstanceId", ev.OriginInstanceID)}
 	case KindResync:
 		msg = "bus_resync_published"
-		fields = []zap.Field{zap.String("originInstanceId", ev.OriginInstanceID)}
 	default:
 		level, msg = zap.DebugLevel, "bus_event_published"
-		fields = []zap.Field{zap.String("kind", string(ev.Kind)), zap.String("messageId", ev.MessageID),
-			zap.String("originInstanceId", ev.OriginInstanceID)}
 	}
-	if ce := b.log.Check(level, msg); ce != nil {
-		ce.Time = at
-		ce.Write(fields...)
+	ce := b.log.Check(level, msg)
+	if ce == nil {
+		return
+	}
+	ce.Time = at
+	switch ev.Kind {
+	case KindMessage:
+		ce.Write(zap.String("messageId", ev.MessageID), zap.String("recipientId", ev.RecipientID),
+			zap.String("originInstanceId", ev.OriginInstanceID))
+	case KindKick:
+		ce.Write(zap.String("action", ev.Action), zap.String("targetUserId", ev.TargetUserID),
+			zap.String("originInstanceId", ev.OriginInstanceID))
+	case KindResync:
+		ce.Write(zap.String("originInstanceId", ev.OriginInstanceID))
+	default:
+		ce.Write(zap.String("kind", string(ev.Kind)), zap.String("messageId", ev.MessageID),
+			zap.String("originInstanceId", ev.OriginInstanceID))
 	}
 }
