@@ -145,10 +145,11 @@ func TestRedisHungConnection(t *testing.T) {
 	a.rec.waitEvent(t, "message after thaw", isMessage("after"))
 }
 
-// TestRedisLossFromPublish: with pings far apart, a publish that gets no
-// answer is what notices the loss.
-func TestRedisLossFromPublish(t *testing.T) {
-	t.Parallel()
+// startedBehindProxy starts a bus that reaches miniredis through a proxy
+// the test can freeze, with pings far apart, so that only a publish
+// notices that the connection died.
+func startedBehindProxy(t *testing.T) (*testBus, *proxy) {
+	t.Helper()
 	m := miniredis.RunT(t)
 	p := newProxy(t, m.Addr())
 	a := newTestBus(t, p.addr(), "A", func(o *RedisOptions) {
@@ -156,7 +157,14 @@ func TestRedisLossFromPublish(t *testing.T) {
 		o.PublishTimeout = 300 * time.Millisecond
 	})
 	a.start(t)
+	return a, p
+}
 
+// TestRedisLossFromPublish: with pings far apart, a publish that gets no
+// answer is what notices the loss.
+func TestRedisLossFromPublish(t *testing.T) {
+	t.Parallel()
+	a, p := startedBehindProxy(t)
 	p.freeze()
 	began := time.Now()
 	err := a.Publish(context.Background(), Event{Kind: KindMessage, MessageID: "lost", Content: secret})

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"testing"
 	"time"
-
-	"github.com/alicebob/miniredis/v2"
 )
 
 // TestRedisPost: a posted event arrives as a published one does, is
@@ -60,14 +58,7 @@ func TestRedisPost(t *testing.T) {
 // marks the bus lost, as a Publish would.
 func TestRedisPostIntoDeadConnection(t *testing.T) {
 	t.Parallel()
-	m := miniredis.RunT(t)
-	p := newProxy(t, m.Addr())
-	a := newTestBus(t, p.addr(), "A", func(o *RedisOptions) {
-		o.PingInterval = time.Minute
-		o.PublishTimeout = 300 * time.Millisecond
-	})
-	a.start(t)
-
+	a, p := startedBehindProxy(t)
 	p.freeze()
 	results := make(chan error, 1)
 	if err := a.Post(context.Background(), Event{Kind: KindState, MessageID: "m1", SenderID: "u1"},
