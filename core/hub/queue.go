@@ -86,12 +86,18 @@ func (q *queue) push(l limits, frames ...[]byte) (res pushResult, start bool) {
 
 // pushFinal queues a last frame and the close that follows it, whatever
 // the limits: it is small and ends the socket. It reports false if the
-// queue was already closing; start as for push.
+// queue is closed. When a last frame is queued already (a user banned
+// twice at once: the bus's kick and a catch-up's), that one stands and
+// this one is dropped with ok true: closing now would cut off the frame
+// still waiting. start as for push.
 func (q *queue) pushFinal(frame []byte, req closeRequest) (ok, start bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if q.closed || q.finish != nil {
+	if q.closed {
 		return false, false
+	}
+	if q.finish != nil {
+		return true, false
 	}
 	q.frames = append(q.frames, frame)
 	q.bytes += len(frame)
