@@ -4,6 +4,8 @@ import (
 	"strconv"
 	"time"
 	"unicode/utf8"
+
+	"github.com/dmchat/dmchat/core/internal/isotime"
 )
 
 // Every DM costs three encoded frames (MESSAGE_ACK, MESSAGE,
@@ -128,23 +130,9 @@ func plainWord(w uint64) bool {
 // appendTime appends t in TimeFormat, reporting false for a year outside
 // 0–9999, which the layout writes differently.
 func appendTime(b []byte, t time.Time) ([]byte, bool) {
-	t = t.UTC()
-	year, month, day := t.Date()
-	if year < 0 || year > 9999 {
+	b, ok := isotime.AppendMillis(b, t.UTC())
+	if !ok {
 		return b, false
 	}
-	hour, minute, sec := t.Clock()
-	ms := t.Nanosecond() / int(time.Millisecond)
-	b = append(b, byte('0'+year/1000), byte('0'+year/100%10), byte('0'+year/10%10), byte('0'+year%10), '-')
-	b = appendTwo(b, int(month), '-')
-	b = appendTwo(b, day, 'T')
-	b = appendTwo(b, hour, ':')
-	b = appendTwo(b, minute, ':')
-	b = appendTwo(b, sec, '.')
-	return append(b, byte('0'+ms/100), byte('0'+ms/10%10), byte('0'+ms%10), 'Z'), true
-}
-
-// appendTwo appends v (0–99) as two digits, then sep.
-func appendTwo(b []byte, v int, sep byte) []byte {
-	return append(b, byte('0'+v/10), byte('0'+v%10), sep)
+	return append(b, 'Z'), true
 }

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"go.uber.org/zap/zapcore"
+
+	"github.com/dmchat/dmchat/core/internal/isotime"
 )
 
 // newISO8601Encoder returns a zapcore.TimeEncoder that writes what
@@ -37,17 +39,10 @@ func appendISO8601(b []byte, t time.Time) ([]byte, bool) {
 	}
 	// The wall clock in t's zone, looked up once rather than by each of
 	// Date and Clock.
-	u := t.UTC().Add(time.Duration(off) * time.Second)
-	year, month, day := u.Date()
-	if year < 0 || year > 9999 {
+	b, ok := isotime.AppendMillis(b, t.UTC().Add(time.Duration(off)*time.Second))
+	if !ok {
 		return b, false
 	}
-	hour, minute, sec := u.Clock()
-	ms := u.Nanosecond() / int(time.Millisecond)
-	b = append(b, byte('0'+year/1000), byte('0'+year/100%10), byte('0'+year/10%10), byte('0'+year%10), '-',
-		byte('0'+int(month)/10), byte('0'+int(month)%10), '-', byte('0'+day/10), byte('0'+day%10), 'T',
-		byte('0'+hour/10), byte('0'+hour%10), ':', byte('0'+minute/10), byte('0'+minute%10), ':',
-		byte('0'+sec/10), byte('0'+sec%10), '.', byte('0'+ms/100), byte('0'+ms/10%10), byte('0'+ms%10))
 	if off == 0 {
 		return append(b, 'Z'), true
 	}
