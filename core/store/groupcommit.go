@@ -112,8 +112,12 @@ type committer struct {
 	run      batchFunc
 	maxBatch int
 	timings  commitTimings
-	stopped  chan struct{}
-	pool     sync.Pool // of *writeReq
+	// after, if not nil, runs on the writer goroutine after each batch's
+	// callers have been answered, with the batch's size: work of the
+	// backend's that must not delay them (SQLite's checkpoint tail).
+	after   func(n int)
+	stopped chan struct{}
+	pool    sync.Pool // of *writeReq
 }
 
 // commitTimings are the writer's waits; zero turns one off.
@@ -128,23 +132,28 @@ var defaultTimings = commitTimings{linger: lingerMax, deliverLinger: deliverLing
 
 // newCommitter starts the writer goroutine; stop ends it.
 func newCommitter(maxBatch int, run batchFunc) *committer {
-	return newCommitterTimed(maxBatch, defaultTimings, run)
+	return newCommitterTimed(maxBatch, defaultTimings, run, nil)
+}
+
+// newCommitterAfter is newCommitter with committer.after set.
+func newCommitterAfter(maxBatch int, run batchFunc, after func(n int)) *committer {
+	return newCommitterTimed(maxBatch, defaultTimings, run, after)
 }
 
 // newCommitterLinger is newCommitter with the linger given and no commit
 // interval (tests of the linger alone).
 func newCommitterLinger(maxBatch int, linger time.Duration, run batchFunc) *committer {
-	return newCommitterTimed(maxBatch, commitTimings{linger: linger, deliverLinger: deliverLingerMax}, run)
+	return newCommitterTimed(maxBatch, commitTimings{linger: linger, deliverLinger: deliverLingerMax}, run, nil)
 }
 
 // newCommitterLingers is newCommitter with both lingers given and no commit
 // interval (tests of the lingers alone).
 func newCommitterLingers(maxBatch int, linger, deliverLinger time.Duration, run batchFunc) *committer {
-	return newCommitterTimed(maxBatch, commitTimings{linger: linger, deliverLinger: deliverLinger}, run)
+	return newCommitterTimed(maxBatch, commitTimings{linger: linger, deliverLinger: deliverLinger}, run, nil)
 }
 
 // newCommitterTimed is newCommitter with every wait given.
-func newCommitterTimed(maxBatch int, timings commitTimings, run batchFunc) *committer {
+func newCommitterTimed(maxBatch int, timings commitTimings, run batchFunc, after func(n int)) *committer {
 	if maxBatch <= 0 {
 		maxBatch = defaultMaxBatch
 	}
@@ -153,6 +162,7 @@ func newCommitterTimed(maxBatch int, timings commitTimings, run batchFunc) *comm
 		run:      run,
 		maxBatch: maxBatch,
 		timings:  timings,
+		after:    after,
 		stopped:  make(chan struct{}),
 	}
 	c.pool.New = func() any { return &writeReq{done: make(chan struct{}, 1)} }
@@ -222,6 +232,9 @@ func (c *committer) loop() {
 		for i, r := range batch {
 			r.done <- struct{}{}
 			batch[i] = nil
+		}
+		if c.after != nil {
+			c.after(prev)
 		}
 		if !open {
 			return

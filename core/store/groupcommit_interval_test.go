@@ -37,7 +37,7 @@ func nextBatch(t *testing.T, ch <-chan committed) committed {
 // the wait: the test does not depend on timing.
 func TestCommitterIntervalGathersWhatComesTooSoon(t *testing.T) {
 	run, batches := recordBatches()
-	c := newCommitterTimed(4, commitTimings{interval: time.Hour}, run)
+	c := newCommitterTimed(4, commitTimings{interval: time.Hour}, run, nil)
 	defer c.stop()
 
 	first := enqueue(c, opSave)
@@ -67,7 +67,7 @@ func TestCommitterIntervalGathersWhatComesTooSoon(t *testing.T) {
 func TestCommitterIntervalIsTheLeastGapBetweenCommits(t *testing.T) {
 	const interval = 30 * time.Millisecond
 	run, batches := recordBatches()
-	c := newCommitterTimed(16, commitTimings{interval: interval}, run)
+	c := newCommitterTimed(16, commitTimings{interval: interval}, run, nil)
 	defer c.stop()
 
 	<-enqueue(c, opSave).done
@@ -87,7 +87,7 @@ func TestCommitterIntervalIsTheLeastGapBetweenCommits(t *testing.T) {
 // committed when the store closes instead of holding the close for it.
 func TestCommitterIntervalEndsOnStop(t *testing.T) {
 	run, batches := recordBatches()
-	c := newCommitterTimed(16, commitTimings{interval: time.Hour}, run)
+	c := newCommitterTimed(16, commitTimings{interval: time.Hour}, run, nil)
 	<-enqueue(c, opSave).done
 	nextBatch(t, batches)
 	waiting := enqueue(c, opSave)

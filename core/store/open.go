@@ -25,6 +25,9 @@ type Options struct {
 	// connection pool (PostgreSQL). Zero means max(4, GOMAXPROCS) for
 	// SQLite and pgxpool's default (the same) for PostgreSQL.
 	ReadConns int
+
+	// checkpoint: when SQLite's background checkpoints run (tests).
+	checkpoint checkpointLimits
 }
 
 // withDefaults fills the zero fields of o.

@@ -45,12 +45,16 @@ type SQLite struct {
 	w      *sql.DB // the writer: at most one connection, held by wconn
 	r      *sql.DB // the read-only pool
 	commit *committer
+	ckpt   *walCheckpointer // nil until Open has started it
 
 	// wconn and st belong to the writer goroutine (runBatch) once Open
 	// returns; Close touches them only after the writer has stopped.
 	wconn *sql.Conn
 	st    sqliteStmts
 	many  manyStmts
+	// sinceCheckpoint counts the writes since the last background
+	// checkpoint was asked for (afterBatch).
+	sinceCheckpoint int
 	// Scratch of tryBatch, reused from batch to batch.
 	delivers []*writeReq
 	args     []any
@@ -152,7 +156,10 @@ func openSQLite(ctx context.Context, path string, opts Options, busyMS int) (_ *
 		return nil, fmt.Errorf("failed to open a reader: %w", err)
 	}
 
-	s.commit = newCommitter(opts.MaxBatch, s.runBatch)
+	if s.ckpt, err = startCheckpointer(path, busyMS, opts.checkpoint, s.log); err != nil {
+		return nil, err
+	}
+	s.commit = newCommitterAfter(opts.MaxBatch, s.runBatch, s.afterBatch)
 	s.log.Info("store_opened", zap.String("backend", "sqlite"), zap.String("driver", sqliteDriver),
 		zap.String("path", path), zap.Int("readConns", n))
 	return s, nil
@@ -218,6 +225,10 @@ func (s *SQLite) closeStmts() {
 func (s *SQLite) closeDBs() error {
 	s.closeStmts()
 	var errs []error
+	if s.ckpt != nil {
+		errs = append(errs, s.ckpt.close())
+		s.ckpt = nil
+	}
 	if s.wconn != nil {
 		errs = append(errs, s.wconn.Close())
 		s.wconn = nil

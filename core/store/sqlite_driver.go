@@ -47,6 +47,13 @@ func writerPragmas(busyMS int) []string {
 		"cache_size(-65536)", "wal_autocheckpoint(10000)"}
 }
 
+// checkpointerPragmas are the background checkpointer's settings
+// (sqlite_checkpoint.go): the checkpoint syncs the WAL and the database file
+// as the writer's would.
+func checkpointerPragmas(busyMS int) []string {
+	return []string{busyPragma(busyMS), "synchronous(FULL)"}
+}
+
 // readerPragmas are the read pool's settings: it can never write.
 func readerPragmas(busyMS int) []string {
 	return []string{busyPragma(busyMS), "query_only(1)"}
