@@ -28,6 +28,9 @@ import (
 // MarkDelivered and user update (up to Options.MaxBatch), runs them in one
 // BEGIN IMMEDIATE transaction, commits, and then answers each caller. Reads
 // use a separate pool of read-only connections and run alongside writes.
+// Checkpoints (copying the WAL back into the database file) run on a third
+// connection beside the writer, which only copies what was committed
+// meanwhile (sqlite_checkpoint.go).
 //
 // Several processes may share one file: SQLite's file locks serialise their
 // writers, and a busy database is waited for (busy_timeout, then retries
