@@ -71,9 +71,6 @@ func TestInstancesOnSeparateHosts(t *testing.T) {
 	step := func(format string, args ...any) {
 		t.Logf("%6.2fs: %s", time.Since(begin).Seconds(), fmt.Sprintf(format, args...))
 	}
-	if sysSetns() == 0 {
-		netnsUnavailable(t, "setns number unknown on this architecture")
-	}
 	topo := newTopology(t, nsInstances...)
 	redisURL := startInfraRedis(t, topo)
 	pgURL := startInfraPostgres(t, topo)

@@ -28,7 +28,6 @@ package main
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -39,6 +38,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // netnsPrefix starts every namespace the test makes; leftovers of a
@@ -275,27 +276,9 @@ func inNetns(t *testing.T, ns string, f func()) {
 	f()
 }
 
-// sysSetns is setns(2)'s number: package syscall names it on some
-// architectures only (not amd64), and x/sys is not a direct dependency.
-func sysSetns() uintptr {
-	switch runtime.GOARCH {
-	case "amd64":
-		return 308
-	case "arm64", "riscv64", "loong64":
-		return 268
-	}
-	return 0
-}
-
+// setns moves the calling thread into the network namespace open as f.
 func setns(f *os.File) error {
-	nr := sysSetns()
-	if nr == 0 {
-		return errors.New("setns: unknown syscall number on " + runtime.GOARCH)
-	}
-	if _, _, e := syscall.RawSyscall(nr, f.Fd(), syscall.CLONE_NEWNET, 0); e != 0 {
-		return e
-	}
-	return nil
+	return unix.Setns(int(f.Fd()), unix.CLONE_NEWNET)
 }
 
 // hostPort joins an address and a port.
