@@ -49,12 +49,13 @@ const deliverLingerMax = time.Millisecond
 // spends its CPU on. Group commit alone gives batches as large as the load
 // makes during one commit (~8 DMs at 10,000 DMs/s). Measured with "sandbox
 // bench --workload pairs --pairs 100 --rates 10000" on 2 cores, SQLite
-// synchronous=FULL: 1 ms gives ~27 writes per commit instead of ~16 and
-// 76 µs of server CPU per DM instead of 89–90, with the send→delivered p99
-// unchanged (8.1–9.1 ms against 7.1–8.7; the median rises from 1.2 to 2.6
-// ms). The same idea as PostgreSQL's commit_delay, and like it, it costs
-// nothing when writes are rare: a write that comes more than the interval
-// after the last commit started is committed at once.
+// synchronous=FULL (docs/PERFORMANCE.md, section 10): 1 ms gives ~27 writes
+// per commit instead of ~16 and 77–79 µs of server CPU per DM instead of
+// 89–90; the median send→delivered time rises from 1.2 to 2.6 ms, and the
+// p99 stays under 10 ms. Longer intervals saved less and cost more. The
+// same idea as PostgreSQL's commit_delay, and like it, it costs nothing
+// when writes are rare: a write that comes more than the interval after
+// the last commit started is committed at once.
 const commitIntervalMin = time.Millisecond
 
 // writeOp is the kind of a queued write.

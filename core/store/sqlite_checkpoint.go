@@ -56,8 +56,11 @@ type walCheckpointer struct {
 	log    *zap.Logger
 	limits checkpointLimits
 	kick   chan struct{} // capacity 1: a kick while one runs means one more
-	stop   chan struct{}
-	done   chan struct{}
+	// ctx ends when close begins, interrupting a checkpoint under way (it
+	// keeps what it copied), so closing the store never waits for one.
+	ctx  context.Context
+	stop context.CancelFunc
+	done chan struct{}
 	// tailDue: the last background checkpoint left a WAL long enough for
 	// the writer to finish it (see tailCheckpointFrames).
 	tailDue atomic.Bool
@@ -75,8 +78,9 @@ func startCheckpointer(path string, busyMS int, limits checkpointLimits, log *za
 	}
 	db.SetMaxOpenConns(1)
 	db.SetMaxIdleConns(1)
+	ctx, stop := context.WithCancel(context.Background())
 	c := &walCheckpointer{db: db, log: log, limits: limits.withDefaults(), kick: make(chan struct{}, 1),
-		stop: make(chan struct{}), done: make(chan struct{})}
+		ctx: ctx, stop: stop, done: make(chan struct{})}
 	go c.loop()
 	return c, nil
 }
@@ -94,7 +98,7 @@ func (c *walCheckpointer) loop() {
 	defer close(c.done)
 	for {
 		select {
-		case <-c.stop:
+		case <-c.ctx.Done():
 			return
 		case <-c.kick:
 			c.run()
@@ -105,9 +109,12 @@ func (c *walCheckpointer) loop() {
 // run is one PASSIVE checkpoint: it copies what no reader still needs and
 // never waits for the writer or the readers.
 func (c *walCheckpointer) run() {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(c.ctx, time.Minute)
 	defer cancel()
 	walFrames, copied, err := checkpoint(ctx, c.db)
+	if c.ctx.Err() != nil {
+		return // interrupted by close
+	}
 	if err != nil {
 		c.log.Warn("store_checkpoint_failed", zap.String("backend", "sqlite"), zap.Error(err))
 		return
@@ -120,10 +127,10 @@ func (c *walCheckpointer) run() {
 	}
 }
 
-// close stops the goroutine, after the checkpoint it may be running, and
-// closes the connection.
+// close stops the goroutine, interrupting the checkpoint it may be
+// running, and closes the connection.
 func (c *walCheckpointer) close() error {
-	close(c.stop)
+	c.stop()
 	<-c.done
 	return c.db.Close()
 }
