@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"net/url"
+	"slices"
 	"strings"
 
 	"modernc.org/sqlite"
@@ -17,11 +18,29 @@ const sqliteDriver = "sqlite"
 // openSQLiteDB opens path with modernc, which runs each _pragma of the DSN
 // on every new connection, in order. path must not contain '?'.
 func openSQLiteDB(path string, pragmas []string) (*sql.DB, error) {
-	q := make([]string, len(pragmas))
-	for i, p := range pragmas {
-		q[i] = "_pragma=" + url.QueryEscape(p)
+	dsn := sqliteDSN(path, pragmas)
+	if strings.Contains(dsn, "vfs=") {
+		if err := registerWalBufVFS(); err != nil {
+			return nil, err
+		}
 	}
-	return sql.Open(sqliteDriver, path+"?"+strings.Join(q, "&"))
+	return sql.Open(sqliteDriver, dsn)
+}
+
+// sqliteDSN is the DSN openSQLiteDB opens. Connections that sync every
+// commit (synchronous(FULL) among pragmas: the writer and the
+// checkpointer) open through walBufVFS, which writes each commit's WAL
+// frames with one call and is safe only when every commit syncs (see
+// walBufVFS). The readers, which never write the WAL, keep SQLite's own.
+func sqliteDSN(path string, pragmas []string) string {
+	q := make([]string, 0, len(pragmas)+1)
+	if slices.Contains(pragmas, "synchronous(FULL)") {
+		q = append(q, "vfs="+walBufVFS)
+	}
+	for _, p := range pragmas {
+		q = append(q, "_pragma="+url.QueryEscape(p))
+	}
+	return path + "?" + strings.Join(q, "&")
 }
 
 // sqliteErrCode returns the extended result code in err, if err is
