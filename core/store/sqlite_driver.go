@@ -8,7 +8,9 @@ import "strconv"
 // code out of its errors. One file per driver implements them:
 //
 //   - sqlite_driver_modernc.go: modernc.org/sqlite (pure Go, transpiled C),
-//     the default and the release build.
+//     the default and the release build. Its writing connections open
+//     through a VFS that writes a commit's WAL frames in one call
+//     (sqlite_walbuf.go).
 //   - sqlite_driver_mattn.go: github.com/mattn/go-sqlite3 (cgo), with
 //     -tags sqlite_mattn and cgo enabled; without cgo that tag falls back
 //     to the default, so CGO_ENABLED=0 builds always work.
