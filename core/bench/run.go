@@ -43,9 +43,11 @@ type Options struct {
 	// Pairs is the number of sender/recipient pairs. Default 200 (short 100).
 	Pairs int
 	// Rates are the offered rates of the one-instance steps, DMs/s.
-	// Default 2000, 5000, 10000, 15000, 20000, 25000, 30000, 40000 (short
-	// 5000, 10000, 12500, 15000, 20000). Steps stop at the first rate not
-	// sustained.
+	// Default 2000, 5000, 10000, 15000, 20000, 22500, 25000, 30000, 40000
+	// (short 5000, 10000, 12500, 15000, 20000, 22500). Steps stop at the
+	// first rate not sustained. A step above 20,000/s is what can show the
+	// ≥ 20,000/s target met: a step's achieved rate never exceeds what it
+	// offered.
 	Rates []int
 	// CrossRates are the cross-instance steps. Default 2000, 5000, 10000,
 	// 15000, 20000 (short 5000, 10000, 12500).
@@ -145,9 +147,9 @@ func (o Options) withDefaults() Options {
 		o.Pairs = pick(200, 100)
 	}
 	if len(o.Rates) == 0 {
-		o.Rates = []int{2000, 5000, 10000, 15000, 20000, 25000, 30000, 40000}
+		o.Rates = []int{2000, 5000, 10000, 15000, 20000, 22500, 25000, 30000, 40000}
 		if o.Short {
-			o.Rates = []int{5000, 10000, 12500, 15000, 20000}
+			o.Rates = []int{5000, 10000, 12500, 15000, 20000, 22500}
 		}
 	}
 	if len(o.CrossRates) == 0 {
