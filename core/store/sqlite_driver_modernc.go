@@ -34,7 +34,7 @@ func openSQLiteDB(path string, pragmas []string) (*sql.DB, error) {
 // walBufVFS). The readers, which never write the WAL, keep SQLite's own.
 func sqliteDSN(path string, pragmas []string) string {
 	q := make([]string, 0, len(pragmas)+1)
-	if slices.Contains(pragmas, "synchronous(FULL)") {
+	if walBufVFS != "" && slices.Contains(pragmas, "synchronous(FULL)") {
 		q = append(q, "vfs="+walBufVFS)
 	}
 	for _, p := range pragmas {

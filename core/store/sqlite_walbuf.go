@@ -1,4 +1,4 @@
-//go:build !(sqlite_mattn && cgo)
+//go:build !(sqlite_mattn && cgo) && unix
 
 package store
 
