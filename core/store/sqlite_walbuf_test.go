@@ -84,6 +84,16 @@ func wantRows(t *testing.T, db *sql.DB, n int) {
 	}
 }
 
+// wantRowsEverywhere checks the n rows through db, through a reader on
+// SQLite's own VFS, and through walBufVFS again after db is closed.
+func wantRowsEverywhere(t *testing.T, db *sql.DB, path string, n int) {
+	t.Helper()
+	wantRows(t, db, n)
+	wantRows(t, openPlainReader(t, path), n)
+	db.Close()
+	wantRows(t, openWalBufDB(t, path), n)
+}
+
 // TestWalBufSpilledTransaction writes a transaction much larger than the
 // page cache: SQLite spills frames to the WAL before the commit and reads
 // them back, and rewrites frames of pages changed again after the spill.
@@ -111,10 +121,7 @@ func TestWalBufSpilledTransaction(t *testing.T) {
 	if err := tx.Commit(); err != nil {
 		t.Fatal(err)
 	}
-	wantRows(t, db, n)
-	wantRows(t, openPlainReader(t, path), n)
-	db.Close()
-	wantRows(t, openWalBufDB(t, path), n)
+	wantRowsEverywhere(t, db, path, n)
 }
 
 // TestWalBufReaderSeesEachCommit reads, through SQLite's own VFS and its
@@ -129,9 +136,7 @@ func TestWalBufReaderSeesEachCommit(t *testing.T) {
 			t.Fatalf("after commit %d the reader sees %d rows, %v", k, count, err)
 		}
 	}
-	wantRows(t, r, 350)
-	db.Close()
-	wantRows(t, openWalBufDB(t, path), 350)
+	wantRowsEverywhere(t, db, path, 350)
 }
 
 // TestWalBufWALRestart checkpoints the whole WAL, so the next commit
@@ -152,9 +157,7 @@ func TestWalBufWALRestart(t *testing.T) {
 		}
 		wantRows(t, db, n)
 	}
-	wantRows(t, openPlainReader(t, path), n)
-	db.Close()
-	wantRows(t, openWalBufDB(t, path), n)
+	wantRowsEverywhere(t, db, path, n)
 }
 
 // TestWalBufFailedFlush makes the write of the buffer fail and expects the
@@ -180,9 +183,7 @@ func TestWalBufFailedFlush(t *testing.T) {
 	restorePwrite()
 	wantRows(t, db, 10)
 	insertRows(t, db, 10, 20)
-	wantRows(t, db, 20)
-	db.Close()
-	wantRows(t, openWalBufDB(t, path), 20)
+	wantRowsEverywhere(t, db, path, 20)
 }
 
 // pwriteFunc is the signature of the unix VFS's pwrite system call.
