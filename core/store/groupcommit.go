@@ -116,9 +116,14 @@ type committer struct {
 	// after, if not nil, runs on the writer goroutine after each batch's
 	// callers have been answered, with the batch's size: work of the
 	// backend's that must not delay them (SQLite's checkpoint tail).
-	after   func(n int)
-	stopped chan struct{}
-	pool    sync.Pool // of *writeReq
+	after func(n int)
+	// onQueued and onTaken, if set (tests), are called for each request
+	// submit puts in the queue and each one the writer takes from it, so
+	// a test can wait for either instead of polling the queue. Set them
+	// before the first request they should see is queued.
+	onQueued, onTaken func()
+	stopped           chan struct{}
+	pool              sync.Pool // of *writeReq
 }
 
 // commitTimings are the writer's waits; zero turns one off.
@@ -193,6 +198,9 @@ func (c *committer) submit(ctx context.Context, r *writeReq) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+	if c.onQueued != nil {
+		c.onQueued()
+	}
 	<-r.done
 	return nil
 }
@@ -210,6 +218,7 @@ func (c *committer) loop() {
 			return
 		}
 		batch = append(batch[:0], r)
+		c.took()
 		open := c.takeQueued(&batch)
 		// Interval: see commitIntervalMin. While it runs the batch gathers
 		// everything, so the linger below has nothing left to wait for.
@@ -253,6 +262,7 @@ func (c *committer) takeQueued(batch *[]*writeReq) bool {
 				return false
 			}
 			*batch = append(*batch, r)
+			c.took()
 		default:
 			return true
 		}
@@ -276,6 +286,7 @@ func (c *committer) gather(batch *[]*writeReq, d time.Duration, done func(added 
 				return false
 			}
 			*batch = append(*batch, r)
+			c.took()
 			if done != nil && done(r) {
 				return true
 			}
@@ -284,6 +295,13 @@ func (c *committer) gather(batch *[]*writeReq, d time.Duration, done func(added 
 		}
 	}
 	return true
+}
+
+// took tells onTaken of one request taken from the queue.
+func (c *committer) took() {
+	if c.onTaken != nil {
+		c.onTaken()
+	}
 }
 
 // onlyDeliveries reports whether every request of batch is a

@@ -6,18 +6,6 @@ import (
 	"time"
 )
 
-// waitTaken waits until the writer has taken every queued request.
-func waitTaken(t *testing.T, c *committer) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for len(c.queue) > 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("the writer did not take the request")
-		}
-		time.Sleep(100 * time.Microsecond) // polling interval
-	}
-}
-
 // enqueue queues a request of kind op without waiting for its commit; its
 // done channel says when it is committed.
 func enqueue(c *committer, op writeOp) *writeReq {
@@ -40,8 +28,9 @@ func TestCommitterDeliveryWaitsForASave(t *testing.T) {
 		batches <- ops
 	})
 	defer c.stop()
+	_, taken := watchQueue(c)
 	d := enqueue(c, opDeliver)
-	waitTaken(t, c) // the writer holds the delivery
+	taken.waitFor(t, 1, "taken") // the writer holds the delivery
 	s := enqueue(c, opSave)
 	for _, r := range []*writeReq{d, s} {
 		select {
@@ -85,8 +74,9 @@ func TestCommitterDeliveryAloneIsCommittedAfterTheLinger(t *testing.T) {
 func TestCommitterDeliveryCommittedOnStop(t *testing.T) {
 	n := 0
 	c := newCommitterLingers(16, 0, time.Hour, func(batch []*writeReq) { n += len(batch) })
+	_, taken := watchQueue(c)
 	r := enqueue(c, opDeliver)
-	waitTaken(t, c)
+	taken.waitFor(t, 1, "taken")
 	c.stop()
 	<-r.done
 	if n != 1 {

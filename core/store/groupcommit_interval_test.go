@@ -39,6 +39,7 @@ func TestCommitterIntervalGathersWhatComesTooSoon(t *testing.T) {
 	run, batches := recordBatches()
 	c := newCommitterTimed(4, commitTimings{interval: time.Hour}, run, nil)
 	defer c.stop()
+	_, taken := watchQueue(c)
 
 	first := enqueue(c, opSave)
 	if b := nextBatch(t, batches); b.n != 1 {
@@ -49,9 +50,9 @@ func TestCommitterIntervalGathersWhatComesTooSoon(t *testing.T) {
 	// One at a time, each taken by the writer before the next comes: without
 	// the interval the first of them would be committed alone.
 	var rs []*writeReq
-	for range 4 {
+	for i := range 4 {
 		rs = append(rs, enqueue(c, opSave))
-		waitTaken(t, c)
+		taken.waitFor(t, int64(2+i), "taken") // the first write, then these
 	}
 	if b := nextBatch(t, batches); b.n != 4 {
 		t.Fatalf("writes within the interval committed %d at a time, want the full batch of 4", b.n)
@@ -88,10 +89,11 @@ func TestCommitterIntervalIsTheLeastGapBetweenCommits(t *testing.T) {
 func TestCommitterIntervalEndsOnStop(t *testing.T) {
 	run, batches := recordBatches()
 	c := newCommitterTimed(16, commitTimings{interval: time.Hour}, run, nil)
+	_, taken := watchQueue(c)
 	<-enqueue(c, opSave).done
 	nextBatch(t, batches)
 	waiting := enqueue(c, opSave)
-	waitTaken(t, c)
+	taken.waitFor(t, 2, "taken")
 	stopped := make(chan struct{})
 	go func() { c.stop(); close(stopped) }()
 	if b := nextBatch(t, batches); b.n != 1 {

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -30,10 +29,9 @@ func TestCommitterLingersForTheLastBatchsCallers(t *testing.T) {
 		mu.Unlock()
 	})
 	defer c.stop()
-	var started atomic.Int32
+	queued, taken := watchQueue(c)
 	submit := func(wg *sync.WaitGroup) {
 		defer wg.Done()
-		started.Add(1)
 		r := c.get()
 		if err := c.submit(context.Background(), r); err != nil {
 			t.Error(err)
@@ -48,13 +46,7 @@ func TestCommitterLingersForTheLastBatchsCallers(t *testing.T) {
 		wg.Add(1)
 		go submit(&wg)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for len(c.queue) < 8 {
-		if time.Now().After(deadline) {
-			t.Fatal("requests did not queue up")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	queued.waitFor(t, 1+8, "queued") // the first, held, and 8 behind it
 	close(release)
 	wg.Wait() // batches [1, 8] committed
 
@@ -63,18 +55,10 @@ func TestCommitterLingersForTheLastBatchsCallers(t *testing.T) {
 	var trickle sync.WaitGroup
 	// At most two are ever queued at once, fewer than half the last batch,
 	// so the writer must linger to gather all eight.
-	base := started.Load()
-	for i := range int32(8) {
+	for i := range int64(8) {
 		trickle.Add(1)
 		go submit(&trickle)
-		deadline := time.Now().Add(5 * time.Second)
-		for started.Load() < base+i+1 || len(c.queue) > 0 {
-			// submitted, and taken into the batch being gathered
-			if time.Now().After(deadline) {
-				t.Fatal("the writer did not take the request")
-			}
-			time.Sleep(100 * time.Microsecond) // polling interval
-		}
+		taken.waitFor(t, 9+i+1, "taken") // into the batch being gathered
 	}
 	trickle.Wait()
 	mu.Lock()

@@ -29,6 +29,7 @@ func TestCommitterBatches(t *testing.T) {
 			r.out.ID = r.msg.ClientMessageID
 		}
 	})
+	queued, _ := watchQueue(c)
 	const n = 21
 	var wg sync.WaitGroup
 	results := make(chan string, n)
@@ -54,14 +55,9 @@ func TestCommitterBatches(t *testing.T) {
 		wg.Add(1)
 		go submit(i)
 	}
-	// Wait until the other 20 are queued (the queue holds 8, the rest block).
-	deadline := time.Now().Add(5 * time.Second)
-	for len(c.queue) < cap(c.queue) {
-		if time.Now().After(deadline) {
-			t.Fatal("requests did not queue up")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	// Wait until the queue is full: the first request (taken) and 8 more
+	// (the queue holds 8; the rest block).
+	queued.waitFor(t, 1+8, "queued")
 	close(release)
 	wg.Wait()
 	c.stop()
@@ -93,6 +89,7 @@ func TestCommitterCanceledBeforeQueue(t *testing.T) {
 		running <- struct{}{}
 		<-block
 	})
+	queued, _ := watchQueue(c)
 	// Occupy the writer, then fill the queue (capacity 1), so the next
 	// submit must wait for room.
 	var wg sync.WaitGroup
@@ -105,13 +102,7 @@ func TestCommitterCanceledBeforeQueue(t *testing.T) {
 	<-running
 	wg.Add(1)
 	go bg()
-	deadline := time.Now().Add(5 * time.Second)
-	for len(c.queue) < 1 {
-		if time.Now().After(deadline) {
-			t.Fatal("queue did not fill")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	queued.waitFor(t, 2, "queued") // the one running and one waiting
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
 	if err := c.submit(ctx, c.get()); !errors.Is(err, context.DeadlineExceeded) {

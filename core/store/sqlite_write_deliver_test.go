@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/dmchat/dmchat/core/chat"
 )
@@ -24,6 +23,7 @@ type callResult struct {
 // next one, and returns their results in order.
 func inOneBatch(t *testing.T, s *SQLite, calls []func() callResult) []callResult {
 	t.Helper()
+	queued, _ := watchQueue(s.commit)
 	entered, release := make(chan struct{}), make(chan struct{})
 	holdDone := make(chan error, 1)
 	go func() {
@@ -40,13 +40,7 @@ func inOneBatch(t *testing.T, s *SQLite, calls []func() callResult) []callResult
 		wg.Add(1)
 		go func() { defer wg.Done(); results[i] = call() }()
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for len(s.commit.queue) < len(calls) {
-		if time.Now().After(deadline) {
-			t.Fatalf("only %d of %d requests queued", len(s.commit.queue), len(calls))
-		}
-		time.Sleep(time.Millisecond)
-	}
+	queued.waitFor(t, int64(1+len(calls)), "queued") // the held write, then the calls
 	close(release)
 	wg.Wait()
 	if err := <-holdDone; err != nil {
