@@ -54,7 +54,8 @@ type SQLite struct {
 	// returns; Close touches them only after the writer has stopped.
 	wconn *sql.Conn
 	st    sqliteStmts
-	many  manyStmts
+	// multiDeliver: the multi-row UPDATEs (sqlite_write_deliver.go).
+	multiDeliver deliverStmts
 	// sinceCheckpoint counts the writes since the last background
 	// checkpoint was asked for (afterBatch).
 	sinceCheckpoint int
@@ -221,7 +222,7 @@ func (s *SQLite) closeStmts() {
 		}
 	}
 	s.st = sqliteStmts{}
-	s.many.close()
+	s.multiDeliver.close()
 }
 
 // closeDBs releases the writer connection and both pools.

@@ -39,18 +39,16 @@ const maxManyRows = 64
 // 2, 4, …, maxManyRows rows (one row uses the one-row statement).
 const manyVariants = 6
 
-// manyStmts are the writer's multi-row statements, prepared on first use
+// deliverStmts are the writer's multi-row UPDATEs, prepared on first use
 // on wconn; index i holds the one for 2<<i rows.
-type manyStmts struct {
-	deliver [manyVariants]*sql.Stmt
-}
+type deliverStmts [manyVariants]*sql.Stmt
 
 // close closes the prepared statements and forgets them.
-func (m *manyStmts) close() {
-	for i, st := range m.deliver {
+func (d *deliverStmts) close() {
+	for i, st := range d {
 		if st != nil {
 			_ = st.Close()
-			m.deliver[i] = nil
+			d[i] = nil
 		}
 	}
 }
@@ -69,17 +67,18 @@ func repeatJoin(s string, n int) string {
 	return strings.TrimSuffix(strings.Repeat(s+", ", n), ", ")
 }
 
-// manyStmt returns the prepared statement for 2<<i rows from sts,
-// preparing it with query(2<<i) on first use.
-func (s *SQLite) manyStmt(ctx context.Context, sts *[manyVariants]*sql.Stmt, i int, query func(int) string) (*sql.Stmt, error) {
-	if sts[i] == nil {
-		st, err := s.wconn.PrepareContext(ctx, query(2<<i))
+// deliverStmt returns the multi-row UPDATE for n rows (a power of two
+// from 2 to maxManyRows), preparing it on first use.
+func (s *SQLite) deliverStmt(ctx context.Context, n int) (*sql.Stmt, error) {
+	i := bits.Len(uint(n)) - 2
+	if s.multiDeliver[i] == nil {
+		st, err := s.wconn.PrepareContext(ctx, deliverManySQL(n))
 		if err != nil {
 			return nil, fmt.Errorf("failed to prepare statement: %w", err)
 		}
-		sts[i] = st
+		s.multiDeliver[i] = st
 	}
-	return sts[i], nil
+	return s.multiDeliver[i], nil
 }
 
 // chunks calls f with consecutive parts of reqs whose lengths are powers
@@ -111,7 +110,7 @@ func (s *SQLite) deliverMany(ctx context.Context, reqs []*writeReq, ts time.Time
 // deliverChunk runs the multi-row UPDATE for part (2 or more calls) and
 // settles every call, or returns the batch's error.
 func (s *SQLite) deliverChunk(ctx context.Context, part []*writeReq, ts time.Time) error {
-	st, err := s.manyStmt(ctx, &s.many.deliver, bits.Len(uint(len(part)))-2, deliverManySQL)
+	st, err := s.deliverStmt(ctx, len(part))
 	if err != nil {
 		return err
 	}
