@@ -194,50 +194,57 @@ func walBufWrite(tls *libc.TLS, pFile, zBuf uintptr, iAmt int32, iOfst int64) in
 	return sqlite3.SQLITE_OK
 }
 
+// flushed writes pFile's buffer and returns the unix VFS's file object
+// inside it, for a method that delegates once the file is whole.
+func flushed(tls *libc.TLS, pFile uintptr) (inner uintptr, rc int32) {
+	return pFile + uintptr(walBufInner), walBufFlush(tls, pFile)
+}
+
 // walBufRead is the WAL's xRead. It writes the buffer first rather than
 // reading from it: reads of the writer's own WAL are rare (a spilled or
 // rewritten frame, a checkpoint), and the file is then whole for the read.
 func walBufRead(tls *libc.TLS, pFile, zBuf uintptr, iAmt int32, iOfst int64) int32 {
-	if rc := walBufFlush(tls, pFile); rc != sqlite3.SQLITE_OK {
+	inner, rc := flushed(tls, pFile)
+	if rc != sqlite3.SQLITE_OK {
 		return rc
 	}
-	inner := pFile + uintptr(walBufInner)
 	return callReadWrite(innerMethods(inner).FxRead, tls, inner, zBuf, iAmt, iOfst)
 }
 
 // walBufSync is the WAL's xSync: the one place a commit's frames are
 // written, right before they are made durable.
 func walBufSync(tls *libc.TLS, pFile uintptr, flags int32) int32 {
-	if rc := walBufFlush(tls, pFile); rc != sqlite3.SQLITE_OK {
+	inner, rc := flushed(tls, pFile)
+	if rc != sqlite3.SQLITE_OK {
 		return rc
 	}
-	inner := pFile + uintptr(walBufInner)
-	fn := innerMethods(inner).FxSync
-	return (*(*func(*libc.TLS, uintptr, int32) int32)(unsafe.Pointer(&struct{ f uintptr }{fn})))(tls, inner, flags)
+	return callInt(innerMethods(inner).FxSync, tls, inner, flags)
 }
 
+// walBufTruncate, walBufFileSize and walBufFileControl write the buffer,
+// then delegate: each sees or changes the file as it is on disk.
 func walBufTruncate(tls *libc.TLS, pFile uintptr, size int64) int32 {
-	if rc := walBufFlush(tls, pFile); rc != sqlite3.SQLITE_OK {
+	inner, rc := flushed(tls, pFile)
+	if rc != sqlite3.SQLITE_OK {
 		return rc
 	}
-	inner := pFile + uintptr(walBufInner)
 	fn := innerMethods(inner).FxTruncate
 	return (*(*func(*libc.TLS, uintptr, int64) int32)(unsafe.Pointer(&struct{ f uintptr }{fn})))(tls, inner, size)
 }
 
 func walBufFileSize(tls *libc.TLS, pFile, pSize uintptr) int32 {
-	if rc := walBufFlush(tls, pFile); rc != sqlite3.SQLITE_OK {
+	inner, rc := flushed(tls, pFile)
+	if rc != sqlite3.SQLITE_OK {
 		return rc
 	}
-	inner := pFile + uintptr(walBufInner)
 	return callPtr(innerMethods(inner).FxFileSize, tls, inner, pSize)
 }
 
 func walBufFileControl(tls *libc.TLS, pFile uintptr, op int32, pArg uintptr) int32 {
-	if rc := walBufFlush(tls, pFile); rc != sqlite3.SQLITE_OK {
+	inner, rc := flushed(tls, pFile)
+	if rc != sqlite3.SQLITE_OK {
 		return rc
 	}
-	inner := pFile + uintptr(walBufInner)
 	fn := innerMethods(inner).FxFileControl
 	return (*(*func(*libc.TLS, uintptr, int32, uintptr) int32)(unsafe.Pointer(&struct{ f uintptr }{fn})))(tls, inner, op, pArg)
 }
