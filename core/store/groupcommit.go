@@ -217,8 +217,8 @@ func (c *committer) loop() {
 		if !ok {
 			return
 		}
-		batch = append(batch[:0], r)
-		c.took()
+		batch = batch[:0]
+		c.add(&batch, r)
 		open := c.takeQueued(&batch)
 		// Interval: see commitIntervalMin. While it runs the batch gathers
 		// everything, so the linger below has nothing left to wait for.
@@ -261,8 +261,7 @@ func (c *committer) takeQueued(batch *[]*writeReq) bool {
 			if !ok {
 				return false
 			}
-			*batch = append(*batch, r)
-			c.took()
+			c.add(batch, r)
 		default:
 			return true
 		}
@@ -285,8 +284,7 @@ func (c *committer) gather(batch *[]*writeReq, d time.Duration, done func(added 
 			if !ok {
 				return false
 			}
-			*batch = append(*batch, r)
-			c.took()
+			c.add(batch, r)
 			if done != nil && done(r) {
 				return true
 			}
@@ -297,8 +295,9 @@ func (c *committer) gather(batch *[]*writeReq, d time.Duration, done func(added 
 	return true
 }
 
-// took tells onTaken of one request taken from the queue.
-func (c *committer) took() {
+// add appends r, just taken from the queue, to batch.
+func (c *committer) add(batch *[]*writeReq, r *writeReq) {
+	*batch = append(*batch, r)
 	if c.onTaken != nil {
 		c.onTaken()
 	}
