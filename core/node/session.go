@@ -39,9 +39,9 @@ type Session struct {
 	c           *hub.Socket
 	limiter     *rate.Limiter
 	userLimiter *rate.Limiter // nil until Attach succeeds
-	// expiry is the tick of the node's expiry wheel s waits in, if
+	// expiry is where s waits in the node's expiry wheel, if
 	// expiring (see expiry.go); set by Attach before it returns s.
-	expiry   wheel.Tick
+	expiry   wheel.Slot
 	expiring bool
 	// repeats keeps one client's repeated warnings to a line and a count.
 	// Made on the first warning (see logRepeats): most sessions never log

@@ -8,14 +8,22 @@ package wheel
 
 import (
 	"container/heap"
-	"slices"
 	"sync"
 	"time"
 )
 
-// Tick numbers a wheel's ticks: tick n ends at the wheel's start plus n
-// ticks. Add returns the tick an item waits in; Remove needs it.
-type Tick int64
+// tickNum numbers a wheel's ticks: tick n ends at the wheel's start plus
+// n ticks.
+type tickNum int64
+
+// Slot says where Add put an item: its tick and its place in that tick.
+// Remove needs it, so that taking one item out of a tick holding
+// thousands (every session whose token expires in the same tick, closed
+// at once) costs the same as out of a tick holding one.
+type Slot struct {
+	tick tickNum
+	i    int
+}
 
 // Wheel calls fire with the items whose deadline has passed, from the
 // timer's goroutine, one call per turn. The timer is armed only while
@@ -30,52 +38,72 @@ type Wheel[T comparable] struct {
 	fire  func(due []T)
 
 	mu    sync.Mutex
-	due   map[Tick][]T
+	due   map[tickNum]*tickItems[T]
 	ticks ticks       // the ticks of due, earliest first (and some emptied ones)
 	timer *time.Timer // made on first use
-	armed Tick        // the tick the timer is armed for, if isArmed
+	armed tickNum     // the tick the timer is armed for, if isArmed
 	// isArmed says the timer will fire (for tick armed).
 	isArmed bool
+}
+
+// tickItems are the items of one tick. Remove leaves a hole where an item
+// was, rather than moving the ones after it, so every Slot stays true
+// until the tick fires.
+type tickItems[T comparable] struct {
+	items []entry[T]
+	live  int // entries not removed
+}
+
+type entry[T comparable] struct {
+	item    T
+	removed bool
 }
 
 // New returns a wheel of the given tick (at least a millisecond) that
 // calls fire with the items due.
 func New[T comparable](tick time.Duration, fire func(due []T)) *Wheel[T] {
-	return &Wheel[T]{tick: max(tick, time.Millisecond), start: time.Now(), fire: fire, due: make(map[Tick][]T)}
+	return &Wheel[T]{tick: max(tick, time.Millisecond), start: time.Now(), fire: fire, due: make(map[tickNum]*tickItems[T])}
 }
 
 // Add schedules item for the first tick that ends at or after at (at
-// once if at has passed) and returns that tick.
-func (w *Wheel[T]) Add(item T, at time.Time) Tick {
-	n := Tick((at.Sub(w.start) + w.tick - 1) / w.tick)
+// once if at has passed) and returns where it waits.
+func (w *Wheel[T]) Add(item T, at time.Time) Slot {
+	n := tickNum((at.Sub(w.start) + w.tick - 1) / w.tick)
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	items, ok := w.due[n]
+	t, ok := w.due[n]
 	if !ok {
+		t = &tickItems[T]{}
+		w.due[n] = t
 		heap.Push(&w.ticks, n)
 	}
-	w.due[n] = append(items, item)
+	t.items = append(t.items, entry[T]{item: item})
+	t.live++
 	if !w.isArmed || n < w.armed {
 		w.armLocked(n)
 	}
-	return n
+	return Slot{tick: n, i: len(t.items) - 1}
 }
 
-// Remove takes item out of tick n, if it is still there: an item Remove
+// Remove takes item out of slot, if it is still there: an item Remove
 // misses has fired or is firing.
-func (w *Wheel[T]) Remove(item T, n Tick) {
+func (w *Wheel[T]) Remove(item T, slot Slot) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	items := w.due[n]
-	i := slices.Index(items, item)
-	if i < 0 {
+	t := w.due[slot.tick]
+	if t == nil || slot.i < 0 || slot.i >= len(t.items) {
 		return
 	}
-	if items = slices.Delete(items, i, i+1); len(items) > 0 {
-		w.due[n] = items
+	e := &t.items[slot.i]
+	if e.removed || e.item != item {
+		return // fired already, and the tick has been filled again since
+	}
+	var zero T
+	e.item, e.removed = zero, true // the wheel must not keep item alive
+	if t.live--; t.live > 0 {
 		return
 	}
-	delete(w.due, n)
+	delete(w.due, slot.tick)
 	if len(w.due) == 0 {
 		// Nothing waits: the timer need not fire.
 		w.ticks = w.ticks[:0]
@@ -84,7 +112,7 @@ func (w *Wheel[T]) Remove(item T, n Tick) {
 	}
 }
 
-func (w *Wheel[T]) armLocked(n Tick) {
+func (w *Wheel[T]) armLocked(n tickNum) {
 	w.armed, w.isArmed = n, true
 	d := time.Until(w.start.Add(time.Duration(n) * w.tick))
 	if w.timer == nil {
@@ -97,13 +125,19 @@ func (w *Wheel[T]) armLocked(n Tick) {
 // turn fires every item whose tick has come and arms the timer for the
 // next tick that holds any.
 func (w *Wheel[T]) turn() {
-	now := Tick(time.Since(w.start) / w.tick)
+	now := tickNum(time.Since(w.start) / w.tick)
 	var ready []T
 	w.mu.Lock()
 	for len(w.ticks) > 0 && w.ticks[0] <= now {
-		n := heap.Pop(&w.ticks).(Tick)
-		ready = append(ready, w.due[n]...)
-		delete(w.due, n)
+		n := heap.Pop(&w.ticks).(tickNum)
+		if t := w.due[n]; t != nil {
+			for _, e := range t.items {
+				if !e.removed {
+					ready = append(ready, e.item)
+				}
+			}
+			delete(w.due, n)
+		}
 	}
 	w.isArmed = false
 	if len(w.ticks) > 0 {
@@ -116,12 +150,12 @@ func (w *Wheel[T]) turn() {
 }
 
 // ticks is a min-heap of tick numbers (container/heap's interface).
-type ticks []Tick
+type ticks []tickNum
 
 func (t ticks) Len() int           { return len(t) }
 func (t ticks) Less(i, j int) bool { return t[i] < t[j] }
 func (t ticks) Swap(i, j int)      { t[i], t[j] = t[j], t[i] }
-func (t *ticks) Push(x any)        { *t = append(*t, x.(Tick)) }
+func (t *ticks) Push(x any)        { *t = append(*t, x.(tickNum)) }
 func (t *ticks) Pop() any {
 	old := *t
 	n := old[len(old)-1]

@@ -118,3 +118,99 @@ func TestEmptiedWheelStopsItsTimer(t *testing.T) {
 	w.Add(2, time.Now())
 	f.wait(t, 2)
 }
+
+// TestRemoveFromACrowdedTick: removing most items of one tick, in any
+// order, leaves exactly the others to fire, in one call.
+func TestRemoveFromACrowdedTick(t *testing.T) {
+	f := newFired()
+	f.ch = make(chan int, 1000)
+	w := New(20*time.Millisecond, f.fire)
+	at := time.Now().Add(200 * time.Millisecond) // time enough to remove them all first
+	slots := make([]Slot, 1000)
+	for i := range slots {
+		slots[i] = w.Add(i, at)
+	}
+	keep := map[int]bool{}
+	for i := len(slots) - 1; i >= 0; i-- {
+		if i%97 == 0 {
+			keep[i] = true
+			continue
+		}
+		w.Remove(i, slots[i])
+	}
+	w.Remove(5, slots[5]) // twice: nothing happens
+	w.mu.Lock()
+	if n := len(w.due); n != 1 {
+		w.mu.Unlock()
+		t.Fatalf("the items fill %d ticks, want 1 (the test relies on it)", n)
+	}
+	w.mu.Unlock()
+	got := map[int]bool{}
+	for len(got) < len(keep) {
+		select {
+		case i := <-f.ch:
+			if !keep[i] {
+				t.Fatalf("removed item %d fired", i)
+			}
+			got[i] = true
+		case <-time.After(10 * time.Second):
+			t.Fatalf("fired %d items, want %d", len(got), len(keep))
+		}
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.calls != 1 {
+		t.Fatalf("one tick's items took %d calls, want 1", f.calls)
+	}
+}
+
+// TestRemoveWithAStaleSlot: once an item has fired, its slot may be
+// taken by another item of a later Add to the same tick; removing with
+// the old slot must not take that one out.
+func TestRemoveWithAStaleSlot(t *testing.T) {
+	f := newFired()
+	w := New(time.Hour, f.fire)
+	past := time.Now().Add(-time.Minute) // the first tick: due at once
+	old := w.Add(1, past)
+	f.wait(t, 1)
+	if again := w.Add(2, past); again != old {
+		t.Fatalf("the refilled tick gave slot %+v, want %+v (the test relies on it)", again, old)
+	}
+	w.Remove(1, old) // fired already
+	f.wait(t, 2)
+}
+
+// TestRemovedItemIsNotKept: the wheel forgets a removed item at once,
+// even while others of its tick wait, so it does not keep a closed
+// session alive until its tick would have come.
+func TestRemovedItemIsNotKept(t *testing.T) {
+	w := New(time.Hour, func([]*int) {})
+	a, b := new(int), new(int)
+	at := time.Now().Add(time.Hour)
+	sa := w.Add(a, at)
+	w.Add(b, at)
+	w.Remove(a, sa)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, e := range w.due[sa.tick].items {
+		if e.item == a {
+			t.Fatal("the wheel still holds a removed item")
+		}
+	}
+}
+
+// BenchmarkRemoveFromACrowdedTick: the cost of one Remove from a tick
+// that holds b.N items (every session of a mass close expiring in the
+// same tick). It was linear in the tick's size.
+func BenchmarkRemoveFromACrowdedTick(b *testing.B) {
+	w := New(time.Hour, func([]int) {})
+	at := time.Now().Add(time.Hour)
+	slots := make([]Slot, b.N)
+	for i := range slots {
+		slots[i] = w.Add(i, at)
+	}
+	b.ResetTimer()
+	for i := range slots {
+		w.Remove(i, slots[i])
+	}
+}
