@@ -77,7 +77,9 @@ func (c *Socket) Done() <-chan struct{} { return c.closed }
 // Send queues one frame, a reply to the socket's own frame: the caller is
 // its read loop, which writes it at once if the socket takes it (see
 // writer.go). It reports false if the socket is closed or closing, or was
-// just closed as a slow consumer.
+// just closed as a slow consumer, or if the frame was queued but will not
+// be written: its write failed, or the hub, shutting down, refused it a
+// writer (the socket is closed then too).
 func (c *Socket) Send(frame []byte) bool {
 	return c.push(inline, frame)
 }
@@ -87,8 +89,8 @@ func (c *Socket) Send(frame []byte) bool {
 // them (see writeMode).
 func (c *Socket) push(how writeMode, frames ...[]byte) bool {
 	res, start := c.q.push(c.hub.limits, frames...)
-	if start {
-		c.kickWriter(how)
+	if start && !c.kickWriter(how) {
+		return false // queued, but dropped: the socket is closed
 	}
 	switch res {
 	case pushed:

@@ -41,30 +41,34 @@ func modeFrom(from *Socket) writeMode { return from != nil }
 
 // kickWriter starts writing after a push made this goroutine the queue's
 // writer: inline when allowed and the Transport can try (see writeInline),
-// otherwise, or for what is left, in a writer goroutine.
-func (c *Socket) kickWriter(how writeMode) {
+// otherwise, or for what is left, in a writer goroutine. It reports false
+// if what was queued will not be written: the write failed, or the hub is
+// shutting down and refused a writer (the socket is closed either way).
+func (c *Socket) kickWriter(how writeMode) bool {
 	if tw, ok := c.conn.(TryWriter); ok && how == inline {
-		c.writeInline(tw)
-		return
+		return c.writeInline(tw)
 	}
-	c.startWriter(nil, noFlush)
+	return c.startWriter(nil, noFlush)
 }
 
 // writeInline writes what is queued without blocking, from the goroutine
 // that queued it: on a socket with room in its send buffer (nearly always)
 // the frames leave at once and no goroutine is started or woken. Whatever
-// the socket does not take at once is handed to a writer goroutine.
-func (c *Socket) writeInline(tw TryWriter) {
+// the socket does not take at once is handed to a writer goroutine. It
+// reports false if the first batch, which holds the frames of the push
+// that made this goroutine the writer, will not be written.
+func (c *Socket) writeInline(tw TryWriter) bool {
 	bp := batchPool.Get().(*[][]byte)
 	defer func() {
 		*bp = (*bp)[:0]
 		batchPool.Put(bp)
 	}()
-	for range maxInlineBatches {
+	for i := range maxInlineBatches {
+		first := i == 0
 		batch, size, fin, ok := c.q.take(*bp)
 		*bp = batch
 		if !ok {
-			return // written; the queue is empty and the writer role released
+			return true // written; the queue is empty and the writer role released
 		}
 		done, err := tw.TryWrite(batch)
 		clear(batch)
@@ -72,19 +76,19 @@ func (c *Socket) writeInline(tw TryWriter) {
 		case err != nil:
 			c.q.written(size)
 			c.Close(CloseWriteFailed, "write failed")
-			return
+			return !first
 		case !done:
 			// The Transport holds the rest: still counted until it has left.
-			c.startWriter(fin, size)
-			return
+			return c.startWriter(fin, size) || !first
 		}
 		c.q.written(size)
 		if fin != nil {
 			c.Close(fin.code, fin.reason)
-			return
+			return true
 		}
 	}
 	c.startWriter(nil, noFlush) // still being fed: the role passes to a goroutine
+	return true                 // the first batch is written
 }
 
 // noFlush is startWriter's held argument when an inline write left
@@ -94,8 +98,10 @@ const noFlush = -1
 // startWriter runs write in one of the hub's writer goroutines; fin and
 // held are write's. If the hub is shutting down and refuses, the socket
 // is closed as going away, after sending here what an inline write left:
-// that may be part of a frame, which the close frame must not cut.
-func (c *Socket) startWriter(fin *closeRequest, held int) {
+// that may be part of a frame, which the close frame must not cut. It
+// reports false if it was refused and what is queued is dropped (the held
+// bytes count as written if they were sent).
+func (c *Socket) startWriter(fin *closeRequest, held int) bool {
 	fn := c.writeQueued
 	if held != noFlush {
 		fn = func() { c.write(fin, held) }
@@ -103,13 +109,16 @@ func (c *Socket) startWriter(fin *closeRequest, held int) {
 	if hook := c.hub.writerHook; hook != nil {
 		fn = hook(fn)
 	}
-	if !c.hub.writers.Go(fn) {
-		if held != noFlush {
-			_ = c.conn.Write(time.Now().Add(c.hub.opts.WriteTimeout), nil)
-			c.q.written(held)
-		}
-		c.Close(chat.CloseGoingAway, "server shutting down")
+	if c.hub.writers.Go(fn) {
+		return true
 	}
+	flushed := false
+	if held != noFlush {
+		flushed = c.conn.Write(time.Now().Add(c.hub.opts.WriteTimeout), nil) == nil
+		c.q.written(held)
+	}
+	c.Close(chat.CloseGoingAway, "server shutting down")
+	return flushed
 }
 
 // writeQueued is write with nothing left over from an inline write.

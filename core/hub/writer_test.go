@@ -2,6 +2,7 @@ package hub
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -102,9 +103,63 @@ func TestRefusedWriterClosesAsGoingAway(t *testing.T) {
 	}
 	fc := newFakeConn()
 	c := h.NewSocket("bob", chat.RoleUser, fc)
-	c.Send(chat.StateFrame("1").Encode())
+	if c.Send(chat.StateFrame("1").Encode()) {
+		t.Error("Send reported true for a frame dropped with the refused writer")
+	}
 	if code := fc.waitClosed(t); code != chat.CloseGoingAway {
 		t.Fatalf("closed with %d, want %d", code, chat.CloseGoingAway)
+	}
+	if got := fc.snapshot(); len(got) != 0 {
+		t.Fatalf("wrote %v after refusing the writer", got)
+	}
+}
+
+// TestRefusedWriterAfterAnInlineWrite: when the socket takes only part of
+// an inline write and the hub refuses the writer for the rest, the part
+// held is still sent before the close, and Send reports the frame sent.
+func TestRefusedWriterAfterAnInlineWrite(t *testing.T) {
+	h := New(Options{})
+	if err := h.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	tc := newTryConn(0) // takes nothing at once: the frame is held
+	c := h.NewSocket("bob", chat.RoleUser, tc)
+	frame := chat.StateFrame("1").Encode()
+	if !c.Send(frame) {
+		t.Error("Send reported false for a frame the flush sent")
+	}
+	tc.waitWritten(t, 1)
+	tc.mu.Lock()
+	defer tc.mu.Unlock()
+	if len(tc.written) != 1 || tc.written[0] != string(frame) {
+		t.Fatalf("wrote %q, want the one frame", tc.written)
+	}
+	if code := c.CloseCode(); code != chat.CloseGoingAway {
+		t.Fatalf("closed with %d, want %d", code, chat.CloseGoingAway)
+	}
+}
+
+// failConn is a TryWriter whose writes all fail.
+type failConn struct{ closed chan int }
+
+func (f *failConn) TryWrite([][]byte) (bool, error) { return false, errors.New("broken pipe") }
+func (f *failConn) Write(time.Time, [][]byte) error { return errors.New("broken pipe") }
+func (f *failConn) Close(code int, _ string) error {
+	f.closed <- code
+	return nil
+}
+
+// TestFailedInlineWriteReportsFalse: a reply whose inline write fails is
+// lost with its socket, and Send says so.
+func TestFailedInlineWriteReportsFalse(t *testing.T) {
+	h := New(Options{})
+	fc := &failConn{closed: make(chan int, 1)}
+	c := h.NewSocket("bob", chat.RoleUser, fc)
+	if c.Send(chat.StateFrame("1").Encode()) {
+		t.Error("Send reported true for a frame whose write failed")
+	}
+	if code := waitEvent(t, fc.closed, "the close"); code != CloseWriteFailed {
+		t.Fatalf("closed with %d, want %d", code, CloseWriteFailed)
 	}
 }
 
