@@ -41,6 +41,22 @@ func (f *fired) wait(t *testing.T, want int) {
 	}
 }
 
+// collect waits until n items have fired and returns them, failing after
+// 10 s.
+func (f *fired) collect(t *testing.T, n int) map[int]bool {
+	t.Helper()
+	got := map[int]bool{}
+	for len(got) < n {
+		select {
+		case i := <-f.ch:
+			got[i] = true
+		case <-time.After(10 * time.Second):
+			t.Fatalf("fired %v, want %d items", got, n)
+		}
+	}
+	return got
+}
+
 func TestItemsFireInOrderNeverEarly(t *testing.T) {
 	f := newFired()
 	w := New(10*time.Millisecond, f.fire)
@@ -68,15 +84,7 @@ func TestItemsOfOneTickFireTogether(t *testing.T) {
 	for i := range 5 {
 		w.Add(i, at)
 	}
-	got := map[int]bool{}
-	for range 5 {
-		select {
-		case i := <-f.ch:
-			got[i] = true
-		case <-time.After(10 * time.Second):
-			t.Fatalf("fired %v, want 5 items", got)
-		}
-	}
+	f.collect(t, 5)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.calls != 1 {
@@ -145,20 +153,18 @@ func TestRemoveFromACrowdedTick(t *testing.T) {
 		t.Fatalf("the items fill %d ticks, want 1 (the test relies on it)", n)
 	}
 	w.mu.Unlock()
-	got := map[int]bool{}
-	for len(got) < len(keep) {
-		select {
-		case i := <-f.ch:
-			if !keep[i] {
-				t.Fatalf("removed item %d fired", i)
-			}
-			got[i] = true
-		case <-time.After(10 * time.Second):
-			t.Fatalf("fired %d items, want %d", len(got), len(keep))
-		}
-	}
+	f.collect(t, len(keep))
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	// fire records a call's items before it sends any: all are in at.
+	for i := range f.at {
+		if !keep[i] {
+			t.Fatalf("removed item %d fired", i)
+		}
+	}
+	if len(f.at) != len(keep) {
+		t.Fatalf("%d items fired, want %d", len(f.at), len(keep))
+	}
 	if f.calls != 1 {
 		t.Fatalf("one tick's items took %d calls, want 1", f.calls)
 	}
