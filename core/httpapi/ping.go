@@ -132,7 +132,7 @@ func (p *pinger) stop() {
 const pingWheelSlots = 16
 
 // pingWheel is the one timer behind every pinger of an API (see
-// core/internal/wheel): an idle socket costs one slice entry instead of a
+// core/internal/wheel): an idle socket costs one wheel entry (~32 B) instead of a
 // runtime timer and its callback. A stopped pinger is not taken out; the
 // wheel forgets it at its turn, and stop has dropped what it held.
 type pingWheel struct {

@@ -9,8 +9,8 @@ import (
 
 // expiryTick is how late past its token's expiry a socket may be closed,
 // never early: the sessions' expiries share one timer (a wheel), which
-// serves them a tick at a time, so an idle socket carries a slice entry
-// instead of a runtime timer and its callback (~120 B). A token's expiry
+// serves them a tick at a time, so an idle socket carries a wheel entry
+// (~32 B) instead of a runtime timer and its callback (~120 B). A token's expiry
 // is a whole second anyway (the JWT exp claim).
 const expiryTick = 250 * time.Millisecond
 
@@ -29,13 +29,13 @@ func expireSessions(due []*Session) {
 
 // armExpiry puts s in the node's expiry wheel for at.
 func (s *Session) armExpiry(at time.Time) {
-	s.expiry, s.expiring = s.n.expiries.Add(s, at), true
+	s.expiry = s.n.expiries.Add(s, at)
 }
 
 // disarmExpiry takes s out of the expiry wheel, so a closed session is not
 // held there until its token's expiry.
 func (s *Session) disarmExpiry() {
-	if s.expiring {
-		s.n.expiries.Remove(s, s.expiry)
+	if s.expiry != nil {
+		s.n.expiries.Remove(s.expiry)
 	}
 }

@@ -39,10 +39,9 @@ type Session struct {
 	c           *hub.Socket
 	limiter     *rate.Limiter
 	userLimiter *rate.Limiter // nil until Attach succeeds
-	// expiry is where s waits in the node's expiry wheel, if
-	// expiring (see expiry.go); set by Attach before it returns s.
-	expiry   wheel.Slot
-	expiring bool
+	// expiry is s's entry in the node's expiry wheel, nil if its token
+	// does not expire (see expiry.go); set by Attach before it returns s.
+	expiry *wheel.Entry[*Session]
 	// repeats keeps one client's repeated warnings to a line and a count.
 	// Made on the first warning (see logRepeats): most sessions never log
 	// one, and an idle socket should not carry it.

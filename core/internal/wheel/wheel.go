@@ -1,9 +1,9 @@
 // Package wheel runs many deadlines on one runtime timer. Items due in the
 // same tick wait in one slice, and the timer is armed for the earliest
-// tick that holds any, so an item costs a slice entry instead of a
-// runtime timer and its callback (~120 B each), which matters when every
-// idle socket has a deadline or two. An item fires at most one tick after
-// its deadline, never before.
+// tick that holds any, so an item costs a 24 B entry and a slice slot
+// instead of a runtime timer and its callback (~120 B), which matters
+// when every idle socket has a deadline or two. An item fires at most one
+// tick after its deadline, never before.
 package wheel
 
 import (
@@ -16,13 +16,14 @@ import (
 // n ticks.
 type tickNum int64
 
-// Slot says where Add put an item: its tick and its place in that tick.
-// Remove needs it, so that taking one item out of a tick holding
-// thousands (every session whose token expires in the same tick, closed
-// at once) costs the same as out of a tick holding one.
-type Slot struct {
+// Entry is an item waiting in a wheel, as Add returns it; Remove takes
+// it. It knows its place in its tick, so that taking one item out of a
+// tick holding thousands (every session whose token expires in the same
+// tick, closed at once) costs the same as out of a tick holding one.
+type Entry[T any] struct {
+	item T
 	tick tickNum
-	i    int
+	i    int // index in its tick's items; -1 once fired or removed
 }
 
 // Wheel calls fire with the items whose deadline has passed, from the
@@ -30,15 +31,15 @@ type Slot struct {
 // items wait, so a wheel holds no goroutine and needs no shutdown.
 //
 // Methods are safe for concurrent use. Lock rule: mu guards every field
-// but the read-only ones, and is never held while calling fire, so fire
-// may Add and Remove.
-type Wheel[T comparable] struct {
+// but the read-only ones, and every Entry's tick and i; it is never held
+// while calling fire, so fire may Add and Remove.
+type Wheel[T any] struct {
 	tick  time.Duration
 	start time.Time
 	fire  func(due []T)
 
 	mu    sync.Mutex
-	due   map[tickNum]*tickItems[T]
+	due   map[tickNum][]*Entry[T]
 	ticks ticks       // the ticks of due, earliest first (and some emptied ones)
 	timer *time.Timer // made on first use
 	armed tickNum     // the tick the timer is armed for, if isArmed
@@ -46,64 +47,51 @@ type Wheel[T comparable] struct {
 	isArmed bool
 }
 
-// tickItems are the items of one tick. Remove leaves a hole where an item
-// was, rather than moving the ones after it, so every Slot stays true
-// until the tick fires.
-type tickItems[T comparable] struct {
-	items []entry[T]
-	live  int // entries not removed
-}
-
-type entry[T comparable] struct {
-	item    T
-	removed bool
-}
-
 // New returns a wheel of the given tick (at least a millisecond) that
 // calls fire with the items due.
-func New[T comparable](tick time.Duration, fire func(due []T)) *Wheel[T] {
-	return &Wheel[T]{tick: max(tick, time.Millisecond), start: time.Now(), fire: fire, due: make(map[tickNum]*tickItems[T])}
+func New[T any](tick time.Duration, fire func(due []T)) *Wheel[T] {
+	return &Wheel[T]{tick: max(tick, time.Millisecond), start: time.Now(), fire: fire, due: make(map[tickNum][]*Entry[T])}
 }
 
 // Add schedules item for the first tick that ends at or after at (at
-// once if at has passed) and returns where it waits.
-func (w *Wheel[T]) Add(item T, at time.Time) Slot {
+// once if at has passed) and returns its entry, for Remove.
+func (w *Wheel[T]) Add(item T, at time.Time) *Entry[T] {
 	n := tickNum((at.Sub(w.start) + w.tick - 1) / w.tick)
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	t, ok := w.due[n]
+	items, ok := w.due[n]
 	if !ok {
-		t = &tickItems[T]{}
-		w.due[n] = t
 		heap.Push(&w.ticks, n)
 	}
-	t.items = append(t.items, entry[T]{item: item})
-	t.live++
+	e := &Entry[T]{item: item, tick: n, i: len(items)}
+	w.due[n] = append(items, e)
 	if !w.isArmed || n < w.armed {
 		w.armLocked(n)
 	}
-	return Slot{tick: n, i: len(t.items) - 1}
+	return e
 }
 
-// Remove takes item out of slot, if it is still there: an item Remove
+// Remove takes e out of the wheel, if it is still there: an entry Remove
 // misses has fired or is firing.
-func (w *Wheel[T]) Remove(item T, slot Slot) {
+func (w *Wheel[T]) Remove(e *Entry[T]) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	t := w.due[slot.tick]
-	if t == nil || slot.i < 0 || slot.i >= len(t.items) {
+	if e.i < 0 {
 		return
 	}
-	e := &t.items[slot.i]
-	if e.removed || e.item != item {
-		return // fired already, and the tick has been filled again since
-	}
-	var zero T
-	e.item, e.removed = zero, true // the wheel must not keep item alive
-	if t.live--; t.live > 0 {
+	items := w.due[e.tick]
+	// The tick's last entry takes e's place: order within a tick does not
+	// matter, they fire together.
+	last := len(items) - 1
+	items[e.i] = items[last]
+	items[e.i].i = e.i
+	items[last] = nil
+	e.i = -1
+	if items = items[:last]; len(items) > 0 {
+		w.due[e.tick] = items
 		return
 	}
-	delete(w.due, slot.tick)
+	delete(w.due, e.tick)
 	if len(w.due) == 0 {
 		// Nothing waits: the timer need not fire.
 		w.ticks = w.ticks[:0]
@@ -130,14 +118,11 @@ func (w *Wheel[T]) turn() {
 	w.mu.Lock()
 	for len(w.ticks) > 0 && w.ticks[0] <= now {
 		n := heap.Pop(&w.ticks).(tickNum)
-		if t := w.due[n]; t != nil {
-			for _, e := range t.items {
-				if !e.removed {
-					ready = append(ready, e.item)
-				}
-			}
-			delete(w.due, n)
+		for _, e := range w.due[n] {
+			ready = append(ready, e.item)
+			e.i = -1
 		}
+		delete(w.due, n)
 	}
 	w.isArmed = false
 	if len(w.ticks) > 0 {

@@ -98,8 +98,8 @@ func TestRemovedItemNeverFires(t *testing.T) {
 	now := time.Now()
 	n := w.Add(1, now.Add(20*time.Millisecond))
 	w.Add(2, now.Add(20*time.Millisecond))
-	w.Remove(1, n)
-	w.Remove(7, n) // never added: nothing happens
+	w.Remove(n)
+	w.Remove(n) // removed already: nothing happens
 	w.Add(3, now.Add(60*time.Millisecond))
 	f.wait(t, 2)
 	f.wait(t, 3)
@@ -116,7 +116,7 @@ func TestEmptiedWheelStopsItsTimer(t *testing.T) {
 	f := newFired()
 	w := New(time.Millisecond, f.fire)
 	n := w.Add(1, time.Now().Add(time.Hour))
-	w.Remove(1, n)
+	w.Remove(n)
 	w.mu.Lock()
 	armed, waiting := w.isArmed, len(w.ticks)
 	w.mu.Unlock()
@@ -127,26 +127,27 @@ func TestEmptiedWheelStopsItsTimer(t *testing.T) {
 	f.wait(t, 2)
 }
 
-// TestRemoveFromACrowdedTick: removing most items of one tick, in any
-// order, leaves exactly the others to fire, in one call.
+// TestRemoveFromACrowdedTick: removing most items of one tick, in a
+// scattered order, leaves exactly the others to fire, in one call.
 func TestRemoveFromACrowdedTick(t *testing.T) {
 	f := newFired()
 	f.ch = make(chan int, 1000)
 	w := New(20*time.Millisecond, f.fire)
 	at := time.Now().Add(200 * time.Millisecond) // time enough to remove them all first
-	slots := make([]Slot, 1000)
+	slots := make([]*Entry[int], 1000)
 	for i := range slots {
 		slots[i] = w.Add(i, at)
 	}
 	keep := map[int]bool{}
-	for i := len(slots) - 1; i >= 0; i-- {
+	for k := range slots {
+		i := k * 7919 % len(slots) // every index once, scattered
 		if i%97 == 0 {
 			keep[i] = true
 			continue
 		}
-		w.Remove(i, slots[i])
+		w.Remove(slots[i])
 	}
-	w.Remove(5, slots[5]) // twice: nothing happens
+	w.Remove(slots[5]) // twice: nothing happens
 	w.mu.Lock()
 	if n := len(w.due); n != 1 {
 		w.mu.Unlock()
@@ -170,19 +171,16 @@ func TestRemoveFromACrowdedTick(t *testing.T) {
 	}
 }
 
-// TestRemoveWithAStaleSlot: once an item has fired, its slot may be
-// taken by another item of a later Add to the same tick; removing with
-// the old slot must not take that one out.
-func TestRemoveWithAStaleSlot(t *testing.T) {
+// TestRemoveAfterFiring: removing an entry that has fired does nothing,
+// even to an entry added to the same tick since, which took its place.
+func TestRemoveAfterFiring(t *testing.T) {
 	f := newFired()
 	w := New(time.Hour, f.fire)
 	past := time.Now().Add(-time.Minute) // the first tick: due at once
 	old := w.Add(1, past)
 	f.wait(t, 1)
-	if again := w.Add(2, past); again != old {
-		t.Fatalf("the refilled tick gave slot %+v, want %+v (the test relies on it)", again, old)
-	}
-	w.Remove(1, old) // fired already
+	w.Add(2, past)
+	w.Remove(old)
 	f.wait(t, 2)
 }
 
@@ -193,14 +191,22 @@ func TestRemovedItemIsNotKept(t *testing.T) {
 	w := New(time.Hour, func([]*int) {})
 	a, b := new(int), new(int)
 	at := time.Now().Add(time.Hour)
-	sa := w.Add(a, at)
+	ea := w.Add(a, at)
 	w.Add(b, at)
-	w.Remove(a, sa)
+	w.Add(new(int), at)
+	w.Remove(ea)
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	for _, e := range w.due[sa.tick].items {
+	items := w.due[ea.tick]
+	if len(items) != 2 {
+		t.Fatalf("%d entries left in the tick, want 2", len(items))
+	}
+	for i, e := range items {
 		if e.item == a {
 			t.Fatal("the wheel still holds a removed item")
+		}
+		if e.i != i {
+			t.Fatalf("entry at %d says it is at %d", i, e.i)
 		}
 	}
 }
@@ -211,12 +217,12 @@ func TestRemovedItemIsNotKept(t *testing.T) {
 func BenchmarkRemoveFromACrowdedTick(b *testing.B) {
 	w := New(time.Hour, func([]int) {})
 	at := time.Now().Add(time.Hour)
-	slots := make([]Slot, b.N)
+	slots := make([]*Entry[int], b.N)
 	for i := range slots {
 		slots[i] = w.Add(i, at)
 	}
 	b.ResetTimer()
-	for i := range slots {
-		w.Remove(i, slots[i])
+	for _, e := range slots {
+		w.Remove(e)
 	}
 }
