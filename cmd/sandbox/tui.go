@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -100,6 +101,11 @@ func runTUI(args []string, stdout, stderr io.Writer) int {
 	_, runErr := tea.NewProgram(m, opts...).Run()
 	closeErr := m.Shutdown() // already done when the user quit with q
 	switch {
+	case errors.Is(runErr, tea.ErrInterrupted) && closeErr == nil:
+		// SIGINT from outside the terminal (in the UI ^C is a key): a
+		// stop like q, reported with the shell's code for it.
+		fmt.Fprintln(stderr, "sandbox: interrupted; instances A and B stopped")
+		return 130
 	case runErr != nil:
 		fmt.Fprintf(stderr, "sandbox: %v\n", runErr)
 		return 1
