@@ -79,7 +79,9 @@ func TestTUIInterruptStopsCleanly(t *testing.T) {
 	select {
 	case err = <-exited:
 	case <-time.After(30 * time.Second):
-		stop("the UI did not stop within 30 s of SIGINT")
+		_ = cmd.Process.Kill()
+		<-exited // Wait, once, in that goroutine
+		t.Fatalf("the UI did not stop within 30 s of SIGINT; stderr %q", stderr.String())
 	}
 	var exit *exec.ExitError
 	if !errors.As(err, &exit) || exit.ExitCode() != 130 {
