@@ -45,7 +45,9 @@ type Options struct {
 	// Level is the lowest level written to Output. The zero value is Info.
 	// It does not filter Extra cores, which have their own levels.
 	Level zapcore.Level
-	// Output receives the lines. Default os.Stderr.
+	// Output receives the lines. Default os.Stderr. An output that batches
+	// lines (a BufferedOutput, or anything with a Flush() error method) is
+	// flushed after every entry at Warn or above.
 	Output zapcore.WriteSyncer
 	// Extra cores are tee'd beside Output; each sees every entry its own
 	// level enables, with the same fields (instanceId included).
@@ -69,6 +71,9 @@ func New(o Options) *zap.Logger {
 		enc = NewConsoleEncoder(ConsoleOptions{OmitTime: o.OmitTime})
 	}
 	var out0 zapcore.Core = zapcore.NewCore(enc, out, o.Level)
+	if f, ok := out.(interface{ Flush() error }); ok {
+		out0 = &flushingCore{Core: out0, flush: f.Flush}
+	}
 	cores := make([]zapcore.Core, 0, 1+len(o.Extra))
 	if o.InstanceID == "" {
 		cores = append(cores, out0)

@@ -10,8 +10,10 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"sync"
+	"time"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -38,8 +40,15 @@ type Options struct {
 	WrapBus func(bus.Bus) bus.Bus
 	// LogCores are extra zap cores every log line is also written to.
 	LogCores []zapcore.Core
-	// LogOutput replaces standard error as the log destination.
+	// LogOutput replaces standard error as the log destination. In
+	// production either is buffered (logging.BufferedOutput): lines are
+	// written in batches at most logging.DefaultFlushInterval apart, a
+	// warning or error at once, "listening" as soon as it is logged and
+	// everything left at Shutdown.
 	LogOutput zapcore.WriteSyncer
+	// LogFlushInterval is the longest a production log line waits in the
+	// buffer; 0 means logging.DefaultFlushInterval.
+	LogFlushInterval time.Duration
 	// Listener, if set, is served instead of listening on Config.Port.
 	Listener net.Listener
 	// Hasher hashes passwords; the zero value is bcrypt's default cost.
@@ -60,6 +69,7 @@ type Options struct {
 type Server struct {
 	cfg       config.Config
 	log       *zap.Logger
+	logBuf    *logging.BufferedOutput // nil unless production
 	store     store.Store
 	ownsStore bool
 	metrics   *metrics.Metrics
@@ -83,15 +93,27 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	if opts.LogOutput != nil {
 		logOpts.Output = opts.LogOutput
 	}
+	var logBuf *logging.BufferedOutput
+	if cfg.Production {
+		// A production server logs a line per delivered message: written
+		// one by one, they cost a system call each (docs/PERFORMANCE.md).
+		out := logOpts.Output
+		if out == nil {
+			out = zapcore.Lock(os.Stderr)
+		}
+		logBuf = logging.NewBufferedOutput(out, opts.LogFlushInterval)
+		logOpts.Output = logBuf
+	}
 	log := logging.New(logOpts)
 	for _, w := range cfg.Warnings {
 		log.Named("Config").Warn("config_warning", zap.String("warning", w))
 	}
 
-	s := &Server{cfg: cfg, log: log, store: opts.Store, serveDone: make(chan struct{})}
+	s := &Server{cfg: cfg, log: log, logBuf: logBuf, store: opts.Store, serveDone: make(chan struct{})}
 	if s.store == nil {
 		st, err := store.Open(ctx, cfg.DBURI, store.Options{Logger: log.Named("Store")})
 		if err != nil {
+			s.stopLog()
 			return nil, fmt.Errorf("server: failed to open store: %w", err)
 		}
 		s.store, s.ownsStore = st, true
@@ -108,6 +130,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		})
 		if err != nil {
 			s.closeStore()
+			s.stopLog()
 			return nil, fmt.Errorf("server: failed to configure bus: %w", err)
 		}
 		b = rb
@@ -124,6 +147,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	})
 	if err != nil {
 		s.closeStore()
+		s.stopLog()
 		return nil, err
 	}
 	s.node = n
@@ -168,6 +192,7 @@ func (s *Server) Start(ctx context.Context) error {
 	s.http = s.newHTTPServer(s.api, s.timeouts)
 	s.log.Named("Server").Info("listening", zap.String("addr", s.listener.Addr().String()),
 		zap.String("instanceId", s.cfg.InstanceID))
+	s.flushLog() // supervisors and scripts wait for this line
 	go func() {
 		defer close(s.serveDone)
 		if err := s.http.Serve(s.listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -181,6 +206,7 @@ func (s *Server) Start(ctx context.Context) error {
 // the configured shutdown timeout.
 func (s *Server) Run(ctx context.Context) error {
 	if err := s.Start(ctx); err != nil {
+		s.stopLog()
 		return err
 	}
 	<-ctx.Done()
@@ -213,6 +239,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.closeStore()
 		s.log.Named("Server").Info("stopped")
 		_ = s.log.Sync()
+		s.stopLog()
 		s.shutdownErr = errors.Join(httpErr, nodeErr)
 	})
 	return s.shutdownErr
@@ -235,6 +262,21 @@ func (s *Server) logIncomplete(httpErr, nodeErr error, sockets <-chan struct{}) 
 	}
 	if len(waiting) > 0 {
 		s.log.Named("Server").Warn("shutdown_incomplete", zap.Strings("waiting", waiting))
+	}
+}
+
+// flushLog writes the buffered log lines now.
+func (s *Server) flushLog() {
+	if s.logBuf != nil {
+		_ = s.logBuf.Flush()
+	}
+}
+
+// stopLog writes the buffered log lines and ends the buffer's goroutine;
+// lines logged later are written unbuffered.
+func (s *Server) stopLog() {
+	if s.logBuf != nil {
+		_ = s.logBuf.Stop()
 	}
 }
 
