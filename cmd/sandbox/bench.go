@@ -47,7 +47,8 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 		jsonFile   string
 		cpuProfile string
 	)
-	fs.Var(&workloads, "workload", "workload to run: pairs, cross, idle, replay, storm, hostile, fanout or all (repeatable; default all, which leaves out fanout)")
+	fs.Var(&workloads, "workload", "workload to run: "+strings.Join(bench.AllWorkloads, ", ")+", "+bench.WorkloadFanout+
+		" or all (repeatable; default all, which leaves out "+bench.WorkloadFanout+")")
 	var fanoutInstances string
 	fs.StringVar(&fanoutInstances, "instances", "", "fanout: cluster sizes to measure, comma-separated, 2 to 8 (default 2,4,8)")
 	fs.IntVar(&o.Fanout.Pairs, "fanout-pairs", 0, "fanout: sender/recipient pairs (default 64, short 32)")

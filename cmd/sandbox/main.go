@@ -49,5 +49,5 @@ const usage = `usage:
   sandbox [--db URI] [--redis-down] [--users N] [--port-a N] [--port-b N] [--log-file PATH] [--scenario FILE]
                                                                                      terminal UI; web client at each instance's http:// address
   sandbox run [--json FILE] [--junit FILE] [--history FILE] FILE...                  headless scenarios
-  sandbox bench [--workload pairs|cross|idle|replay|storm|hostile] [--target URL...] [--json] ...  load tool
+  sandbox bench [--workload NAME] [--short] [--target URL...] [--json] ...           load tool (bench --help lists the workloads)
   sandbox token [--password P] URL USER                                              print USER's token from the instance at URL`
