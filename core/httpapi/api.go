@@ -75,6 +75,7 @@ type API struct {
 	// loginFailures is per lower-cased username (names are unique without
 	// regard to case).
 	loginFailures *keyedLimiter
+	internal      *internalLog // the causes of 500s
 	sockets       sync.WaitGroup
 }
 
@@ -121,6 +122,7 @@ func New(opts Options) *API {
 
 		loginFailures: newKeyedLimiter(rate.Every(opts.LoginFailureEvery), opts.LoginFailures),
 	}
+	a.internal = newInternalLog(a.log)
 	a.routes()
 	return a
 }
@@ -145,7 +147,7 @@ func (a *API) routes() {
 	m.Handle("GET /{$}", web)
 	m.Handle("GET "+webui.AssetPrefix, web)
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		fail(w, errNoRoute)
+		a.fail(w, r, errNoRoute)
 	})
 }
 

@@ -23,14 +23,14 @@ func (a *API) refuseUnsafePost(w http.ResponseWriter, r *http.Request) bool {
 	}
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "application/json" {
-		fail(w, errPostNotJSON)
+		a.fail(w, r, errPostNotJSON)
 		return true
 	}
 	origin := r.Header.Get("Origin")
 	if origin == "" || !hasTokenCookie(r) || a.originAllowed(r, origin) {
 		return false
 	}
-	fail(w, errCrossSite)
+	a.fail(w, r, errCrossSite)
 	return true
 }
 

@@ -86,10 +86,19 @@ func httpError(err error) apiError {
 	}
 }
 
-// fail answers err (see httpError): a 429 with Retry-After in whole
-// seconds (rounded up, at least 1), and the contract's JSON error body.
-func fail(w http.ResponseWriter, err error) {
+// fail answers err (see httpError), logging the cause of a 500: the
+// client is told nothing of it, so the log is the only place it is kept.
+func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	e := httpError(err)
+	if e.status == http.StatusInternalServerError {
+		a.internal.write(r, err)
+	}
+	writeError(w, e)
+}
+
+// writeError writes e: a 429 with Retry-After in whole seconds (rounded
+// up, at least 1), and the contract's JSON error body.
+func writeError(w http.ResponseWriter, e apiError) {
 	if e.status == http.StatusTooManyRequests {
 		secs := max(1, int(math.Ceil(e.retryAfter.Seconds())))
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
@@ -115,17 +124,17 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // decodeBody reads a small JSON request body into v. The body is read whole
 // first so that text encoding/json would rewrite to U+FFFD (a password of
 // invalid bytes matching another one) is refused rather than decoded.
-func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
+func (a *API) decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
 	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 16<<10))
 	if err == nil {
 		err = json.NewDecoder(bytes.NewReader(raw)).Decode(v)
 	}
 	if err != nil {
-		fail(w, badRequest("request body must be a JSON object: "+err.Error()))
+		a.fail(w, r, badRequest("request body must be a JSON object: "+err.Error()))
 		return false
 	}
 	if err := chat.CheckJSONText(raw); err != nil {
-		fail(w, badRequest("request body: "+err.Error()))
+		a.fail(w, r, badRequest("request body: "+err.Error()))
 		return false
 	}
 	return true

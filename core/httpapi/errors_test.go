@@ -56,7 +56,7 @@ func TestFail(t *testing.T) {
 	} {
 		t.Run(tc.err.Error(), func(t *testing.T) {
 			rec := httptest.NewRecorder()
-			fail(rec, tc.err)
+			writeError(rec, httpError(tc.err))
 			res := rec.Result()
 			if res.StatusCode != tc.status {
 				t.Errorf("status %d, want %d", res.StatusCode, tc.status)

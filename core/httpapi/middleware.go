@@ -32,22 +32,22 @@ type userHandler func(w http.ResponseWriter, r *http.Request, p principal)
 func (a *API) authenticate(w http.ResponseWriter, r *http.Request) (principal, bool) {
 	tok := auth.TokenFromRequest(r)
 	if tok == "" {
-		fail(w, errMissingToken)
+		a.fail(w, r, errMissingToken)
 		return principal{}, false
 	}
 	claims, err := a.acc.Tokens.Parse(tok)
 	if err != nil {
-		fail(w, errInvalidToken)
+		a.fail(w, r, errInvalidToken)
 		return principal{}, false
 	}
 	// Revocation (logout) is stored state, shared by every instance.
 	revoked, err := a.store.TokenRevoked(r.Context(), claims.TokenID)
 	if err != nil {
-		fail(w, err)
+		a.fail(w, r, err)
 		return principal{}, false
 	}
 	if revoked {
-		fail(w, errTokenRevoked)
+		a.fail(w, r, errTokenRevoked)
 		return principal{}, false
 	}
 	u, err := a.store.UserByID(r.Context(), claims.UserID)
@@ -55,7 +55,7 @@ func (a *API) authenticate(w http.ResponseWriter, r *http.Request) (principal, b
 		err = errUnknownUser // the token's user, not one the caller asked for
 	}
 	if err != nil {
-		fail(w, err)
+		a.fail(w, r, err)
 		return principal{}, false
 	}
 	// The role in a valid token is trusted: the server signed it.
@@ -70,7 +70,7 @@ func (a *API) user(h userHandler, policy bannedPolicy) http.HandlerFunc {
 			return
 		}
 		if p.user.Banned && policy == refuseBanned {
-			fail(w, errBanned)
+			a.fail(w, r, errBanned)
 			return
 		}
 		h(w, r, p)
@@ -80,7 +80,7 @@ func (a *API) user(h userHandler, policy bannedPolicy) http.HandlerFunc {
 func (a *API) admin(h userHandler) http.HandlerFunc {
 	return a.user(func(w http.ResponseWriter, r *http.Request, p principal) {
 		if p.claims.Role != chat.RoleAdmin {
-			fail(w, errAdminsOnly)
+			a.fail(w, r, errAdminsOnly)
 			return
 		}
 		h(w, r, p)
@@ -91,7 +91,7 @@ func (a *API) admin(h userHandler) http.HandlerFunc {
 func (a *API) limited(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if ok, wait := a.limiter.take(a.proxies.clientAddr(r)); !ok {
-			fail(w, rateLimited(wait, "too many attempts; slow down"))
+			a.fail(w, r, rateLimited(wait, "too many attempts; slow down"))
 			return
 		}
 		h(w, r)

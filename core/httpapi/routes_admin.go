@@ -22,7 +22,7 @@ func (a *API) adminUsers(w http.ResponseWriter, r *http.Request, _ principal) {
 	defer cancel()
 	users, err := a.node.Users(ctx)
 	if err != nil {
-		fail(w, err)
+		a.fail(w, r, err)
 		return
 	}
 	out := make([]adminUserJSON, len(users))
@@ -41,7 +41,7 @@ func (a *API) adminUsers(w http.ResponseWriter, r *http.Request, _ principal) {
 // they are the last admin, everyone (ADMIN_BOOTSTRAP is then the way back).
 func (a *API) ban(w http.ResponseWriter, r *http.Request, p principal) {
 	if r.PathValue("id") == p.user.ID {
-		fail(w, errSelfBan)
+		a.fail(w, r, errSelfBan)
 		return
 	}
 	a.setBan(w, r, true)
@@ -66,7 +66,7 @@ func (a *API) setBan(w http.ResponseWriter, r *http.Request, banned bool) {
 		err = errNoSuchUser
 	}
 	if err != nil {
-		fail(w, err)
+		a.fail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"user": map[string]any{

@@ -27,14 +27,14 @@ func toUserJSON(u chat.User) userJSON {
 
 func (a *API) register(w http.ResponseWriter, r *http.Request) {
 	var c credentials
-	if !decodeBody(w, r, &c) {
+	if !a.decodeBody(w, r, &c) {
 		return
 	}
 	ctx, cancel := withTimeout(r)
 	defer cancel()
 	u, err := a.acc.Register(ctx, c.Username, c.Password)
 	if err != nil {
-		fail(w, err)
+		a.fail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusCreated, map[string]any{"user": toUserJSON(u)})
@@ -46,19 +46,19 @@ func (a *API) register(w http.ResponseWriter, r *http.Request) {
 // hashing bound allows.
 func (a *API) login(w http.ResponseWriter, r *http.Request) {
 	var c credentials
-	if !decodeBody(w, r, &c) {
+	if !a.decodeBody(w, r, &c) {
 		return
 	}
 	account := strings.ToLower(c.Username)
 	if ok, wait := a.loginFailures.take(account); !ok {
-		fail(w, rateLimited(wait, "too many failed logins for this account; try again later"))
+		a.fail(w, r, rateLimited(wait, "too many failed logins for this account; try again later"))
 		return
 	}
 	ctx, cancel := withTimeout(r)
 	defer cancel()
 	u, tok, exp, err := a.acc.Login(ctx, c.Username, c.Password)
 	if err != nil {
-		fail(w, err)
+		a.fail(w, r, err)
 		return
 	}
 	a.loginFailures.forget(account)
@@ -79,7 +79,7 @@ func (a *API) logout(w http.ResponseWriter, r *http.Request, p principal) {
 	http.SetCookie(w, c)
 	if err != nil {
 		a.log.Warn("logout_revoke_failed", zap.String("userId", p.user.ID), zap.Error(err))
-		fail(w, err)
+		a.fail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"ok": true})

@@ -29,14 +29,14 @@ func (a *API) messages(w http.ResponseWriter, r *http.Request, p principal) {
 	q := r.URL.Query()
 	with := q.Get("with")
 	if with == "" {
-		fail(w, badRequest("query parameter with is required"))
+		a.fail(w, r, badRequest("query parameter with is required"))
 		return
 	}
 	limit := defaultPageLimit
 	if s := q.Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 || n > maxPageLimit {
-			fail(w, badRequest("limit must be an integer from 1 to 200"))
+			a.fail(w, r, badRequest("limit must be an integer from 1 to 200"))
 			return
 		}
 		limit = n
@@ -44,7 +44,7 @@ func (a *API) messages(w http.ResponseWriter, r *http.Request, p principal) {
 	before := q.Get("before")
 	if before != "" {
 		if _, err := strconv.ParseUint(before, 10, 63); err != nil {
-			fail(w, badRequest("before must be a messageId"))
+			a.fail(w, r, badRequest("before must be a messageId"))
 			return
 		}
 	}
@@ -53,7 +53,7 @@ func (a *API) messages(w http.ResponseWriter, r *http.Request, p principal) {
 	// One extra row tells whether another page follows.
 	msgs, err := a.store.Conversation(ctx, store.Page{UserA: p.user.ID, UserB: with, BeforeID: before, Limit: limit + 1})
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		fail(w, err)
+		a.fail(w, r, err)
 		return
 	}
 	var next *string

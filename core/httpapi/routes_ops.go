@@ -26,12 +26,12 @@ func (a *API) readyz(w http.ResponseWriter, r *http.Request) {
 func (a *API) metrics(w http.ResponseWriter, r *http.Request) {
 	switch a.opts.MetricsMode {
 	case "off":
-		fail(w, errMetricsOff)
+		a.fail(w, r, errMetricsOff)
 		return
 	case "secret":
 		key := r.Header.Get("x-metrics-key")
 		if key == "" || subtle.ConstantTimeCompare([]byte(key), []byte(a.opts.MetricsSecret)) != 1 {
-			fail(w, errMetricsKey)
+			a.fail(w, r, errMetricsKey)
 			return
 		}
 	}
@@ -40,12 +40,12 @@ func (a *API) metrics(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) adminMetrics(w http.ResponseWriter, r *http.Request, _ principal) {
 	if !a.opts.MetricsAdminRoute {
-		fail(w, errAdminMetricsOff)
+		a.fail(w, r, errAdminMetricsOff)
 		return
 	}
 	b, err := a.node.Metrics().JSON()
 	if err != nil {
-		fail(w, err)
+		a.fail(w, r, err)
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")

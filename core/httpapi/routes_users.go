@@ -27,14 +27,14 @@ func (a *API) users(w http.ResponseWriter, r *http.Request, _ principal) {
 	query := r.URL.Query()
 	q := query.Get("q")
 	if !utf8.ValidString(q) || len(q) > auth.MaxUsernameLen {
-		fail(w, badRequest("q must be at most 32 characters of valid UTF-8"))
+		a.fail(w, r, badRequest("q must be at most 32 characters of valid UTF-8"))
 		return
 	}
 	limit := defaultDirectoryLimit
 	if query.Has("limit") {
 		n, err := strconv.Atoi(query.Get("limit"))
 		if err != nil || n < 1 || n > maxDirectoryLimit {
-			fail(w, badRequest("limit must be an integer from 1 to 50"))
+			a.fail(w, r, badRequest("limit must be an integer from 1 to 50"))
 			return
 		}
 		limit = n
@@ -43,7 +43,7 @@ func (a *API) users(w http.ResponseWriter, r *http.Request, _ principal) {
 	defer cancel()
 	found, err := a.store.SearchUsers(ctx, q, limit)
 	if err != nil {
-		fail(w, err)
+		a.fail(w, r, err)
 		return
 	}
 	out := make([]directoryUserJSON, len(found))

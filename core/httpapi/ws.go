@@ -28,7 +28,7 @@ func (a *API) serveWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if origin := r.Header.Get("Origin"); a.opts.Production && origin != "" && origin != a.opts.CORSOrigin {
-		fail(w, errOrigin)
+		a.fail(w, r, errOrigin)
 		return
 	}
 	cw := &corkingWriter{ResponseWriter: w}

@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/dmchat/dmchat/core/chat"
+	"github.com/dmchat/dmchat/core/client"
 	"github.com/dmchat/dmchat/core/logging"
 	"github.com/dmchat/dmchat/core/store"
 )
@@ -20,6 +21,7 @@ import (
 type failingStore struct {
 	store.Store
 	save, deliver, lookup atomic.Bool
+	reads                 atomic.Bool // Ping, Conversation and SearchUsers fail
 }
 
 var errDatabaseDown = errors.New("database is down (injected)")
@@ -43,6 +45,27 @@ func (s *failingStore) UserByID(ctx context.Context, id string) (chat.User, erro
 		return chat.User{}, fmt.Errorf("store: failed to get user: %w", errDatabaseDown)
 	}
 	return s.Store.UserByID(ctx, id)
+}
+
+func (s *failingStore) Ping(ctx context.Context) error {
+	if s.reads.Load() {
+		return fmt.Errorf("store: ping: %w", errDatabaseDown)
+	}
+	return s.Store.Ping(ctx)
+}
+
+func (s *failingStore) Conversation(ctx context.Context, p store.Page) ([]chat.Message, error) {
+	if s.reads.Load() {
+		return nil, fmt.Errorf("store: failed to read conversation: %w", errDatabaseDown)
+	}
+	return s.Store.Conversation(ctx, p)
+}
+
+func (s *failingStore) SearchUsers(ctx context.Context, prefix string, limit int) ([]chat.User, error) {
+	if s.reads.Load() {
+		return nil, fmt.Errorf("store: failed to search users: %w", errDatabaseDown)
+	}
+	return s.Store.SearchUsers(ctx, prefix, limit)
 }
 
 // The contract's INTERNAL frame: a store failure is answered on the socket,
@@ -144,5 +167,60 @@ func TestStoreFailuresAnswerInternalAndRetriesComplete(t *testing.T) {
 	page, err = mem.Conversation(ctxT(t), store.Page{UserA: aliceID, UserB: carolID, Limit: 10})
 	if err != nil || len(page) != 1 {
 		t.Fatalf("alice–carol conversation %+v, %v; want one message", page, err)
+	}
+}
+
+// On HTTP a failing store is a 500 INTERNAL whose body names no cause, the
+// readiness probe says the store is unreachable while liveness stays up,
+// and the same requests succeed once the store is back.
+func TestStoreFailuresAnswerHTTPInternalAndNotReady(t *testing.T) {
+	mem, err := store.Open(context.Background(), "mem", store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { mem.Close() })
+	st := &failingStore{Store: mem}
+	e := setup(t, nil, st)
+	_, aliceTok := e.user("alice")
+	bobID, _ := e.user("bob")
+
+	st.reads.Store(true)
+	internal := func(what string, err error) {
+		t.Helper()
+		var ae *client.APIError
+		if !errors.As(err, &ae) || ae.Status != 500 || ae.Code != chat.CodeInternal || ae.Message != "internal error" {
+			t.Fatalf("%s with the store down: %v; want 500 INTERNAL \"internal error\"", what, err)
+		}
+	}
+	_, _, err = e.api.Messages(ctxT(t), aliceTok, bobID, "", 0)
+	internal("GET /api/messages", err)
+	_, err = e.api.Users(ctxT(t), aliceTok, "b", 0)
+	internal("GET /api/users", err)
+	report, err := e.api.Readyz(ctxT(t))
+	if client.HTTPStatus(err) != 503 || report["store"] != "unreachable" || report["bus"] != "disabled" {
+		t.Fatalf("readyz with the store down: %v, %v; want 503, store unreachable, the bus reported", report, err)
+	}
+	if err := e.api.Healthz(ctxT(t)); err != nil {
+		t.Fatalf("healthz with the store down: %v; liveness does not depend on the store", err)
+	}
+	for _, route := range []string{"GET /api/messages", "GET /api/users"} {
+		line := e.logs.WaitFor(t, waitFor, func(r logging.Record) bool {
+			return r.Event == "internal_error" && r.Fields["route"] == route
+		})
+		if line.Level != zapcore.ErrorLevel || !strings.HasSuffix(line.Logger, "HTTP") ||
+			!strings.Contains(fmt.Sprint(line.Fields["error"]), "injected") {
+			t.Fatalf("internal_error line %+v; want the cause at error level from the HTTP logger", line)
+		}
+	}
+
+	st.reads.Store(false)
+	if _, _, err := e.api.Messages(ctxT(t), aliceTok, bobID, "", 0); err != nil {
+		t.Fatalf("GET /api/messages after recovery: %v", err)
+	}
+	if users, err := e.api.Users(ctxT(t), aliceTok, "b", 0); err != nil || len(users) != 1 {
+		t.Fatalf("GET /api/users after recovery: %v, %v", users, err)
+	}
+	if _, err := e.api.Readyz(ctxT(t)); err != nil {
+		t.Fatalf("readyz after recovery: %v", err)
 	}
 }

@@ -1,0 +1,55 @@
+package httpapi
+
+import (
+	"errors"
+	"net/http/httptest"
+	"testing"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
+	"golang.org/x/time/rate"
+)
+
+// A 500's cause is logged with its route, a failure on every request is
+// bounded, and the next line written says how many were dropped.
+func TestInternalLogBoundsLinesAndCountsTheDropped(t *testing.T) {
+	core, logs := observer.New(zapcore.DebugLevel)
+	l := newInternalLog(zap.New(core))
+	l.limit = rate.NewLimiter(0, 3) // three lines, then none until the limit is raised
+	cause := errors.New("store: database is down")
+
+	r := httptest.NewRequest("GET", "/api/messages?with=u1", nil)
+	r.Pattern = "GET /api/messages"
+	for range 5 {
+		l.write(r, cause)
+	}
+	if n := logs.Len(); n != 3 {
+		t.Fatalf("%d lines for 5 failures with a burst of 3; want 3", n)
+	}
+	first := logs.All()[0]
+	fields := first.ContextMap()
+	if first.Message != "internal_error" || first.Level != zapcore.ErrorLevel ||
+		fields["route"] != "GET /api/messages" || fields["error"] != cause.Error() {
+		t.Fatalf("first line %s %s %v; want internal_error at error with the route pattern and the cause",
+			first.Level, first.Message, fields)
+	}
+	if _, ok := fields["suppressed"]; ok {
+		t.Fatalf("first line %v counts suppressed lines before any was dropped", fields)
+	}
+
+	l.limit.SetLimit(rate.Inf)
+	unrouted := httptest.NewRequest("POST", "/somewhere", nil) // no pattern: method and path
+	l.write(unrouted, cause)
+	l.write(unrouted, cause)
+	all := logs.All()
+	if len(all) != 5 {
+		t.Fatalf("%d lines; want 5", len(all))
+	}
+	if got := all[3].ContextMap(); got["suppressed"] != int64(2) || got["route"] != "POST /somewhere" {
+		t.Fatalf("line after the drops %v; want suppressed 2 and route POST /somewhere", got)
+	}
+	if _, ok := all[4].ContextMap()["suppressed"]; ok {
+		t.Fatalf("the line after that %v counts again what was already reported", all[4].ContextMap())
+	}
+}
