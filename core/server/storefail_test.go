@@ -68,18 +68,25 @@ func (s *failingStore) SearchUsers(ctx context.Context, prefix string, limit int
 	return s.Store.SearchUsers(ctx, prefix, limit)
 }
 
-// The contract's INTERNAL frame: a store failure is answered on the socket,
-// which stays open; the cause is logged, never sent, and never with the
-// content; nothing half-done is left, and the client's retry after the
-// store recovers completes the cycle exactly once.
-func TestStoreFailuresAnswerInternalAndRetriesComplete(t *testing.T) {
+// setupFailingStore starts an instance on a memory store behind a
+// failingStore, every switch off.
+func setupFailingStore(t *testing.T) (store.Store, *failingStore, *env) {
+	t.Helper()
 	mem, err := store.Open(context.Background(), "mem", store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { mem.Close() })
 	st := &failingStore{Store: mem}
-	e := setup(t, nil, st)
+	return mem, st, setup(t, nil, st)
+}
+
+// The contract's INTERNAL frame: a store failure is answered on the socket,
+// which stays open; the cause is logged, never sent, and never with the
+// content; nothing half-done is left, and the client's retry after the
+// store recovers completes the cycle exactly once.
+func TestStoreFailuresAnswerInternalAndRetriesComplete(t *testing.T) {
+	mem, st, e := setupFailingStore(t)
 	aliceID, aliceTok := e.user("alice")
 	bobID, bobTok := e.user("bob")
 	carolID, _ := e.user("carol")
@@ -174,13 +181,7 @@ func TestStoreFailuresAnswerInternalAndRetriesComplete(t *testing.T) {
 // readiness probe says the store is unreachable while liveness stays up,
 // and the same requests succeed once the store is back.
 func TestStoreFailuresAnswerHTTPInternalAndNotReady(t *testing.T) {
-	mem, err := store.Open(context.Background(), "mem", store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { mem.Close() })
-	st := &failingStore{Store: mem}
-	e := setup(t, nil, st)
+	_, st, e := setupFailingStore(t)
 	_, aliceTok := e.user("alice")
 	bobID, _ := e.user("bob")
 
@@ -192,7 +193,7 @@ func TestStoreFailuresAnswerHTTPInternalAndNotReady(t *testing.T) {
 			t.Fatalf("%s with the store down: %v; want 500 INTERNAL \"internal error\"", what, err)
 		}
 	}
-	_, _, err = e.api.Messages(ctxT(t), aliceTok, bobID, "", 0)
+	_, _, err := e.api.Messages(ctxT(t), aliceTok, bobID, "", 0)
 	internal("GET /api/messages", err)
 	_, err = e.api.Users(ctxT(t), aliceTok, "b", 0)
 	internal("GET /api/users", err)
