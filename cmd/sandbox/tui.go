@@ -47,22 +47,31 @@ func parseTUIFlags(args []string, stderr io.Writer) (tuiFlags, error) {
 	if err := fs.Parse(args); err != nil {
 		return f, err
 	}
+	if err := f.check(fs); err != nil {
+		// The flag package prints its own errors; these are ours.
+		fmt.Fprintf(stderr, "sandbox: %v\n", err)
+		return f, err
+	}
+	return f, nil
+}
+
+// check refuses what the flags allow but the sandbox cannot do.
+func (f tuiFlags) check(fs *flag.FlagSet) error {
 	if fs.NArg() > 0 {
-		fs.Usage()
-		return f, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+		return fmt.Errorf("unexpected argument %q (the commands are run, bench, token and help)", fs.Arg(0))
 	}
 	if f.users < 0 {
-		return f, fmt.Errorf("--users must be 0 or more")
+		return fmt.Errorf("--users must be 0 or more")
 	}
 	for _, p := range []int{f.portA, f.portB} {
 		if p < 0 || p > 65535 {
-			return f, fmt.Errorf("--port-a and --port-b must be ports (1-65535), or 0 for a free one")
+			return fmt.Errorf("--port-a and --port-b must be ports (1-65535), or 0 for a free one")
 		}
 	}
 	if f.portA != 0 && f.portA == f.portB {
-		return f, fmt.Errorf("--port-a and --port-b must differ")
+		return fmt.Errorf("--port-a and --port-b must differ")
 	}
-	return f, nil
+	return nil
 }
 
 // runTUI starts the cluster and runs the terminal UI on it until q; the

@@ -1,14 +1,14 @@
 package main
 
 import (
-	"context"
-	"time"
-
 	"bytes"
-	"github.com/dmchat/dmchat/core/client"
-	"github.com/dmchat/dmchat/core/sandbox"
+	"context"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/dmchat/dmchat/core/client"
+	"github.com/dmchat/dmchat/core/sandbox"
 )
 
 func TestTUIFlags(t *testing.T) {
@@ -38,14 +38,25 @@ func TestTUIFlags(t *testing.T) {
 	}
 }
 
+// Every refusal says why on standard error, and nothing starts.
 func TestRunTUIRefusesBadArguments(t *testing.T) {
-	for _, args := range [][]string{{"--users", "x"}, {"--scenario", "/no/such/file.scn"}} {
+	for _, tc := range []struct {
+		args []string
+		why  string
+	}{
+		{[]string{"--users", "x"}, `invalid value "x" for flag -users`},
+		{[]string{"--users", "-1"}, "--users must be 0 or more"},
+		{[]string{"--port-a", "70000"}, "must be ports"},
+		{[]string{"--port-a", "8000", "--port-b", "8000"}, "must differ"},
+		{[]string{"bogus"}, `unexpected argument "bogus"`},
+		{[]string{"--scenario", "/no/such/file.scn"}, "no such file"},
+	} {
 		var out, errb bytes.Buffer
-		if code := runTUI(args, &out, &errb); code != 2 {
-			t.Errorf("%q: exit %d, want 2", args, code)
+		if code := runTUI(tc.args, &out, &errb); code != 2 {
+			t.Errorf("%q: exit %d, want 2", tc.args, code)
 		}
-		if errb.Len() == 0 || out.Len() != 0 {
-			t.Errorf("%q: stdout %q, stderr %q", args, out.String(), errb.String())
+		if !strings.Contains(errb.String(), tc.why) || out.Len() != 0 {
+			t.Errorf("%q: stdout %q, stderr %q; want stderr to say %q", tc.args, out.String(), errb.String(), tc.why)
 		}
 	}
 	var out, errb bytes.Buffer
