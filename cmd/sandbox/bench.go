@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -92,6 +93,10 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "bench: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	if err := refuseNegative(fs, "pending"); err != nil {
+		fmt.Fprintln(stderr, "bench:", err)
 		return 2
 	}
 	for _, w := range workloads {
@@ -218,3 +223,27 @@ type stringList []string
 
 func (l *stringList) String() string     { return strings.Join(*l, ",") }
 func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
+
+// refuseNegative refuses a negative number or duration given to any flag
+// but the exempt ones: 0 means the workload's default, so a negative one
+// would otherwise run the default without a word.
+func refuseNegative(fs *flag.FlagSet, exempt ...string) error {
+	var err error
+	fs.Visit(func(f *flag.Flag) {
+		g, ok := f.Value.(flag.Getter)
+		if err != nil || !ok || slices.Contains(exempt, f.Name) {
+			return
+		}
+		switch v := g.Get().(type) {
+		case int:
+			if v < 0 {
+				err = fmt.Errorf("--%s must be 0 (the default) or more, not %d", f.Name, v)
+			}
+		case time.Duration:
+			if v < 0 {
+				err = fmt.Errorf("--%s must be 0 (the default) or longer, not %v", f.Name, v)
+			}
+		}
+	})
+	return err
+}

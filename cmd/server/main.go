@@ -4,6 +4,7 @@
 //	server                       run the server
 //	server users add NAME [--admin]   create a user (or promote to admin), password on stdin
 //	server backup DEST               copy the SQLite database of DB_URI to DEST while it runs
+//	server help                      the usage (read before the configuration, as is a mistyped command)
 package main
 
 import (
@@ -32,7 +33,27 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stderr))
 }
 
+// usage names the commands; the configuration is the environment's
+// (docs/runbook.md).
+const usage = "usage: server | server users add NAME [--admin] | server backup DEST (configured by environment variables: docs/runbook.md)"
+
 func run(args []string, stdin io.Reader, stderr io.Writer) int {
+	// The command is known before the configuration is read: help or a
+	// mistyped command should not first ask for JWT_SECRET.
+	var command func(context.Context, config.Config) error
+	switch {
+	case len(args) == 0:
+	case len(args) >= 2 && args[0] == "users" && args[1] == "add":
+		command = func(ctx context.Context, cfg config.Config) error { return addUser(ctx, cfg, args[2:], stdin) }
+	case args[0] == "backup":
+		command = func(ctx context.Context, cfg config.Config) error { return backup(ctx, cfg, args[1:]) }
+	case len(args) == 1 && (args[0] == "help" || args[0] == "-h" || args[0] == "--help"):
+		fmt.Fprintln(stderr, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "unknown command %q; %s\n", strings.Join(args, " "), usage)
+		return 2
+	}
 	cfg, err := config.Load(os.Getenv)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
@@ -40,23 +61,12 @@ func run(args []string, stdin io.Reader, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	if len(args) > 0 {
-		if len(args) >= 2 && args[0] == "users" && args[1] == "add" {
-			if err := addUser(ctx, cfg, args[2:], stdin); err != nil {
-				fmt.Fprintln(stderr, err)
-				return 1
-			}
-			return 0
+	if command != nil {
+		if err := command(ctx, cfg); err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
 		}
-		if args[0] == "backup" {
-			if err := backup(ctx, cfg, args[1:]); err != nil {
-				fmt.Fprintln(stderr, err)
-				return 1
-			}
-			return 0
-		}
-		fmt.Fprintf(stderr, "unknown command %q; usage: server | server users add NAME [--admin] | server backup DEST\n", strings.Join(args, " "))
-		return 2
+		return 0
 	}
 	srv, err := server.New(ctx, server.Options{Config: cfg})
 	if err != nil {
