@@ -49,13 +49,16 @@ type HostilePhase struct {
 	// The legitimate pairs: DMs planned in the phase, delivered by the end
 	// of its drain, lost (not delivered by then), late (delivered more than
 	// 1 s after they were due), and send→delivered latency.
-	Planned   int64            `json:"planned"`
-	Delivered int64            `json:"delivered"`
-	Lost      int64            `json:"lost"`
-	Late      int64            `json:"lateOver1s"`
-	Deliver   Summary          `json:"sendToDelivered"`
-	Errors    int64            `json:"errors"`
-	Codes     map[string]int64 `json:"errorCodes,omitempty"`
+	Planned   int64   `json:"planned"`
+	Delivered int64   `json:"delivered"`
+	Lost      int64   `json:"lost"`
+	Late      int64   `json:"lateOver1s"`
+	Deliver   Summary `json:"sendToDelivered"`
+	// SendLag is how late the tool wrote the legitimate sends (due →
+	// written): when it is a real part of Deliver, so is the tool.
+	SendLag Summary          `json:"sendLag"`
+	Errors  int64            `json:"errors"`
+	Codes   map[string]int64 `json:"errorCodes,omitempty"`
 	// A legitimate client meanwhile: GET /healthz and a login with the
 	// right password, four times a second from an address of its own.
 	Healthz       Summary `json:"healthz"`
@@ -295,6 +298,7 @@ func (h *hostileRun) runPhase(ctx context.Context, name string, seq int64) (Host
 	}
 	ph.PeakRSS, ph.PeakFDs, ph.PeakGoroutines, ph.PeakSockets, ph.Samples = pk.RSS, pk.FDs, pk.Goroutines, pk.Sockets, pk.Samples
 	ph.Planned, ph.Delivered, ph.Errors, ph.Codes, ph.Deliver = step.Planned, step.Delivered, step.Errors, step.Codes, step.Deliver
+	ph.SendLag = step.SendLag
 	ph.Lost = max(0, step.Planned-step.Delivered)
 	ph.Late = countOver(h.pairs.dlv, time.Second)
 	ph.Healthz, ph.HealthzFailed = probe.health.Summary(), probe.healthFailed.Load()

@@ -77,3 +77,33 @@ func TestToolVerdict(t *testing.T) {
 		t.Error("a stalled server was blamed on the tool's small lateness")
 	}
 }
+
+// The hostile latency check says so when the tool itself was late in the
+// worst phase, and only then.
+func TestHostileLatencyCheckNamesALateTool(t *testing.T) {
+	for _, tc := range []struct {
+		lag     float64
+		flagged bool
+	}{{lag: 67.4, flagged: true}, {lag: 0.8, flagged: false}} {
+		h := &HostileResult{Phases: []HostilePhase{
+			{Name: PhaseQuiet, Deliver: Summary{Count: 2000, P99: 3.5}, SendLag: Summary{P99: 0.5}},
+			{Name: "repeat acks", Deliver: Summary{Count: 2000, P99: 75.6}, SendLag: Summary{P99: tc.lag}},
+		}}
+		var got *Check
+		for _, c := range h.checks() {
+			if strings.HasPrefix(c.Figure, "legitimate send→delivered p99") {
+				got = &c
+			}
+		}
+		if got == nil {
+			t.Fatal("no latency check")
+		}
+		// 21.6× quiet is not met either way: the note explains, it does not excuse.
+		if got.Status != StatusNotMet || !strings.Contains(got.Note, "worst in repeat acks") {
+			t.Errorf("lag %.1f: %s %q; want NOT MET, worst in repeat acks", tc.lag, got.Status, got.Note)
+		}
+		if strings.Contains(got.Note, "the tool fell behind") != tc.flagged {
+			t.Errorf("lag %.1f ms against p99 75.6: note %q; want the tool named: %v", tc.lag, got.Note, tc.flagged)
+		}
+	}
+}
