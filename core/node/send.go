@@ -34,9 +34,15 @@ func (n *Node) send(ctx context.Context, s *Session, f chat.InFrame) {
 		n.internalError(s, "message could not be stored", err, f.ClientMessageID, "")
 		return
 	}
-	n.metrics.PersistSeconds.Observe(time.Since(start).Seconds())
+	persisted := time.Since(start)
+	n.metrics.PersistSeconds.Observe(persisted.Seconds())
 	if created {
 		n.metrics.MessagesStored.Inc()
+		// Debug: production's Info level skips it for the cost of a level
+		// check; the sandbox's timeline shows the moment the row was durable.
+		if ce := n.log.Check(zap.DebugLevel, "chat_message_stored"); ce != nil {
+			ce.Write(zap.String("messageId", m.ID), zap.String("recipientId", m.RecipientID), zap.Duration("persist", persisted))
+		}
 	} else {
 		n.logRetry(m, f.Content)
 	}
@@ -118,6 +124,9 @@ func (n *Node) deliveryAck(ctx context.Context, s *Session, messageID string) {
 		return
 	}
 	n.metrics.MessagesDelivered.Inc()
+	if ce := n.log.Check(zap.DebugLevel, "chat_message_marked_delivered"); ce != nil { // as chat_message_stored
+		ce.Write(zap.String("messageId", m.ID), zap.String("recipientId", m.RecipientID))
+	}
 	n.hub.SendState(m.SenderID, m.ID, s.c)
 	n.publishState(ctx, bus.Event{Kind: bus.KindState, MessageID: m.ID, SenderID: m.SenderID, RecipientID: m.RecipientID})
 }

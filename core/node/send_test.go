@@ -4,6 +4,8 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/zap/zapcore"
+
 	"github.com/dmchat/dmchat/core/chat"
 	"github.com/dmchat/dmchat/core/logging/logtest"
 	"github.com/dmchat/dmchat/core/node"
@@ -160,4 +162,38 @@ func TestNoPublishSkippedLineWithoutRedis(t *testing.T) {
 	if n := len(rec.Events("Node", "chat_message_publish_skipped")); n != 0 {
 		t.Fatalf("%d chat_message_publish_skipped lines without Redis, want 0", n)
 	}
+}
+
+// At debug level the moments a row became durable and DELIVERED are logged
+// once per message, with ids only: a retry and a second ack (from another
+// socket) add no line.
+func TestStoredAndDeliveredDebugLinesOncePerMessage(t *testing.T) {
+	rec := logtest.New(t)
+	e := newEnv(t, node.Options{Logger: rec.Logger()})
+	alice, bob := e.user(t, "alice"), e.user(t, "bob")
+	a, b1, b2 := e.connect(t, alice), e.connect(t, bob), e.connect(t, bob)
+	a.do(sendJSON("c1", bob.ID, "secret words"))
+	id := a.expect(t, chat.TypeMessageAck).MessageID
+	b1.expect(t, chat.TypeMessage)
+	b2.expect(t, chat.TypeMessage)
+	a.do(sendJSON("c1", bob.ID, "secret words")) // the retry
+	a.expect(t, chat.TypeMessageAck)
+	b1.do(ackJSON(id))
+	a.expect(t, chat.TypeMessageState)
+	b2.do(ackJSON(id)) // the other device's ack: nothing changes
+	b2.expectNothing(t)
+
+	for _, event := range []string{"chat_message_stored", "chat_message_marked_delivered"} {
+		lines := rec.Events("Node", event)
+		if len(lines) != 1 {
+			t.Fatalf("%d %s lines, want 1\n%s", len(lines), event, logtest.Format(rec.Records()))
+		}
+		if l := lines[0]; l.Level != zapcore.DebugLevel || l.Fields["messageId"] != id || l.Fields["recipientId"] != bob.ID {
+			t.Errorf("%s: %+v; want debug with messageId %s and recipientId %s", event, l, id, bob.ID)
+		}
+	}
+	if _, ok := rec.Events("Node", "chat_message_stored")[0].Fields["persist"].(time.Duration); !ok {
+		t.Errorf("chat_message_stored has no persist duration: %+v", rec.Events("Node", "chat_message_stored")[0].Fields)
+	}
+	logtest.AssertNoSecrets(t, rec.Records(), "secret words")
 }
