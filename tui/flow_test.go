@@ -290,7 +290,8 @@ func TestFlowInstanceStopAndToggles(t *testing.T) {
 	f.keys("enter", "F")
 	f.tm.Send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("50ms 10")})
 	f.keys("enter")
-	f.sc.waitFor(t, mark, "user2 auto-ack off", "user2 drops next 2 acks", "bus latency 50ms, drop 10%")
+	f.sc.waitFor(t, mark, "user2 auto-ack off", "user2 drops next 2 acks", "bus latency 50ms, drop 10%",
+		"reaches its recipient on reconnect")
 	if f.c.User("user2").AutoAck() {
 		t.Fatal("t did not turn user2's auto-ack off")
 	}
