@@ -88,9 +88,11 @@ func httpError(err error) apiError {
 
 // fail answers err (see httpError), logging the cause of a 500: the
 // client is told nothing of it, so the log is the only place it is kept.
+// A request whose client went away (its context ended, so the store call
+// was cancelled) is not the server's fault and logs nothing.
 func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	e := httpError(err)
-	if e.status == http.StatusInternalServerError {
+	if e.status == http.StatusInternalServerError && r.Context().Err() == nil {
 		a.internal.write(r, err)
 	}
 	writeError(w, e)

@@ -1,7 +1,9 @@
 package httpapi
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"net/http/httptest"
 	"testing"
 
@@ -51,5 +53,27 @@ func TestInternalLogBoundsLinesAndCountsTheDropped(t *testing.T) {
 	}
 	if _, ok := all[4].ContextMap()["suppressed"]; ok {
 		t.Fatalf("the line after that %v counts again what was already reported", all[4].ContextMap())
+	}
+}
+
+// A 500 whose client went away (the request's context ended, so the store
+// call was cancelled) is answered but not logged as the server's error.
+func TestFailLogsNoInternalErrorForAClientThatLeft(t *testing.T) {
+	core, logs := observer.New(zapcore.DebugLevel)
+	a := &API{internal: newInternalLog(zap.New(core))}
+	cause := fmt.Errorf("store: failed to read conversation: %w", context.Canceled)
+
+	r := httptest.NewRequest("GET", "/api/messages", nil)
+	ctx, cancel := context.WithCancel(r.Context())
+	cancel()
+	rec := httptest.NewRecorder()
+	a.fail(rec, r.WithContext(ctx), cause)
+	if rec.Code != 500 || logs.Len() != 0 {
+		t.Fatalf("client gone: status %d, %d log lines; want 500 and none", rec.Code, logs.Len())
+	}
+
+	a.fail(httptest.NewRecorder(), r, errors.New("store: database is down"))
+	if logs.Len() != 1 {
+		t.Fatalf("client still there: %d internal_error lines, want 1", logs.Len())
 	}
 }
