@@ -72,7 +72,7 @@ type Node struct {
 	banned sync.Map // user id -> struct{}: this instance's view of banned users
 
 	states     stateLog
-	presence   presenceOutage         // see presence.go
+	presence   outage                 // the admin list's remote presence (presence.go)
 	tokens     tokenSessions          // see revoke.go
 	expiries   *wheel.Wheel[*Session] // the sessions' token expiries (expiry.go)
 	userLimits *userLimits

@@ -4,7 +4,6 @@ import (
 	"context"
 	"slices"
 	"sort"
-	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -56,12 +55,12 @@ func (n *Node) announcePresence(ctx context.Context) {
 func (n *Node) remotePresence(ctx context.Context) map[string][]string {
 	byInstance, err := n.bus.Presence(ctx)
 	if err != nil {
-		if n.presence.failed() {
+		if n.presence.failed() { // once per outage: see outage
 			n.adminLog.Warn("presence_unavailable", zap.Error(err))
 		}
 		return nil
 	}
-	if unanswered := n.presence.answered(); unanswered > 0 {
+	if unanswered := n.presence.succeeded(); unanswered > 0 {
 		n.adminLog.Info("presence_restored", zap.Int("unanswered", unanswered))
 	}
 	byUser := make(map[string][]string)
@@ -74,32 +73,4 @@ func (n *Node) remotePresence(ctx context.Context) map[string][]string {
 		}
 	}
 	return byUser
-}
-
-// presenceOutage makes the log say once that presence is unavailable, when
-// the first admin list goes without it, rather than on every list while
-// Redis is away (the sandbox lists users ten times a second), and once that
-// it answers again, with how many lists went without it.
-type presenceOutage struct {
-	mu         sync.Mutex
-	unanswered int // lists without presence since the last answer
-}
-
-// failed counts a list without presence and reports whether it is the
-// first of an outage.
-func (p *presenceOutage) failed() (first bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.unanswered++
-	return p.unanswered == 1
-}
-
-// answered ends an outage and returns how many lists it left without
-// presence (0: there was none).
-func (p *presenceOutage) answered() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	n := p.unanswered
-	p.unanswered = 0
-	return n
 }

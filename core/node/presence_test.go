@@ -69,7 +69,7 @@ func TestUsersWithoutPresenceLogOncePerOutage(t *testing.T) {
 		if got := instancesOfBob(); !slices.Equal(got, []string{"far"}) {
 			t.Fatalf("outage %d over: bob on %v; want [far]", outage, got)
 		}
-		instancesOfBob()
+		instancesOfBob() // a second list with presence logs nothing more
 		restored := rec.Events("Admin", "presence_restored")
 		if len(restored) != outage || restored[outage-1].Fields["unanswered"] != int64(5) {
 			t.Fatalf("outage %d over: presence_restored lines %+v; want %d, the last with unanswered 5",

@@ -141,7 +141,7 @@ func (n *Node) pollRevocations(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	since := time.Now().Add(-revocationOverlap)
-	failing := false
+	var polls outage
 	for {
 		select {
 		case <-ctx.Done():
@@ -151,15 +151,13 @@ func (n *Node) pollRevocations(ctx context.Context, interval time.Duration) {
 		start := time.Now()
 		ids, err := n.store.RevokedSince(ctx, since)
 		if err != nil {
-			if !failing && ctx.Err() == nil {
+			if polls.failed() && ctx.Err() == nil {
 				n.log.Warn("revocation_poll_failed", zap.Error(err))
 			}
-			failing = true
 			continue
 		}
-		if failing {
-			n.log.Info("revocation_poll_recovered")
-			failing = false
+		if failed := polls.succeeded(); failed > 0 {
+			n.log.Info("revocation_poll_recovered", zap.Int("failedPolls", failed))
 		}
 		since = start.Add(-revocationOverlap)
 		for _, id := range ids {

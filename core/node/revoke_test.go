@@ -2,10 +2,13 @@ package node_test
 
 import (
 	"context"
+	"errors"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/dmchat/dmchat/core/chat"
+	"github.com/dmchat/dmchat/core/logging/logtest"
 	"github.com/dmchat/dmchat/core/node"
 	"github.com/dmchat/dmchat/core/store"
 )
@@ -84,5 +87,64 @@ func TestAttachWithRevokedToken(t *testing.T) {
 			}
 			return
 		}
+	}
+}
+
+// revocationsDown is a memory store whose RevokedSince fails while down,
+// telling calls on each poll.
+type revocationsDown struct {
+	*store.Memory
+	down  atomic.Bool
+	polls chan struct{}
+}
+
+func (s *revocationsDown) RevokedSince(ctx context.Context, since time.Time) ([]string, error) {
+	select {
+	case s.polls <- struct{}{}:
+	default:
+	}
+	if s.down.Load() {
+		return nil, errors.New("store is down (injected)")
+	}
+	return s.Memory.RevokedSince(ctx, since)
+}
+
+// A store that fails the revocation poll is logged once per outage,
+// however many polls fail, and once when the poll works again, with how
+// many failed.
+func TestRevocationPollOutageLoggedOnce(t *testing.T) {
+	st := &revocationsDown{Memory: store.NewMemory(), polls: make(chan struct{})}
+	st.down.Store(true)
+	rec := logtest.New(t)
+	n, err := node.New(node.Options{Store: st, InstanceID: "test", Logger: rec.Logger(), RevocationPoll: 5 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+		defer cancel()
+		_ = n.Shutdown(ctx)
+	})
+	awaitPolls := func(k int) {
+		t.Helper()
+		for range k {
+			select {
+			case <-st.polls:
+			case <-time.After(waitFor):
+				t.Fatalf("no revocation poll within %v", waitFor)
+			}
+		}
+	}
+	awaitPolls(6) // the fifth has failed when the sixth starts
+	st.down.Store(false)
+	line := rec.WaitFor(t, waitFor, logtest.Event("Node", "revocation_poll_recovered"))
+	if failed, _ := line.Fields["failedPolls"].(int64); failed < 5 {
+		t.Errorf("revocation_poll_recovered %+v; want failedPolls ≥ 5", line.Fields)
+	}
+	if got := len(rec.Events("Node", "revocation_poll_failed")); got != 1 {
+		t.Fatalf("%d revocation_poll_failed lines for one outage, want 1\n%s", got, logtest.Format(rec.Records()))
 	}
 }
