@@ -73,6 +73,8 @@ type Node struct {
 
 	states     stateLog
 	presence   outage                 // the admin list's remote presence (presence.go)
+	replays    outage                 // the store's reads for replays on connect (session.go)
+	tokenReads outage                 // the store's revocation check on connect (revoke.go)
 	tokens     tokenSessions          // see revoke.go
 	expiries   *wheel.Wheel[*Session] // the sessions' token expiries (expiry.go)
 	userLimits *userLimits

@@ -100,8 +100,13 @@ func (n *Node) AttachToken(ctx context.Context, user chat.User, tokenID string, 
 	// since (during the replay, say) may have found no session to close.
 	revoked, err := n.store.TokenRevoked(ctx, tokenID)
 	if err != nil {
-		n.log.Warn("revocation_check_failed", zap.String("userId", user.ID), zap.Error(err))
+		if ctx.Err() == nil && n.tokenReads.failed() { // once per outage: see outage
+			n.log.Warn("revocation_check_failed", zap.String("userId", user.ID), zap.Error(err))
+		}
 		return s, nil // the poller looks again
+	}
+	if failed := n.tokenReads.succeeded(); failed > 0 {
+		n.log.Info("revocation_check_recovered", zap.Int("failedChecks", failed))
 	}
 	if revoked {
 		n.closeRevoked(tokenID, "connect")

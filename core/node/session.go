@@ -105,9 +105,12 @@ func (n *Node) Attach(ctx context.Context, user chat.User, expires time.Time, co
 	}
 	count, err := n.replay(ctx, c)
 	if err != nil {
-		n.log.Warn("replay_failed", zap.String("userId", user.ID), zap.Error(err))
+		n.logReplayFailed(ctx, user.ID, err)
 		c.Close(chat.CloseInternalError, "replay failed")
 		return s, err
+	}
+	if failed := n.replays.succeeded(); failed > 0 {
+		n.log.Info("replay_recovered", zap.Int("failedReplays", failed))
 	}
 	c.EndReplay(count)
 	n.logReplay(user.ID, count)
@@ -128,6 +131,21 @@ func (n *Node) replay(ctx context.Context, c *hub.Socket) (int, error) {
 		k, err := c.Replay(ctx, msgs)
 		return k, true, err
 	})
+}
+
+// logReplayFailed logs a replay that did not reach REPLAY_DONE. A store
+// that fails is logged once per outage (a reconnecting crowd would
+// otherwise write a warning per attempt); a socket that closed or a
+// connect that was given up during its replay is the client's doing, so
+// only at debug.
+func (n *Node) logReplayFailed(ctx context.Context, userID string, err error) {
+	if ctx.Err() != nil || !errors.As(err, new(storeReadError)) {
+		n.log.Debug("replay_interrupted", zap.String("userId", userID), zap.Error(err))
+		return
+	}
+	if n.replays.failed() {
+		n.log.Warn("replay_failed", zap.String("userId", userID), zap.Error(err))
+	}
 }
 
 // Client is the session's hub client.
