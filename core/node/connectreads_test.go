@@ -193,3 +193,32 @@ func TestRevocationCheckOutageLoggedOnce(t *testing.T) {
 		t.Fatalf("revocation_check_recovered lines %+v; want one with failedChecks 3", got)
 	}
 }
+
+// TestCatchUpStoreOutageLoggedOnce: a catch-up after a bus outage that
+// cannot read the store for any of its users logs the first cause and
+// counts the rest in catchup_done, instead of a warning per user.
+func TestCatchUpStoreOutageLoggedOnce(t *testing.T) {
+	rec := logtest.New(t)
+	n, st := newConnectReadsEnv(t, rec, node.Options{})
+	const users = 3
+	for i := range users {
+		u, err := st.CreateUser(t.Context(), "user"+strconv.Itoa(i), []byte("hash"), chat.RoleUser)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := &peer{user: u, conn: newFakeConn()}
+		if p.s, err = n.Attach(t.Context(), u, time.Time{}, p.conn); err != nil {
+			t.Fatal(err)
+		}
+		p.expectReplayDone(t, 0)
+	}
+	st.undelivered.Store(true)
+	n.BusRestored()
+	done := rec.WaitFor(t, waitFor, logtest.Event("Node", "catchup_done"))
+	if done.Fields["users"] != int64(users) || done.Fields["failed"] != int64(users) {
+		t.Fatalf("catchup_done %+v; want users and failed %d", done.Fields, users)
+	}
+	if got := rec.Events("", "catchup_failed"); len(got) != 1 || got[0].Fields["error"] != errInjected.Error() {
+		t.Fatalf("catchup_failed lines %+v; want one, with the store's error\n%s", got, logtest.Format(rec.Records()))
+	}
+}

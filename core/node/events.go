@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"go.uber.org/zap"
@@ -180,7 +181,7 @@ func (n *Node) catchUp(all bool, only []string) {
 	if all {
 		only = n.hub.UserIDs()
 	}
-	users, pushed := 0, 0
+	users, pushed, failed := 0, 0, 0
 	for _, uid := range only {
 		if n.isBanned(uid) || n.bg.Closed() || !n.hub.Online(uid) {
 			continue
@@ -188,12 +189,21 @@ func (n *Node) catchUp(all bool, only []string) {
 		users++
 		k, err := n.catchUpUser(uid)
 		pushed += k
-		if err != nil {
-			n.log.Warn("catchup_failed", zap.String("userId", uid), zap.Error(err))
+		switch {
+		case err == nil:
+		case errors.As(err, new(storeReadError)):
+			// A store that fails for one user likely fails for all of them:
+			// the first cause is logged, the rest counted in catchup_done.
+			if failed++; failed == 1 {
+				n.log.Warn("catchup_failed", zap.String("userId", uid), zap.Error(err))
+			}
+		default: // the socket went away or did not read in time
+			n.log.Debug("catchup_interrupted", zap.String("userId", uid), zap.Error(err))
 		}
 	}
 	n.metrics.CatchupDeliveries.Add(float64(pushed))
-	n.log.Info("catchup_done", zap.Int("users", users), zap.Int("pushed", pushed), zap.Bool("scoped", !all))
+	n.log.Info("catchup_done", zap.Int("users", users), zap.Int("pushed", pushed), zap.Bool("scoped", !all),
+		zap.Int("failed", failed))
 }
 
 // catchUpUser pushes userID's undelivered messages to its sockets here,
