@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 
 	"github.com/dmchat/dmchat/core/bus"
 	"github.com/dmchat/dmchat/core/chat"
@@ -234,10 +235,12 @@ func (n *Node) catchUpUser(userID string) (int, error) {
 // logRetry says that a MESSAGE_SEND was a retry of a stored message (the
 // ack repeats its messageId), and that its content differs when it does:
 // the contract keeps the first content and acks the retry all the same.
-// Content is never logged, only whether it matches.
-func (n *Node) logRetry(m chat.Message, content string) {
+// Content is never logged, only whether it matches. The warning is the
+// client's doing, so it goes through the session's Repeats: a client that
+// keeps doing it writes its first line and then a count.
+func (n *Node) logRetry(s *Session, m chat.Message, content string) {
 	if m.Content != content {
-		n.log.Warn("chat_message_retry_content_differs", zap.String("messageId", m.ID),
+		s.logRepeats().Log(zapcore.WarnLevel, "chat_message_retry_content_differs", zap.String("messageId", m.ID),
 			zap.String("senderId", m.SenderID), zap.String("clientMessageId", m.ClientMessageID))
 		return
 	}

@@ -44,7 +44,7 @@ func (n *Node) send(ctx context.Context, s *Session, f chat.InFrame) {
 			ce.Write(zap.String("messageId", m.ID), zap.String("recipientId", m.RecipientID), zap.Duration("persist", persisted))
 		}
 	} else {
-		n.logRetry(m, f.Content)
+		n.logRetry(s, m, f.Content)
 	}
 	if s.c.SendFrame(chat.AckFrame(m)) {
 		n.metrics.Acks.Inc()

@@ -1,6 +1,7 @@
 package node_test
 
 import (
+	"strconv"
 	"testing"
 	"time"
 
@@ -196,4 +197,33 @@ func TestStoredAndDeliveredDebugLinesOncePerMessage(t *testing.T) {
 		t.Errorf("chat_message_stored has no persist duration: %+v", rec.Events("Node", "chat_message_stored")[0].Fields)
 	}
 	logtest.AssertNoSecrets(t, rec.Records(), "secret words")
+}
+
+// TestRetryWithOtherContentWarnsOncePerSession: a retry whose content
+// differs is acked like any retry and warned about, but a client that
+// keeps doing it writes one warning and then a count, not a warning per
+// frame.
+func TestRetryWithOtherContentWarnsOncePerSession(t *testing.T) {
+	rec := logtest.New(t)
+	e := newEnv(t, node.Options{Logger: rec.Logger()})
+	alice, bob := e.user(t, "alice"), e.user(t, "bob")
+	a := e.connect(t, alice)
+	a.do(sendJSON("c1", bob.ID, "first"))
+	id := a.expect(t, chat.TypeMessageAck).MessageID
+	const retries = 3
+	for i := range retries {
+		a.do(sendJSON("c1", bob.ID, "changed "+strconv.Itoa(i)))
+		if got := a.expect(t, chat.TypeMessageAck).MessageID; got != id {
+			t.Fatalf("retry acked as %s, want %s", got, id)
+		}
+	}
+	if got := rec.Events("Node", "chat_message_retry_content_differs"); len(got) != 1 || got[0].Fields["messageId"] != id {
+		t.Fatalf("retry_content_differs lines %+v; want one naming %s", got, id)
+	}
+	a.s.Close(chat.CloseNormal, "bye")
+	got := rec.Events("Node", "chat_message_retry_content_differs_repeated")
+	if len(got) != 1 || got[0].Fields["count"] != int64(retries-1) {
+		t.Fatalf("repeated lines %+v; want one with count %d", got, retries-1)
+	}
+	logtest.AssertNoSecrets(t, rec.Records(), "first", "changed")
 }
