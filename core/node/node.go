@@ -14,6 +14,7 @@ import (
 	"github.com/dmchat/dmchat/core/hub"
 	"github.com/dmchat/dmchat/core/internal/guard"
 	"github.com/dmchat/dmchat/core/internal/wheel"
+	"github.com/dmchat/dmchat/core/logging"
 	"github.com/dmchat/dmchat/core/metrics"
 	"github.com/dmchat/dmchat/core/store"
 )
@@ -72,9 +73,9 @@ type Node struct {
 	banned sync.Map // user id -> struct{}: this instance's view of banned users
 
 	states     stateLog
-	presence   outage                 // the admin list's remote presence (presence.go)
-	replays    outage                 // the store's reads for replays on connect (session.go)
-	tokenReads outage                 // the store's revocation check on connect (revoke.go)
+	presence   logging.Outage         // the admin list's remote presence (presence.go)
+	replays    logging.Outage         // the store's reads for replays on connect (session.go)
+	tokenReads logging.Outage         // the store's revocation check on connect (revoke.go)
 	tokens     tokenSessions          // see revoke.go
 	expiries   *wheel.Wheel[*Session] // the sessions' token expiries (expiry.go)
 	userLimits *userLimits

@@ -55,12 +55,12 @@ func (n *Node) announcePresence(ctx context.Context) {
 func (n *Node) remotePresence(ctx context.Context) map[string][]string {
 	byInstance, err := n.bus.Presence(ctx)
 	if err != nil {
-		if n.presence.failed() { // once per outage: see outage
+		if n.presence.Failed() { // once per outage: see logging.Outage
 			n.adminLog.Warn("presence_unavailable", zap.Error(err))
 		}
 		return nil
 	}
-	if unanswered := n.presence.succeeded(); unanswered > 0 {
+	if unanswered := n.presence.Succeeded(); unanswered > 0 {
 		n.adminLog.Info("presence_restored", zap.Int("unanswered", unanswered))
 	}
 	byUser := make(map[string][]string)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/dmchat/dmchat/core/chat"
 	"github.com/dmchat/dmchat/core/hub"
+	"github.com/dmchat/dmchat/core/logging"
 )
 
 // Logout revocation: a revoked token is refused at every connect and HTTP
@@ -100,12 +101,12 @@ func (n *Node) AttachToken(ctx context.Context, user chat.User, tokenID string, 
 	// since (during the replay, say) may have found no session to close.
 	revoked, err := n.store.TokenRevoked(ctx, tokenID)
 	if err != nil {
-		if ctx.Err() == nil && n.tokenReads.failed() { // once per outage: see outage
+		if ctx.Err() == nil && n.tokenReads.Failed() { // once per outage: see logging.Outage
 			n.log.Warn("revocation_check_failed", zap.String("userId", user.ID), zap.Error(err))
 		}
 		return s, nil // the poller looks again
 	}
-	if failed := n.tokenReads.succeeded(); failed > 0 {
+	if failed := n.tokenReads.Succeeded(); failed > 0 {
 		n.log.Info("revocation_check_recovered", zap.Int("failedChecks", failed))
 	}
 	if revoked {
@@ -146,7 +147,7 @@ func (n *Node) pollRevocations(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	since := time.Now().Add(-revocationOverlap)
-	var polls outage
+	var polls logging.Outage
 	for {
 		select {
 		case <-ctx.Done():
@@ -156,12 +157,12 @@ func (n *Node) pollRevocations(ctx context.Context, interval time.Duration) {
 		start := time.Now()
 		ids, err := n.store.RevokedSince(ctx, since)
 		if err != nil {
-			if polls.failed() && ctx.Err() == nil {
+			if polls.Failed() && ctx.Err() == nil {
 				n.log.Warn("revocation_poll_failed", zap.Error(err))
 			}
 			continue
 		}
-		if failed := polls.succeeded(); failed > 0 {
+		if failed := polls.Succeeded(); failed > 0 {
 			n.log.Info("revocation_poll_recovered", zap.Int("failedPolls", failed))
 		}
 		since = start.Add(-revocationOverlap)

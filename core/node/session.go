@@ -109,7 +109,7 @@ func (n *Node) Attach(ctx context.Context, user chat.User, expires time.Time, co
 		c.Close(chat.CloseInternalError, "replay failed")
 		return s, err
 	}
-	if failed := n.replays.succeeded(); failed > 0 {
+	if failed := n.replays.Succeeded(); failed > 0 {
 		n.log.Info("replay_recovered", zap.Int("failedReplays", failed))
 	}
 	c.EndReplay(count)
@@ -143,7 +143,7 @@ func (n *Node) logReplayFailed(ctx context.Context, userID string, err error) {
 		n.log.Debug("replay_interrupted", zap.String("userId", userID), zap.Error(err))
 		return
 	}
-	if n.replays.failed() {
+	if n.replays.Failed() {
 		n.log.Warn("replay_failed", zap.String("userId", userID), zap.Error(err))
 	}
 }

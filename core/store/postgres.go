@@ -38,8 +38,9 @@ type Postgres struct {
 	pool   *pgxpool.Pool
 	commit *committer
 
-	// pending belongs to the writer goroutine (runBatch).
+	// pending and batches belong to the writer goroutine (runBatch).
 	pending []*writeReq
+	batches batchLog
 }
 
 var _ Store = (*Postgres)(nil)
@@ -119,7 +120,7 @@ func openPostgres(ctx context.Context, url string, opts Options) (*Postgres, err
 		pool.Close()
 		return nil, err
 	}
-	p := &Postgres{log: opts.Logger, opts: opts, pool: pool}
+	p := &Postgres{log: opts.Logger, opts: opts, pool: pool, batches: batchLog{log: opts.Logger, backend: "postgres"}}
 	p.commit = newCommitter(opts.MaxBatch, p.runBatch)
 	p.log.Info("store_opened", zap.String("backend", "postgres"), zap.String("host", cfg.ConnConfig.Host),
 		zap.String("database", cfg.ConnConfig.Database), zap.Int32("maxConns", cfg.MaxConns))
@@ -212,6 +213,7 @@ func (p *Postgres) runBatch(batch []*writeReq) {
 	for transient := 0; len(pending) > 0; {
 		failed, err := p.tryBatch(ctx, pending)
 		if err == nil {
+			p.batches.committed()
 			recheck = pending
 			break
 		}
@@ -222,10 +224,10 @@ func (p *Postgres) runBatch(batch []*writeReq) {
 		}
 		if isTransient(err) && ctx.Err() == nil && transient < maxFatalAttempts {
 			transient++
-			p.log.Warn("store_batch_retry", zap.String("backend", "postgres"), zap.Int("writes", len(pending)), zap.Error(err))
+			p.batches.retry(len(pending), err)
 			continue
 		}
-		p.log.Error("store_batch_failed", zap.String("backend", "postgres"), zap.Int("writes", len(pending)), zap.Error(err))
+		p.batches.fail(len(pending), err)
 		for _, r := range pending {
 			r.out, r.changed = chat.Message{}, false
 			r.err = fmt.Errorf("store: failed to commit: %w", err)

@@ -49,6 +49,8 @@ type SQLite struct {
 	r      *sql.DB // the read-only pool
 	commit *committer
 	ckpt   *walCheckpointer // nil until Open has started it
+	// batches logs failed batches once per outage (writer goroutine only).
+	batches batchLog
 
 	// wconn and st belong to the writer goroutine (runBatch) once Open
 	// returns; Close touches them only after the writer has stopped.
@@ -111,6 +113,7 @@ func openSQLite(ctx context.Context, path string, opts Options, busyMS int) (_ *
 		return nil, err
 	}
 	s := &SQLite{path: path, log: opts.Logger, opts: opts}
+	s.batches = batchLog{log: opts.Logger, backend: "sqlite"}
 	defer func() {
 		if err != nil {
 			s.closeDBs()

@@ -157,6 +157,7 @@ func (s *SQLite) runBatch(batch []*writeReq) {
 	delay := 200 * time.Microsecond
 	for fatal := 0; ; {
 		if err = s.tryBatch(ctx, batch); err == nil {
+			s.batches.committed()
 			return
 		}
 		if !isBusy(err) {
@@ -177,7 +178,7 @@ func (s *SQLite) runBatch(batch []*writeReq) {
 	if isBusy(err) {
 		err = fmt.Errorf("database stayed busy for %v: %w", s.opts.WriteTimeout, context.DeadlineExceeded)
 	}
-	s.log.Error("store_batch_failed", zap.String("backend", "sqlite"), zap.Int("writes", len(batch)), zap.Error(err))
+	s.batches.fail(len(batch), err)
 	for _, r := range batch {
 		r.out, r.changed = chat.Message{}, false
 		r.err = fmt.Errorf("store: failed to commit: %w", err)
