@@ -11,14 +11,16 @@ import (
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 	"golang.org/x/time/rate"
+
+	"github.com/dmchat/dmchat/core/logging"
 )
 
 // A 500's cause is logged with its route, a failure on every request is
 // bounded, and the next line written says how many were dropped.
 func TestInternalLogBoundsLinesAndCountsTheDropped(t *testing.T) {
 	core, logs := observer.New(zapcore.DebugLevel)
-	l := newInternalLog(zap.New(core))
-	l.limit = rate.NewLimiter(0, 3) // three lines, then none until the limit is raised
+	// Three lines, then none until the limit is raised.
+	l := &internalLog{lines: logging.NewBounded(zap.New(core), zapcore.ErrorLevel, "internal_error", 0, 3)}
 	cause := errors.New("store: database is down")
 
 	r := httptest.NewRequest("GET", "/api/messages?with=u1", nil)
@@ -40,7 +42,7 @@ func TestInternalLogBoundsLinesAndCountsTheDropped(t *testing.T) {
 		t.Fatalf("first line %v counts suppressed lines before any was dropped", fields)
 	}
 
-	l.limit.SetLimit(rate.Inf)
+	l.lines.Limiter().SetLimit(rate.Inf)
 	unrouted := httptest.NewRequest("POST", "/somewhere", nil) // no pattern: method and path
 	l.write(unrouted, cause)
 	l.write(unrouted, cause)

@@ -9,7 +9,9 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 
+	"github.com/dmchat/dmchat/core/logging"
 	"github.com/dmchat/dmchat/core/netlimit"
 )
 
@@ -62,7 +64,7 @@ func (s *Server) newHTTPServer(h http.Handler, t Timeouts) *http.Server {
 		WriteTimeout:      t.Write,
 		IdleTimeout:       t.Idle,
 		MaxHeaderBytes:    MaxHeaderBytes,
-		ErrorLog:          log.New(httpErrorWriter{s.log.Named("HTTP")}, "", 0),
+		ErrorLog:          log.New(newHTTPErrorWriter(s.log.Named("HTTP")), "", 0),
 	}
 }
 
@@ -86,13 +88,26 @@ func (s *Server) limitListener(l net.Listener) net.Listener {
 	})
 }
 
+// The bound on http_server_error lines: a burst, then one per second.
+// Clients cause most of them (a failed TLS handshake, a query with a
+// semicolon: one line per connection or request), so one hostile client
+// could otherwise grow the log at its request rate.
+const (
+	httpErrorBurst = 10
+	httpErrorEvery = 1 // lines per second after the burst
+)
+
 // httpErrorWriter turns net/http's own error lines (TLS handshake
 // failures, panics, accept errors) into "HTTP" http_server_error events
 // with the text as detail: the production log stays one JSON object per
 // line, and its message stays an event name like every other line's.
-type httpErrorWriter struct{ log *zap.Logger }
+type httpErrorWriter struct{ lines *logging.Bounded }
+
+func newHTTPErrorWriter(log *zap.Logger) httpErrorWriter {
+	return httpErrorWriter{logging.NewBounded(log, zapcore.WarnLevel, "http_server_error", httpErrorEvery, httpErrorBurst)}
+}
 
 func (w httpErrorWriter) Write(p []byte) (int, error) {
-	w.log.Warn("http_server_error", zap.String("detail", strings.TrimSpace(string(p))))
+	w.lines.Log(zap.String("detail", strings.TrimSpace(string(p))))
 	return len(p), nil
 }
