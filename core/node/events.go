@@ -203,8 +203,11 @@ func (n *Node) catchUp(all bool, only []string) {
 		}
 	}
 	n.metrics.CatchupDeliveries.Add(float64(pushed))
-	n.log.Info("catchup_done", zap.Int("users", users), zap.Int("pushed", pushed), zap.Bool("scoped", !all),
-		zap.Int("failed", failed))
+	fields := []zap.Field{zap.Int("users", users), zap.Int("pushed", pushed), zap.Bool("scoped", !all)}
+	if failed > 0 { // named only when there is something to name: "failed=0" reads like a failure
+		fields = append(fields, zap.Int("failed", failed))
+	}
+	n.log.Info("catchup_done", fields...)
 }
 
 // catchUpUser pushes userID's undelivered messages to its sockets here,

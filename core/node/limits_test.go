@@ -307,7 +307,9 @@ func TestCatchUpIsPacedToTheSocket(t *testing.T) {
 			t.Fatalf("%d of %d messages arrived", i, msgs)
 		}
 	}
-	rec.WaitFor(t, waitFor, logtest.Event("Node", "catchup_done"))
+	if done := rec.WaitFor(t, waitFor, logtest.Event("Node", "catchup_done")); done.Fields["failed"] != nil {
+		t.Fatalf("catchup_done %+v names failures when there were none", done.Fields)
+	}
 	select {
 	case code := <-conn.closed:
 		t.Fatalf("closed with %d", code)
