@@ -17,6 +17,13 @@
 // into a structured Record, which is how the sandbox and the tests read logs
 // (see the logtest sub-package).
 //
+// A failing dependency or a misbehaving client must not grow the log at the
+// rate it fails or misbehaves. Three helpers bound such events: Repeats,
+// one client's repeated events (the first, then a count); Outage, one
+// dependency's failures (once when it starts, once when it ends); Bounded,
+// events each of which may carry a new cause (a burst, then a steady rate,
+// with the number dropped).
+//
 // The package holds no package-level state: every logger is independent, so
 // several instances can log side by side in one process.
 package logging
