@@ -44,20 +44,8 @@ func (s *connectReadsDown) TokenRevoked(ctx context.Context, tokenID string) (bo
 func newConnectReadsEnv(t *testing.T, rec *logtest.Recorder, opts node.Options) (*node.Node, *connectReadsDown) {
 	t.Helper()
 	st := &connectReadsDown{Memory: store.NewMemory()}
-	opts.Store, opts.InstanceID, opts.Logger = st, "test", rec.Logger()
-	n, err := node.New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := n.Start(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), waitFor)
-		defer cancel()
-		_ = n.Shutdown(ctx)
-	})
-	return n, st
+	opts.Store, opts.Logger = st, rec.Logger()
+	return startNode(t, opts), st
 }
 
 // TestReplayStoreOutageLoggedOnce: while the store cannot read a user's

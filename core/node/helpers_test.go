@@ -119,6 +119,13 @@ func newEnv(t *testing.T, opts node.Options) *env {
 func newEnvOn(t *testing.T, st *store.Memory, opts node.Options) *env {
 	t.Helper()
 	opts.Store = st
+	return &env{n: startNode(t, opts), st: st}
+}
+
+// startNode starts a node with opts (instance "test" unless named) and
+// shuts it down when the test ends.
+func startNode(t *testing.T, opts node.Options) *node.Node {
+	t.Helper()
 	if opts.InstanceID == "" {
 		opts.InstanceID = "test"
 	}
@@ -136,7 +143,7 @@ func newEnvOn(t *testing.T, st *store.Memory, opts node.Options) *env {
 			t.Errorf("Shutdown: %v", err)
 		}
 	})
-	return &env{n: n, st: st}
+	return n
 }
 
 // user creates a user named name.

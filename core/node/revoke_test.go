@@ -116,18 +116,7 @@ func TestRevocationPollOutageLoggedOnce(t *testing.T) {
 	st := &revocationsDown{Memory: store.NewMemory(), polls: make(chan struct{})}
 	st.down.Store(true)
 	rec := logtest.New(t)
-	n, err := node.New(node.Options{Store: st, InstanceID: "test", Logger: rec.Logger(), RevocationPoll: 5 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := n.Start(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), waitFor)
-		defer cancel()
-		_ = n.Shutdown(ctx)
-	})
+	startNode(t, node.Options{Store: st, Logger: rec.Logger(), RevocationPoll: 5 * time.Millisecond})
 	awaitPolls := func(k int) {
 		t.Helper()
 		for range k {
