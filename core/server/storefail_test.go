@@ -13,6 +13,7 @@ import (
 	"github.com/dmchat/dmchat/core/chat"
 	"github.com/dmchat/dmchat/core/client"
 	"github.com/dmchat/dmchat/core/logging"
+	"github.com/dmchat/dmchat/core/logging/logtest"
 	"github.com/dmchat/dmchat/core/store"
 )
 
@@ -22,6 +23,7 @@ type failingStore struct {
 	store.Store
 	save, deliver, lookup atomic.Bool
 	reads                 atomic.Bool // Ping, Conversation and SearchUsers fail
+	undelivered           atomic.Bool // the replay's read on connect fails
 }
 
 var errDatabaseDown = errors.New("database is down (injected)")
@@ -45,6 +47,13 @@ func (s *failingStore) UserByID(ctx context.Context, id string) (chat.User, erro
 		return chat.User{}, fmt.Errorf("store: failed to get user: %w", errDatabaseDown)
 	}
 	return s.Store.UserByID(ctx, id)
+}
+
+func (s *failingStore) Undelivered(ctx context.Context, recipientID, afterID string, limit int) ([]chat.Message, error) {
+	if s.undelivered.Load() {
+		return nil, fmt.Errorf("store: failed to read undelivered messages: %w", errDatabaseDown)
+	}
+	return s.Store.Undelivered(ctx, recipientID, afterID, limit)
 }
 
 func (s *failingStore) Ping(ctx context.Context) error {
@@ -223,5 +232,36 @@ func TestStoreFailuresAnswerHTTPInternalAndNotReady(t *testing.T) {
 	}
 	if _, err := e.api.Readyz(ctxT(t)); err != nil {
 		t.Fatalf("readyz after recovery: %v", err)
+	}
+}
+
+// The contract's 1011: a connect whose replay cannot be read from the store
+// is closed with 1011 "replay failed" (the client reconnects later), logged
+// once however many connects fail, and nothing missed is lost: once the
+// store reads again the next connect replays it.
+func TestReplayReadFailureClosesWith1011AndLosesNothing(t *testing.T) {
+	_, st, e := setupFailingStore(t)
+	_, aliceTok := e.user("alice")
+	bobID, bobTok := e.user("bob")
+	alice, _ := e.dial(aliceTok)
+	send(t, alice, "c1", bobID, "while bob was away")
+	sent := expectType(t, alice, chat.TypeMessageAck)
+
+	st.undelivered.Store(true)
+	for range 3 {
+		expectClose(t, e.dialRaw(bobTok), chat.CloseInternalError)
+	}
+	if got := e.logs.Events("Node", "replay_failed"); len(got) != 1 {
+		t.Fatalf("%d replay_failed lines for 3 failed connects, want 1", len(got))
+	}
+
+	st.undelivered.Store(false)
+	_, replayed := e.dial(bobTok)
+	if len(replayed) != 1 || replayed[0].MessageID != sent.MessageID {
+		t.Fatalf("replayed %+v after the store came back; want the one message %s", replayed, sent.MessageID)
+	}
+	line := e.logs.WaitFor(t, waitFor, logtest.Event("Node", "replay_recovered"))
+	if line.Fields["failedReplays"] != int64(3) {
+		t.Fatalf("replay_recovered %+v; want failedReplays 3", line.Fields)
 	}
 }
