@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/dmchat/dmchat/core/auth"
+	"github.com/dmchat/dmchat/core/logging"
 	"github.com/dmchat/dmchat/core/node"
 	"github.com/dmchat/dmchat/core/webui"
 )
@@ -75,7 +76,7 @@ type API struct {
 	// loginFailures is per lower-cased username (names are unique without
 	// regard to case).
 	loginFailures *keyedLimiter
-	internal      *internalLog // the causes of 500s
+	internal      *logging.Bounded // the causes of 500s (newInternalLog)
 	sockets       sync.WaitGroup
 }
 

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"time"
 
+	"go.uber.org/zap"
+
 	"github.com/dmchat/dmchat/core/auth"
 	"github.com/dmchat/dmchat/core/chat"
 	"github.com/dmchat/dmchat/core/store"
@@ -93,7 +95,7 @@ func httpError(err error) apiError {
 func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	e := httpError(err)
 	if e.status == http.StatusInternalServerError && r.Context().Err() == nil {
-		a.internal.write(r, err)
+		a.internal.Log(zap.String("route", routeOf(r)), zap.Error(err))
 	}
 	writeError(w, e)
 }

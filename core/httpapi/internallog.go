@@ -17,23 +17,20 @@ const (
 	internalLogEvery = 1 // lines per second after the burst
 )
 
-// internalLog writes the cause of each 500 INTERNAL as an internal_error
-// line (Error) with the route and the error, within the bound above; the
-// next line written after drops carries their count ("suppressed"). One
+// newInternalLog is where the causes of 500 INTERNAL go: internal_error
+// lines (Error) with the route and the error, within the bound above. One
 // bound for the whole API rather than one per client, as the node's
 // Repeats keeps: a 500 is the server's fault, not the caller's, so one
 // caller's failures say as much as everyone's.
-type internalLog struct{ lines *logging.Bounded }
-
-func newInternalLog(log *zap.Logger) *internalLog {
-	return &internalLog{lines: logging.NewBounded(log, zapcore.ErrorLevel, "internal_error", internalLogEvery, internalLogBurst)}
+func newInternalLog(log *zap.Logger) *logging.Bounded {
+	return logging.NewBounded(log, zapcore.ErrorLevel, "internal_error", internalLogEvery, internalLogBurst)
 }
 
-func (l *internalLog) write(r *http.Request, err error) {
-	// The pattern, not the path: it names the route without the ids in it.
-	route := r.Pattern
-	if route == "" {
-		route = r.Method + " " + r.URL.Path
+// routeOf names r's route by its pattern, not its path, so the line
+// carries no ids; a request no pattern matched is named by method and path.
+func routeOf(r *http.Request) string {
+	if r.Pattern != "" {
+		return r.Pattern
 	}
-	l.lines.Log(zap.String("route", route), zap.Error(err))
+	return r.Method + " " + r.URL.Path
 }

@@ -10,51 +10,40 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
-	"golang.org/x/time/rate"
-
-	"github.com/dmchat/dmchat/core/logging"
 )
 
-// A 500's cause is logged with its route, a failure on every request is
-// bounded, and the next line written says how many were dropped.
-func TestInternalLogBoundsLinesAndCountsTheDropped(t *testing.T) {
+// A 500's cause is logged with its route (the pattern, without the ids of
+// the path; method and path when no pattern matched), and failures on
+// every request are bounded (the count of the dropped is logging.Bounded's,
+// tested there).
+func TestFailLogsTheCauseOfA500ByRouteWithinTheBound(t *testing.T) {
 	core, logs := observer.New(zapcore.DebugLevel)
-	// Three lines, then none until the limit is raised.
-	l := &internalLog{lines: logging.NewBounded(zap.New(core), zapcore.ErrorLevel, "internal_error", 0, 3)}
+	a := &API{internal: newInternalLog(zap.New(core))}
 	cause := errors.New("store: database is down")
 
 	r := httptest.NewRequest("GET", "/api/messages?with=u1", nil)
 	r.Pattern = "GET /api/messages"
-	for range 5 {
-		l.write(r, cause)
+	a.fail(httptest.NewRecorder(), r, cause)
+	unrouted := httptest.NewRequest("POST", "/somewhere", nil)
+	a.fail(httptest.NewRecorder(), unrouted, cause)
+	all := logs.All()
+	if len(all) != 2 {
+		t.Fatalf("%d lines for two 500s; want 2", len(all))
 	}
-	if n := logs.Len(); n != 3 {
-		t.Fatalf("%d lines for 5 failures with a burst of 3; want 3", n)
-	}
-	first := logs.All()[0]
-	fields := first.ContextMap()
-	if first.Message != "internal_error" || first.Level != zapcore.ErrorLevel ||
-		fields["route"] != "GET /api/messages" || fields["error"] != cause.Error() {
+	if f := all[0].ContextMap(); all[0].Message != "internal_error" || all[0].Level != zapcore.ErrorLevel ||
+		f["route"] != "GET /api/messages" || f["error"] != cause.Error() {
 		t.Fatalf("first line %s %s %v; want internal_error at error with the route pattern and the cause",
-			first.Level, first.Message, fields)
+			all[0].Level, all[0].Message, f)
 	}
-	if _, ok := fields["suppressed"]; ok {
-		t.Fatalf("first line %v counts suppressed lines before any was dropped", fields)
+	if got := all[1].ContextMap()["route"]; got != "POST /somewhere" {
+		t.Fatalf("route of an unmatched request %v; want method and path", got)
 	}
 
-	l.lines.Limiter().SetLimit(rate.Inf)
-	unrouted := httptest.NewRequest("POST", "/somewhere", nil) // no pattern: method and path
-	l.write(unrouted, cause)
-	l.write(unrouted, cause)
-	all := logs.All()
-	if len(all) != 5 {
-		t.Fatalf("%d lines; want 5", len(all))
+	for range 3 * internalLogBurst {
+		a.fail(httptest.NewRecorder(), r, cause)
 	}
-	if got := all[3].ContextMap(); got["suppressed"] != int64(2) || got["route"] != "POST /somewhere" {
-		t.Fatalf("line after the drops %v; want suppressed 2 and route POST /somewhere", got)
-	}
-	if _, ok := all[4].ContextMap()["suppressed"]; ok {
-		t.Fatalf("the line after that %v counts again what was already reported", all[4].ContextMap())
+	if n := logs.Len(); n > internalLogBurst+1 {
+		t.Fatalf("%d lines for %d more 500s at once; want at most the burst of %d", n, 3*internalLogBurst, internalLogBurst)
 	}
 }
 

@@ -157,7 +157,7 @@ func (n *Node) pollRevocations(ctx context.Context, interval time.Duration) {
 		start := time.Now()
 		ids, err := n.store.RevokedSince(ctx, since)
 		if err != nil {
-			if polls.Failed() && ctx.Err() == nil {
+			if ctx.Err() == nil && polls.Failed() { // a poll cut by shutdown is no outage
 				n.log.Warn("revocation_poll_failed", zap.Error(err))
 			}
 			continue
