@@ -198,7 +198,7 @@ func (n *Node) catchUp(all bool, only []string) {
 			if failed++; failed == 1 {
 				n.log.Warn("catchup_failed", zap.String("userId", uid), zap.Error(err))
 			}
-		default: // the socket went away or did not read in time
+		default: // its sockets did not take the messages within catchupUserTimeout: theirs to read
 			n.log.Debug("catchup_interrupted", zap.String("userId", uid), zap.Error(err))
 		}
 	}
