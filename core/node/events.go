@@ -3,10 +3,12 @@ package node
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/dmchat/dmchat/core/bus"
 	"github.com/dmchat/dmchat/core/chat"
@@ -165,12 +167,19 @@ func (n *Node) resyncStatesOf(users []string) {
 // reads and the waits for its sockets to drain.
 const catchupUserTimeout = 30 * time.Second
 
+// catchupWorkers is how many users' catch-ups run at once. A user whose
+// sockets do not read holds its catch-up until their write deadline closes
+// them (WriteTimeout, up to catchupUserTimeout): run one after another, a
+// few such users, an attacker's for one, would hold up every other user's
+// missed messages for as long; run side by side, each holds one worker.
+const catchupWorkers = 8
+
 // catchUp applies bans made during an outage and pushes every undelivered
 // message to this instance's connected recipients (sockets where one is
-// still pending skip it). It is paced like a replay: each socket is sent
-// about a page at a time, as fast as it reads; one that does not read is
-// closed by its write deadline, and what it missed stays undelivered in
-// the store for its next replay.
+// still pending skip it), catchupWorkers users at a time. It is paced like
+// a replay: each socket is sent about a page at a time, as fast as it
+// reads; one that does not read is closed by its write deadline, and what
+// it missed stays undelivered in the store for its next replay.
 func (n *Node) catchUp(all bool, only []string) {
 	ctx, cancel := context.WithTimeout(context.Background(), catchupUserTimeout)
 	err := n.refreshBans(ctx)
@@ -182,26 +191,38 @@ func (n *Node) catchUp(all bool, only []string) {
 	if all {
 		only = n.hub.UserIDs()
 	}
-	users, pushed, failed := 0, 0, 0
+	var (
+		mu                    sync.Mutex
+		users, pushed, failed int
+		workers               errgroup.Group
+	)
+	workers.SetLimit(catchupWorkers)
 	for _, uid := range only {
 		if n.isBanned(uid) || n.bg.Closed() || !n.hub.Online(uid) {
 			continue
 		}
-		users++
-		k, err := n.catchUpUser(uid)
-		pushed += k
-		switch {
-		case err == nil:
-		case errors.As(err, new(storeReadError)):
-			// A store that fails for one user likely fails for all of them:
-			// the first cause is logged, the rest counted in catchup_done.
-			if failed++; failed == 1 {
-				n.log.Warn("catchup_failed", zap.String("userId", uid), zap.Error(err))
+		workers.Go(func() error {
+			k, err := n.catchUpUser(uid)
+			mu.Lock()
+			defer mu.Unlock()
+			users++
+			pushed += k
+			switch {
+			case err == nil:
+			case errors.As(err, new(storeReadError)):
+				// A store that fails for one user likely fails for all of
+				// them: the first cause is logged, the rest counted in
+				// catchup_done.
+				if failed++; failed == 1 {
+					n.log.Warn("catchup_failed", zap.String("userId", uid), zap.Error(err))
+				}
+			default: // its sockets did not take the messages within catchupUserTimeout: theirs to read
+				n.log.Debug("catchup_interrupted", zap.String("userId", uid), zap.Error(err))
 			}
-		default: // its sockets did not take the messages within catchupUserTimeout: theirs to read
-			n.log.Debug("catchup_interrupted", zap.String("userId", uid), zap.Error(err))
-		}
+			return nil
+		})
 	}
+	_ = workers.Wait() // every worker returns nil: each user's outcome is counted above
 	n.metrics.CatchupDeliveries.Add(float64(pushed))
 	fields := []zap.Field{zap.Int("users", users), zap.Int("pushed", pushed), zap.Bool("scoped", !all)}
 	if failed > 0 { // named only when there is something to name: "failed=0" reads like a failure

@@ -277,6 +277,43 @@ func (c *gatedConn) Close(code int, _ string) error {
 	return nil
 }
 
+// TestCatchUpIsNotHeldUpByANonReadingUser: a user whose socket does not
+// read keeps its own catch-up waiting until the socket's write deadline
+// closes it. The other users' catch-ups must not wait behind it: bob's
+// socket is stuck (a minute's write deadline) and comes first in the
+// catch-up, yet carol gets what she missed while bob's still waits.
+func TestCatchUpIsNotHeldUpByANonReadingUser(t *testing.T) {
+	e := newEnv(t, node.Options{ReplayBatch: 50, Hub: hub.Options{MaxQueueBytes: 4 << 10, WriteTimeout: time.Minute}})
+	alice, bob, carol := e.user(t, "alice"), e.user(t, "bob"), e.user(t, "carol")
+	stuck := newStuckConn(t)
+	if _, err := e.n.Attach(context.Background(), bob, time.Time{}, stuck); err != nil {
+		t.Fatal(err)
+	}
+	c := e.connect(t, carol)
+	// Stored while the bus was down: more for bob than half his queue
+	// bound, so his catch-up has to wait for his socket.
+	for i := range 20 {
+		if _, _, err := e.st.SaveMessage(context.Background(), store.NewMessage{SenderID: alice.ID, RecipientID: bob.ID,
+			ClientMessageID: fmt.Sprint("lost", i), Content: contentOf(1000)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m, _, err := e.st.SaveMessage(context.Background(), store.NewMessage{SenderID: alice.ID, RecipientID: carol.ID,
+		ClientMessageID: "for-carol", Content: "hi"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.n.UsersResubscribed([]string{bob.ID, carol.ID})
+	if got := c.expect(t, chat.TypeMessage); got.MessageID != m.ID {
+		t.Fatalf("carol got %+v, want message %s", got, m.ID)
+	}
+	select {
+	case code := <-stuck.closed:
+		t.Fatalf("bob's socket closed with %d: the test needs his catch-up still waiting", code)
+	default:
+	}
+}
+
 // TestCatchUpIsPacedToTheSocket: after a bus outage the catch-up pushes
 // what the bus lost page by page as the socket takes it: a socket that
 // reads slower than the server queues gets all 300 messages (60 times its
