@@ -13,7 +13,8 @@
 //   - storm: N clients with pending messages reconnect at once;
 //   - hostile: pairs at a steady rate while attackers (sockets that never
 //     read, slowloris, idle keep-alives, a send flood, a login storm,
-//     repeat acks) run one kind at a time and then all at once, against a
+//     repeat acks, a history flood) run one kind at a time and then all at
+//     once, against a
 //     server with its default limits: per phase, the server's peak RSS,
 //     fds and goroutines and the legitimate latency, losses and login time.
 //

@@ -92,12 +92,13 @@ const (
 	PhaseSendFlood  = "send flood"
 	PhaseLoginStorm = "login storm"
 	PhaseRepeatAcks = "repeat acks"
+	PhaseHistory    = "history flood"
 	PhaseAll        = "all together"
 )
 
 // HostilePhases is every phase, in order.
 var HostilePhases = []string{PhaseQuiet, PhaseNonReading, PhaseSlowloris, PhaseIdleConns,
-	PhaseSendFlood, PhaseLoginStorm, PhaseRepeatAcks, PhaseAll}
+	PhaseSendFlood, PhaseLoginStorm, PhaseRepeatAcks, PhaseHistory, PhaseAll}
 
 // hostileRun is the state of one hostile run.
 type hostileRun struct {
@@ -224,6 +225,7 @@ func (h *hostileRun) attacks(name string) map[string]attackFunc {
 	all := map[string]attackFunc{
 		PhaseNonReading: h.nonReading, PhaseSlowloris: h.slowloris, PhaseIdleConns: h.idleKeepAlives,
 		PhaseSendFlood: h.sendFlood, PhaseLoginStorm: h.loginStorm, PhaseRepeatAcks: h.repeatAcks,
+		PhaseHistory: h.historyFlood,
 	}
 	switch name {
 	case PhaseQuiet:

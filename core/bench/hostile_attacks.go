@@ -30,6 +30,7 @@ const (
 	addrFlood
 	addrSink
 	addrAcks
+	addrHistory
 	addrFeeders // + k for the k-th feeder; the acker's feeder comes last
 )
 

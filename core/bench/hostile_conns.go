@@ -163,3 +163,52 @@ func (h *hostileRun) loginStorm(ctx context.Context, c *counters, engaged func()
 	}
 	wg.Wait()
 }
+
+// historyFlood is one user reading its history as fast as the server
+// answers: eight workers on keep-alive connections from one address, each
+// asking for the longest page (200) of the victim's conversation with one
+// of its feeders, whose 4 KiB messages the non-reading phase stored (at
+// most 20,000 requests; a worker answered 429 pauses 20 ms, to spare the
+// tool). Every request is legitimate on its own; only the rate is not.
+func (h *hostileRun) historyFlood(ctx context.Context, c *counters, engaged func()) {
+	engaged()
+	hc := httpClientFrom(attackerIP(addrHistory), 8)
+	defer hc.CloseIdleConnections()
+	api := &client.API{BaseURL: h.base, HTTP: hc}
+	var requests atomic.Int64
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				n := requests.Add(1)
+				if n > 20000 {
+					return
+				}
+				with := h.feeders[int(n)%len(h.feeders)].ID
+				msgs, _, err := api.Messages(ctx, h.victim.Token, with, "", 200)
+				if ctx.Err() != nil {
+					return
+				}
+				status := client.HTTPStatus(err)
+				switch {
+				case err == nil:
+					c.add("answered 200", 1)
+					c.add("messages read", int64(len(msgs)))
+				case status != 0:
+					c.add("answered "+strconv.Itoa(status), 1)
+				default:
+					c.add("request failed", 1)
+				}
+				if status == http.StatusTooManyRequests || (err != nil && status == 0) {
+					select {
+					case <-ctx.Done():
+					case <-time.After(20*time.Millisecond + time.Duration(w)*time.Millisecond):
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}

@@ -38,6 +38,7 @@ func TestRunHostileInProcess(t *testing.T) {
 	did := map[string][]string{
 		PhaseNonReading: {"sockets opened"}, PhaseSlowloris: {"connections opened"}, PhaseIdleConns: {"answered 200"},
 		PhaseSendFlood: {"frames sent"}, PhaseLoginStorm: {"answered 401", "answered 429"}, PhaseRepeatAcks: {"acks sent"},
+		PhaseHistory: {"answered 200", "answered 429"},
 	}
 	didAny := func(counts map[string]int64, prefix string, keys []string) bool {
 		for _, k := range keys {
