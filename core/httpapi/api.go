@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/semaphore"
 	"golang.org/x/time/rate"
 
 	"go.uber.org/zap"
@@ -51,6 +52,14 @@ type Options struct {
 	// clears the count. Throttled attempts get 429 without any bcrypt work.
 	LoginFailures     int
 	LoginFailureEvery time.Duration
+	// UserRate and UserBurst limit the authenticated routes per user
+	// (requests/s, counted by the token's user before any store read).
+	// Defaults 20 and 40, those of a socket's frames (WS_RATE, WS_BURST):
+	// the web client makes a few requests per screen, and one user reading
+	// the longest history page as fast as answered otherwise took a core
+	// (docs/PERFORMANCE.md, "history flood").
+	UserRate  float64
+	UserBurst int
 	// TrustedProxies are the peers whose X-Forwarded-For (client address)
 	// and X-Forwarded-Proto (own origin) are believed. Default none.
 	TrustedProxies []netip.Prefix
@@ -71,8 +80,10 @@ type API struct {
 	log     *zap.Logger
 	mux     *http.ServeMux
 	proxies proxies
-	limiter *keyedLimiter // per client address: login and register
-	pings   *pingWheel    // every socket's pings, on one timer
+	limiter *keyedLimiter       // per client address: login and register
+	perUser *keyedLimiter       // per user id: the authenticated routes
+	reads   *semaphore.Weighted // the routes that read much at once (newReadGate)
+	pings   *pingWheel          // every socket's pings, on one timer
 	// loginFailures is per lower-cased username (names are unique without
 	// regard to case).
 	loginFailures *keyedLimiter
@@ -93,6 +104,12 @@ func New(opts Options) *API {
 	}
 	if opts.AuthBurst <= 0 {
 		opts.AuthBurst = 20
+	}
+	if opts.UserRate <= 0 {
+		opts.UserRate = 20
+	}
+	if opts.UserBurst <= 0 {
+		opts.UserBurst = 40
 	}
 	if opts.LoginFailures <= 0 {
 		opts.LoginFailures = 5
@@ -119,6 +136,8 @@ func New(opts Options) *API {
 		mux:     http.NewServeMux(),
 		proxies: proxies(opts.TrustedProxies),
 		limiter: newKeyedLimiter(rate.Limit(opts.AuthRate), opts.AuthBurst),
+		perUser: newKeyedLimiter(rate.Limit(opts.UserRate), opts.UserBurst),
+		reads:   newReadGate(),
 		pings:   newPingWheel(opts.PingInterval),
 
 		loginFailures: newKeyedLimiter(rate.Every(opts.LoginFailureEvery), opts.LoginFailures),
@@ -135,8 +154,8 @@ func (a *API) routes() {
 	m.HandleFunc("POST /api/auth/login", a.limited(a.login))
 	m.HandleFunc("POST /api/auth/logout", a.user(a.logout, allowBanned))
 	m.HandleFunc("GET /api/me", a.user(a.me, allowBanned))
-	m.HandleFunc("GET /api/messages", a.user(a.messages, refuseBanned))
-	m.HandleFunc("GET /api/users", a.user(a.users, refuseBanned))
+	m.HandleFunc("GET /api/messages", a.user(a.gated(a.messages), refuseBanned))
+	m.HandleFunc("GET /api/users", a.user(a.gated(a.users), refuseBanned))
 	m.HandleFunc("GET /api/admin/users", a.admin(a.adminUsers))
 	m.HandleFunc("POST /api/admin/users/{id}/ban", a.admin(a.ban))
 	m.HandleFunc("POST /api/admin/users/{id}/unban", a.admin(a.unban))

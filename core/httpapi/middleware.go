@@ -28,18 +28,37 @@ type principal struct {
 type userHandler func(w http.ResponseWriter, r *http.Request, p principal)
 
 // authenticate checks the token and loads the user; on failure it writes
-// 401 and reports false.
+// 401 and reports false. The WebSocket upgrade uses it as it is (a user's
+// sockets have limits of their own); the HTTP routes go through user,
+// which limits each user's requests between the two steps.
 func (a *API) authenticate(w http.ResponseWriter, r *http.Request) (principal, bool) {
+	claims, ok := a.parseToken(w, r)
+	if !ok {
+		return principal{}, false
+	}
+	return a.loadPrincipal(w, r, claims)
+}
+
+// parseToken checks the request's token (no store read); on failure it
+// writes 401 and reports false.
+func (a *API) parseToken(w http.ResponseWriter, r *http.Request) (auth.Claims, bool) {
 	tok := auth.TokenFromRequest(r)
 	if tok == "" {
 		a.fail(w, r, errMissingToken)
-		return principal{}, false
+		return auth.Claims{}, false
 	}
 	claims, err := a.acc.Tokens.Parse(tok)
 	if err != nil {
 		a.fail(w, r, errInvalidToken)
-		return principal{}, false
+		return auth.Claims{}, false
 	}
+	return claims, true
+}
+
+// loadPrincipal reads what the store says of a valid token and its user:
+// revoked (logout) and the stored user. On failure it writes the error and
+// reports false.
+func (a *API) loadPrincipal(w http.ResponseWriter, r *http.Request, claims auth.Claims) (principal, bool) {
 	// Revocation (logout) is stored state, shared by every instance.
 	revoked, err := a.store.TokenRevoked(r.Context(), claims.TokenID)
 	if err != nil {
@@ -65,7 +84,17 @@ func (a *API) authenticate(w http.ResponseWriter, r *http.Request) (principal, b
 
 func (a *API) user(h userHandler, policy bannedPolicy) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		p, ok := a.authenticate(w, r)
+		claims, ok := a.parseToken(w, r)
+		if !ok {
+			return
+		}
+		// Limited before the store is read: only a token the server signed
+		// gets this far, and its user's requests over the rate cost no more.
+		if ok, wait := a.perUser.take(claims.UserID); !ok {
+			a.fail(w, r, rateLimited(wait, "too many requests; slow down"))
+			return
+		}
+		p, ok := a.loadPrincipal(w, r, claims)
 		if !ok {
 			return
 		}

@@ -78,6 +78,7 @@ func setupWith(t *testing.T, mutate func(*config.Config), st store.Store, opts f
 		Config: cfg, Store: st, Listener: l, LogCores: []zapcore.Core{rec.Core()},
 		LogOutput: zapcore.AddSync(io.Discard),
 		Hasher:    auth.Hasher{Cost: bcrypt.MinCost}, AuthRate: 1000, AuthBurst: 1000,
+		UserRate: 1000, UserBurst: 1000,
 	}
 	if opts != nil {
 		opts(&so)

@@ -274,6 +274,43 @@ func TestAuthRoutesAreRateLimitedPerAddress(t *testing.T) {
 	}
 }
 
+// The authenticated routes are limited per user (20/s, burst 40, by the
+// token's user): past the burst one user gets 429 RATE_LIMITED with a
+// Retry-After, another user is not slowed, and the limited user's
+// WebSocket still opens (sockets have limits of their own).
+func TestUserRoutesAreRateLimitedPerUser(t *testing.T) {
+	// setup raises the limit for speed; this instance keeps the defaults.
+	d := setupWith(t, nil, nil, func(o *server.Options) { o.UserRate, o.UserBurst = 0, 0 })
+	_, alice := d.user("alice")
+	_, bob := d.user("bob")
+	var last error
+	var resp *http.Response
+	answered := 0
+	for range 200 {
+		resp, last = d.api.Do(ctxT(t), client.Request{Method: "GET", Path: "/api/me", Token: alice}, nil)
+		if last != nil {
+			break
+		}
+		answered++
+	}
+	if client.HTTPStatus(last) != 429 || client.ErrorCode(last) != chat.CodeRateLimited {
+		t.Fatalf("after %d answered requests: %v, want 429 RATE_LIMITED", answered, last)
+	}
+	if answered < 40 {
+		t.Fatalf("limited after %d requests, before the burst of 40", answered)
+	}
+	if ra, err := strconv.Atoi(resp.Header.Get("Retry-After")); err != nil || ra < 1 {
+		t.Fatalf("429 with Retry-After %q, want whole seconds >= 1", resp.Header.Get("Retry-After"))
+	}
+	if _, err := d.api.Do(ctxT(t), client.Request{Method: "GET", Path: "/api/me", Token: bob}, nil); err != nil {
+		t.Fatalf("bob while alice is limited: %v", err)
+	}
+	if _, err := d.api.Do(ctxT(t), client.Request{Method: "GET", Path: "/api/messages?with=x", Token: alice}, nil); client.HTTPStatus(err) != 429 {
+		t.Fatalf("alice's history while limited: %v, want 429", err)
+	}
+	d.dial(alice) // fails the test if the socket does not open
+}
+
 func TestCORSForTheConfiguredOriginOnly(t *testing.T) {
 	e := setup(t, func(c *config.Config) { c.CORSOrigin = "http://app.test" }, nil)
 	checkCORS(t, e, []corsCase{

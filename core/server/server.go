@@ -60,6 +60,10 @@ type Options struct {
 	// httpapi's defaults.
 	AuthRate  float64
 	AuthBurst int
+	// UserRate and UserBurst limit the authenticated HTTP routes per user;
+	// 0 means httpapi's defaults.
+	UserRate  float64
+	UserBurst int
 	// Timeouts bound client connections; zero fields mean the defaults
 	// (see edge.go).
 	Timeouts Timeouts
@@ -156,8 +160,9 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		Node: n, Store: s.store, Accounts: s.accounts, Logger: log, Production: cfg.Production,
 		WSPath: cfg.WSPath, CookieDomain: cfg.CookieDomain, CORSOrigin: cfg.CORSOrigin,
 		MetricsMode: cfg.MetricsMode, MetricsSecret: cfg.MetricsSecret, MetricsAdminRoute: cfg.MetricsEnableAdminRoute,
-		AuthRate: opts.AuthRate, AuthBurst: opts.AuthBurst, TrustedProxies: cfg.TrustedProxies,
-		PingInterval: cfg.WSPingInterval,
+		AuthRate: opts.AuthRate, AuthBurst: opts.AuthBurst, UserRate: opts.UserRate, UserBurst: opts.UserBurst,
+		TrustedProxies: cfg.TrustedProxies,
+		PingInterval:   cfg.WSPingInterval,
 	})
 	s.listener = opts.Listener
 	s.timeouts = opts.Timeouts
