@@ -118,8 +118,7 @@ type bufferedConn struct {
 func (b *bufferedConn) Read(p []byte) (int, error) { return b.br.Read(p) }
 
 // loginStorm is eight addresses, four workers each, guessing passwords of
-// three accounts as fast as the server answers (at most 20,000 attempts;
-// a worker answered 429 pauses 20 ms, to spare the tool, not the server).
+// three accounts as fast as the server answers (at most 20,000 attempts).
 func (h *hostileRun) loginStorm(ctx context.Context, c *counters, engaged func()) {
 	engaged()
 	var attempts atomic.Int64
@@ -128,38 +127,18 @@ func (h *hostileRun) loginStorm(ctx context.Context, c *counters, engaged func()
 		hc := httpClientFrom(stormIP(a), 4)
 		defer hc.CloseIdleConnections()
 		api := &client.API{BaseURL: h.base, HTTP: hc}
-		for w := range 4 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for ctx.Err() == nil {
-					n := attempts.Add(1)
-					if n > 20000 {
-						return
-					}
-					target := h.stormTargets[int(n)%len(h.stormTargets)]
-					_, err := api.Login(ctx, target.Name, fmt.Sprintf("guess-%d-%d", a, n))
-					if ctx.Err() != nil {
-						return
-					}
-					status := client.HTTPStatus(err)
-					switch {
-					case err == nil:
-						c.add("guess accepted (!)", 1)
-					case status != 0:
-						c.add("answered "+strconv.Itoa(status), 1)
-					default:
-						c.add("request failed", 1)
-					}
-					if status == http.StatusTooManyRequests || status == 0 {
-						select {
-						case <-ctx.Done():
-						case <-time.After(20*time.Millisecond + time.Duration(w)*time.Millisecond):
-						}
-					}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			hammer(ctx, c, 4, &attempts, 20000, func(n int64) error {
+				target := h.stormTargets[int(n)%len(h.stormTargets)]
+				_, err := api.Login(ctx, target.Name, fmt.Sprintf("guess-%d-%d", a, n))
+				if err == nil {
+					c.add("guess accepted (!)", 1)
 				}
-			}()
-		}
+				return err
+			})
+		}()
 	}
 	wg.Wait()
 }
@@ -168,40 +147,53 @@ func (h *hostileRun) loginStorm(ctx context.Context, c *counters, engaged func()
 // answers: eight workers on keep-alive connections from one address, each
 // asking for the longest page (200) of the victim's conversation with one
 // of its feeders, whose 4 KiB messages the non-reading phase stored (at
-// most 20,000 requests; a worker answered 429 pauses 20 ms, to spare the
-// tool). Every request is legitimate on its own; only the rate is not.
+// most 20,000 requests). Every request is legitimate on its own; only the
+// rate is not.
 func (h *hostileRun) historyFlood(ctx context.Context, c *counters, engaged func()) {
 	engaged()
 	hc := httpClientFrom(attackerIP(addrHistory), 8)
 	defer hc.CloseIdleConnections()
 	api := &client.API{BaseURL: h.base, HTTP: hc}
 	var requests atomic.Int64
+	hammer(ctx, c, 8, &requests, 20000, func(n int64) error {
+		with := h.feeders[int(n)%len(h.feeders)].ID
+		msgs, _, err := api.Messages(ctx, h.victim.Token, with, "", 200)
+		if err == nil {
+			c.add("answered 200", 1)
+			c.add("messages read", int64(len(msgs)))
+		}
+		return err
+	})
+}
+
+// hammer runs workers loops that call do as fast as the server answers,
+// until ctx ends or requests (shared, so several hammers can share one
+// bound) passes limit; do counts its successes, hammer counts the refusals
+// by status ("answered 429") and the failures. A worker answered 429, or
+// whose request failed, pauses 20 ms (plus its index in ms), to spare the
+// tool, not the server.
+func hammer(ctx context.Context, c *counters, workers int, requests *atomic.Int64, limit int64, do func(n int64) error) {
 	var wg sync.WaitGroup
-	for w := range 8 {
+	for w := range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for ctx.Err() == nil {
 				n := requests.Add(1)
-				if n > 20000 {
+				if n > limit {
 					return
 				}
-				with := h.feeders[int(n)%len(h.feeders)].ID
-				msgs, _, err := api.Messages(ctx, h.victim.Token, with, "", 200)
-				if ctx.Err() != nil {
-					return
+				err := do(n)
+				if ctx.Err() != nil || err == nil {
+					continue
 				}
 				status := client.HTTPStatus(err)
-				switch {
-				case err == nil:
-					c.add("answered 200", 1)
-					c.add("messages read", int64(len(msgs)))
-				case status != 0:
+				if status != 0 {
 					c.add("answered "+strconv.Itoa(status), 1)
-				default:
+				} else {
 					c.add("request failed", 1)
 				}
-				if status == http.StatusTooManyRequests || (err != nil && status == 0) {
+				if status == http.StatusTooManyRequests || status == 0 {
 					select {
 					case <-ctx.Done():
 					case <-time.After(20*time.Millisecond + time.Duration(w)*time.Millisecond):

@@ -21,8 +21,9 @@ func newReadGate() *semaphore.Weighted {
 }
 
 // gated runs h once the read gate has room. A request waits in line (not
-// runnable, so costing no CPU) until its context ends, when it is answered
-// as the request's end decides (the client is gone or the server stops).
+// runnable, so costing no CPU) for as long as its context lasts; one
+// whose client left meanwhile is answered 500 to nobody and logs nothing,
+// as fail does for any request whose context ended.
 func (a *API) gated(h userHandler) userHandler {
 	return func(w http.ResponseWriter, r *http.Request, p principal) {
 		if err := a.reads.Acquire(r.Context(), 1); err != nil {
