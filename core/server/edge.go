@@ -89,9 +89,10 @@ func (s *Server) limitListener(l net.Listener) net.Listener {
 }
 
 // The bound on http_server_error lines: a burst, then one per second.
-// Clients cause most of them (a failed TLS handshake, a query with a
-// semicolon: one line per connection or request), so one hostile client
-// could otherwise grow the log at its request rate.
+// Clients can cause them (a request that makes a handler panic logs its
+// stack, a failed TLS handshake where the server terminates TLS: one line
+// per request or connection), so one hostile client could otherwise grow
+// the log at its request rate.
 const (
 	httpErrorBurst = 10
 	httpErrorEvery = 1 // lines per second after the burst
