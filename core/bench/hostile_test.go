@@ -71,6 +71,11 @@ func TestRunHostileInProcess(t *testing.T) {
 		if p.Login.Count == 0 || p.Healthz.Count == 0 {
 			t.Errorf("%s: legitimate login/healthz not timed: %+v %+v", p.Name, p.Login, p.Healthz)
 		}
+		// A page the flood was answered holds the feeders' messages, so
+		// counting them must find some.
+		if p.Name == PhaseHistory && p.Attack["answered 200"] > 0 && p.Attack["messages read"] == 0 {
+			t.Errorf("history flood: %d pages answered and no message counted in them: %v", p.Attack["answered 200"], p.Attack)
+		}
 		switch p.Name {
 		case PhaseQuiet:
 			if len(p.Attack) != 0 {
