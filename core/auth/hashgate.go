@@ -2,30 +2,27 @@ package auth
 
 import (
 	"context"
-	"errors"
 	"runtime"
-	"sync/atomic"
+
+	"github.com/dmchat/dmchat/core/gate"
 )
 
 // ErrBusy is returned when too many password checks are already waiting
 // for the hashing bound: the caller should answer "try again shortly"
-// (HTTP 429 with Retry-After) rather than queue more work.
-var ErrBusy = errors.New("auth: too many password checks in progress")
+// (HTTP 429 with Retry-After) rather than queue more work. It is
+// gate.ErrBusy.
+var ErrBusy = gate.ErrBusy
 
 // HashGate bounds the password hashing (bcrypt) running at once, so a
 // storm of logins costs at most a fixed share of the CPU and a legitimate
-// login waits behind a short queue instead of a pile. Safe for concurrent
-// use.
-type HashGate struct {
-	slots   chan struct{}
-	waiting atomic.Int64
-	queue   int64
-}
+// login waits behind a short queue instead of a pile.
+type HashGate = gate.Gate
 
 // NewHashGate returns a gate letting concurrency hashes run at once and
-// queue more wait for a slot; beyond that, Do fails with ErrBusy at once.
-// concurrency <= 0 means runtime.GOMAXPROCS(0); queue <= 0 means
-// 8 × concurrency (about eight bcrypt times of waiting at most).
+// queue more wait for a slot; beyond that, logins and registrations fail
+// with ErrBusy at once. concurrency <= 0 means runtime.GOMAXPROCS(0);
+// queue <= 0 means 8 × concurrency (about eight bcrypt times of waiting
+// at most).
 func NewHashGate(concurrency, queue int) *HashGate {
 	if concurrency <= 0 {
 		concurrency = runtime.GOMAXPROCS(0)
@@ -33,30 +30,7 @@ func NewHashGate(concurrency, queue int) *HashGate {
 	if queue <= 0 {
 		queue = 8 * concurrency
 	}
-	return &HashGate{slots: make(chan struct{}, concurrency), queue: int64(queue)}
-}
-
-// Do runs fn when a slot is free. It returns ErrBusy without running fn
-// when the queue is full, and ctx's error if ctx ends while waiting.
-func (g *HashGate) Do(ctx context.Context, fn func()) error {
-	select {
-	case g.slots <- struct{}{}:
-	default:
-		if g.waiting.Add(1) > g.queue {
-			g.waiting.Add(-1)
-			return ErrBusy
-		}
-		select {
-		case g.slots <- struct{}{}:
-			g.waiting.Add(-1)
-		case <-ctx.Done():
-			g.waiting.Add(-1)
-			return ctx.Err()
-		}
-	}
-	defer func() { <-g.slots }()
-	fn()
-	return nil
+	return gate.New(concurrency, queue)
 }
 
 // gate returns a.Gate, or the default gate made on first use.

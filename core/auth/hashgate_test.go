@@ -13,62 +13,31 @@ import (
 
 const gateWait = 5 * time.Second
 
-// TestHashGateNeverRunsMoreThanItsBound: with 2 slots and a queue of 3, 8
-// simultaneous callers give 2 running, 3 waiting and 3 ErrBusy at once;
-// no more than 2 ever run together.
-func TestHashGateNeverRunsMoreThanItsBound(t *testing.T) {
-	const slots, queue, callers = 2, 3, 8
-	g := NewHashGate(slots, queue)
+// NewHashGate's defaults: GOMAXPROCS slots and eight times as many
+// waiting, the ninth caller per slot refused.
+func TestNewHashGateDefaults(t *testing.T) {
+	procs := runtime.GOMAXPROCS(0)
+	g := NewHashGate(0, 0)
 	release := make(chan struct{})
-	entered := make(chan struct{}, callers)
-	var mu sync.Mutex
-	inside, most, ran := 0, 0, 0
-	work := func() {
-		mu.Lock()
-		inside++
-		ran++
-		most = max(most, inside)
-		mu.Unlock()
-		entered <- struct{}{}
-		<-release
-		mu.Lock()
-		inside--
-		mu.Unlock()
+	entered := make(chan struct{}, 9*procs+1)
+	results := make(chan error, 9*procs+1)
+	for range 9*procs + 1 {
+		go func() { results <- g.Do(context.Background(), func() { entered <- struct{}{}; <-release }) }()
 	}
-	results := make(chan error, callers)
-	for range callers {
-		go func() { results <- g.Do(context.Background(), work) }()
+	for range procs {
+		waitSignal(t, entered, "a hash to start")
 	}
-	for range slots {
-		waitSignal(t, entered, "a caller to enter")
+	if err := waitResult(t, results); !errors.Is(err, ErrBusy) {
+		t.Fatalf("caller past %d running and %d waiting: %v, want ErrBusy", procs, 8*procs, err)
 	}
-	for range callers - slots - queue {
-		if err := waitResult(t, results); !errors.Is(err, ErrBusy) {
-			t.Fatalf("caller over the queue got %v, want ErrBusy", err)
-		}
+	if n := g.Waiting(); n != 8*procs {
+		t.Fatalf("%d waiting, want %d", n, 8*procs)
 	}
 	close(release)
-	for range slots + queue {
+	for range 9 * procs {
 		if err := waitResult(t, results); err != nil {
-			t.Fatalf("queued caller: %v", err)
+			t.Fatalf("a queued caller: %v", err)
 		}
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	if most != slots || ran != slots+queue {
-		t.Fatalf("at most %d ran together (want %d), %d ran (want %d)", most, slots, ran, slots+queue)
-	}
-}
-
-func TestHashGateWaitEndsWithTheContext(t *testing.T) {
-	g := NewHashGate(1, 1)
-	hold, release := holdGate(t, g)
-	defer release()
-	<-hold
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	if err := g.Do(ctx, func() { t.Error("ran without a slot") }); !errors.Is(err, context.Canceled) {
-		t.Fatalf("Do with an ended context: %v", err)
 	}
 }
 
@@ -89,7 +58,7 @@ func TestLoginIsBoundByTheGate(t *testing.T) {
 		_, _, _, err := a.Login(ctx, "alice", "password1")
 		queued <- err
 	}()
-	waitUntil(t, func() bool { return a.Gate.waiting.Load() == 1 }, "the login to queue")
+	waitUntil(t, func() bool { return a.Gate.Waiting() == 1 }, "the login to queue")
 	if _, _, _, err := a.Login(ctx, "alice", "password1"); !errors.Is(err, ErrBusy) {
 		t.Fatalf("login with the gate full: %v, want ErrBusy", err)
 	}

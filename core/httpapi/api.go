@@ -6,12 +6,11 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/sync/semaphore"
+	"go.uber.org/zap"
 	"golang.org/x/time/rate"
 
-	"go.uber.org/zap"
-
 	"github.com/dmchat/dmchat/core/auth"
+	"github.com/dmchat/dmchat/core/gate"
 	"github.com/dmchat/dmchat/core/logging"
 	"github.com/dmchat/dmchat/core/node"
 	"github.com/dmchat/dmchat/core/webui"
@@ -80,10 +79,10 @@ type API struct {
 	log     *zap.Logger
 	mux     *http.ServeMux
 	proxies proxies
-	limiter *keyedLimiter       // per client address: login and register
-	perUser *keyedLimiter       // per user id: the authenticated routes
-	reads   *semaphore.Weighted // the routes that read much at once (newReadGate)
-	pings   *pingWheel          // every socket's pings, on one timer
+	limiter *keyedLimiter // per client address: login and register
+	perUser *keyedLimiter // per user id: the authenticated routes
+	reads   *gate.Gate    // the routes that read much at once (newReadGate)
+	pings   *pingWheel    // every socket's pings, on one timer
 	// loginFailures is per lower-cased username (names are unique without
 	// regard to case).
 	loginFailures *keyedLimiter
