@@ -225,34 +225,6 @@ func (h *Hub) DeliverMessage(m chat.Message, frame []byte, from *Socket) int {
 	return h.fanOut(m.RecipientID, encode, func(c *Socket, frame []byte) bool { return c.deliver(m.ID, frame, how) })
 }
 
-// DeliverMessagePaced is DeliverMessage for bulk senders (the catch-up
-// after a bus outage): before offering m to a socket it waits until the
-// socket holds less than half its bound, so one that does not read is
-// sent about one page and then closed by its write deadline, never sent
-// page after page. It returns the sockets m was pushed to, and ctx's error
-// if it ended a wait (m then stays undelivered, in the store, for later).
-func (h *Hub) DeliverMessagePaced(ctx context.Context, m chat.Message) (int, error) {
-	var few [fewSockets]*Socket
-	sockets := h.appendSockets(few[:0], m.RecipientID)
-	if len(sockets) == 0 {
-		return 0, nil
-	}
-	frame := chat.MessageFrame(m).Encode()
-	n := 0
-	for _, c := range sockets {
-		if err := c.waitBelowHalf(ctx); err != nil {
-			if ctx.Err() != nil {
-				return n, err
-			}
-			continue // closed meanwhile
-		}
-		if c.deliver(m.ID, frame, queued) {
-			n++
-		}
-	}
-	return n, nil
-}
-
 // fanOut encodes a frame once, and only if userID has sockets here, and
 // offers it to each of them with push; it returns how many took it.
 func (h *Hub) fanOut(userID string, encode func() []byte, push func(*Socket, []byte) bool) int {

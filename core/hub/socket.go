@@ -170,6 +170,20 @@ func (c *Socket) waitBelowHalf(ctx context.Context) error {
 	return c.q.waitBelow(ctx, c.hub.opts.MaxQueueBytes/2, c.closed)
 }
 
+// DeliverPaced is deliver for bulk senders (the catch-up after a bus
+// outage): it first waits until this socket holds less than half its
+// bound, so a socket that does not read is sent about one page and then
+// closed by its write deadline, never sent page after page. It reports
+// whether m was pushed (not if the socket had it already); its error is
+// ctx's if ctx ended the wait, context.Canceled if the socket closed, and
+// m then stays undelivered, in the store, for later.
+func (c *Socket) DeliverPaced(ctx context.Context, m chat.Message) (bool, error) {
+	if err := c.waitBelowHalf(ctx); err != nil {
+		return false, err
+	}
+	return c.deliver(m.ID, chat.MessageFrame(m).Encode(), queued), nil
+}
+
 // Replay pushes missed messages, oldest first, applying backpressure instead
 // of overflowing the queue. It reports how many were pushed (messages already
 // pending on this socket are skipped and not counted).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -231,29 +232,45 @@ func (n *Node) catchUp(all bool, only []string) {
 	n.log.Info("catchup_done", fields...)
 }
 
-// catchUpUser pushes userID's undelivered messages to its sockets here,
-// page by page, and returns how many pushes it made. A ban that arrives
+// catchUpUser pushes userID's undelivered messages to each of its sockets
+// here and returns how many pushes it made. Each socket pages through the
+// store on its own, so one that does not read (a phone out of coverage)
+// holds up only itself, not the same user's laptop. A ban that arrives
 // meanwhile stops it: a banned user is sent nothing more.
 func (n *Node) catchUpUser(userID string) (int, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), catchupUserTimeout)
 	defer cancel()
-	return n.pushUndelivered(ctx, userID, func(ctx context.Context, msgs []chat.Message) (int, bool, error) {
-		pushed := 0
-		for _, m := range msgs {
-			if n.isBanned(userID) {
-				return pushed, false, nil
-			}
-			k, err := n.hub.DeliverMessagePaced(ctx, m)
-			pushed += k
-			if k > 0 {
-				n.metrics.MessagesSent.Add(float64(k))
-			}
-			if err != nil {
-				return pushed, false, err
-			}
-		}
-		return pushed, true, nil
-	})
+	var (
+		pushed  atomic.Int64
+		sockets errgroup.Group
+	)
+	for _, c := range n.hub.Sockets(userID) {
+		sockets.Go(func() error {
+			k, err := n.pushUndelivered(ctx, userID, func(ctx context.Context, msgs []chat.Message) (int, bool, error) {
+				k := 0
+				for _, m := range msgs {
+					if n.isBanned(userID) {
+						return k, false, nil
+					}
+					ok, err := c.DeliverPaced(ctx, m)
+					if err != nil {
+						// A socket that closed meanwhile gets its replay
+						// when it reconnects: not a failure of the catch-up.
+						return k, false, ctx.Err()
+					}
+					if ok {
+						k++
+						n.metrics.MessagesSent.Inc()
+					}
+				}
+				return k, true, nil
+			})
+			pushed.Add(int64(k))
+			return err
+		})
+	}
+	err := sockets.Wait()
+	return int(pushed.Load()), err
 }
 
 // logRetry says that a MESSAGE_SEND was a retry of a stored message (the

@@ -314,6 +314,43 @@ func TestCatchUpIsNotHeldUpByANonReadingUser(t *testing.T) {
 	}
 }
 
+// TestCatchUpIsNotHeldUpByTheSameUsersStuckSocket: bob has a socket that
+// does not read (first in his list) and one that does; after a bus outage
+// the reading one gets all his missed messages while the stuck one's
+// catch-up still waits for it to drain.
+func TestCatchUpIsNotHeldUpByTheSameUsersStuckSocket(t *testing.T) {
+	const msgs = 20
+	e := newEnv(t, node.Options{ReplayBatch: 50, Hub: hub.Options{MaxQueueBytes: 4 << 10, WriteTimeout: time.Minute}})
+	alice, bob := e.user(t, "alice"), e.user(t, "bob")
+	stuck := newStuckConn(t)
+	if _, err := e.n.Attach(context.Background(), bob, time.Time{}, stuck); err != nil {
+		t.Fatal(err)
+	}
+	laptop := e.connect(t, bob)
+	// Stored while the bus was down: more than half the queue bound, so the
+	// stuck socket's catch-up has to wait for it.
+	want := make([]string, msgs)
+	for i := range msgs {
+		m, _, err := e.st.SaveMessage(context.Background(), store.NewMessage{SenderID: alice.ID, RecipientID: bob.ID,
+			ClientMessageID: fmt.Sprint("lost", i), Content: contentOf(1000)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[i] = m.ID
+	}
+	e.n.UsersResubscribed([]string{bob.ID})
+	for i, id := range want {
+		if got := laptop.expect(t, chat.TypeMessage); got.MessageID != id {
+			t.Fatalf("message %d on the reading socket is %+v, want %s", i, got, id)
+		}
+	}
+	select {
+	case code := <-stuck.closed:
+		t.Fatalf("the stuck socket closed with %d: the test needs its catch-up still waiting", code)
+	default:
+	}
+}
+
 // TestCatchUpIsPacedToTheSocket: after a bus outage the catch-up pushes
 // what the bus lost page by page as the socket takes it: a socket that
 // reads slower than the server queues gets all 300 messages (60 times its
