@@ -164,13 +164,13 @@ func (n *Node) resyncStatesOf(users []string) {
 	n.publish(ctx, bus.Event{Kind: bus.KindResyncUsers, UserIDs: users})
 }
 
-// catchupUserTimeout bounds the catch-up of one user's sockets: the store
-// reads and the waits for its sockets to drain.
-const catchupUserTimeout = 30 * time.Second
+// defaultCatchupTimeout is Options.CatchupTimeout's default: a socket's
+// write deadline (10 s) three times over.
+const defaultCatchupTimeout = 30 * time.Second
 
 // catchupWorkers is how many users' catch-ups run at once. A user whose
 // sockets do not read holds its catch-up until their write deadline closes
-// them (WriteTimeout, up to catchupUserTimeout): run one after another, a
+// them (WriteTimeout, up to Options.CatchupTimeout): run one after another, a
 // few such users, an attacker's for one, would hold up every other user's
 // missed messages for as long; run side by side, each holds one worker.
 const catchupWorkers = 8
@@ -182,7 +182,7 @@ const catchupWorkers = 8
 // reads; one that does not read is closed by its write deadline, and what
 // it missed stays undelivered in the store for its next replay.
 func (n *Node) catchUp(all bool, only []string) {
-	ctx, cancel := context.WithTimeout(context.Background(), catchupUserTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), n.opts.CatchupTimeout)
 	err := n.refreshBans(ctx)
 	cancel()
 	if err != nil {
@@ -217,7 +217,7 @@ func (n *Node) catchUp(all bool, only []string) {
 				if failed++; failed == 1 {
 					n.log.Warn("catchup_failed", zap.String("userId", uid), zap.Error(err))
 				}
-			default: // its sockets did not take the messages within catchupUserTimeout: theirs to read
+			default: // its sockets did not take the messages within CatchupTimeout: theirs to read
 				n.log.Debug("catchup_interrupted", zap.String("userId", uid), zap.Error(err))
 			}
 			return nil
@@ -238,7 +238,7 @@ func (n *Node) catchUp(all bool, only []string) {
 // holds up only itself, not the same user's laptop. A ban that arrives
 // meanwhile stops it: a banned user is sent nothing more.
 func (n *Node) catchUpUser(userID string) (int, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), catchupUserTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), n.opts.CatchupTimeout)
 	defer cancel()
 	var (
 		pushed  atomic.Int64

@@ -5,9 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"go.uber.org/zap/zapcore"
 
 	"github.com/dmchat/dmchat/core/chat"
 	"github.com/dmchat/dmchat/core/hub"
@@ -347,6 +350,50 @@ func TestCatchUpIsNotHeldUpByTheSameUsersStuckSocket(t *testing.T) {
 	select {
 	case code := <-stuck.closed:
 		t.Fatalf("the stuck socket closed with %d: the test needs its catch-up still waiting", code)
+	default:
+	}
+}
+
+// TestCatchUpGivesUpOnASocketThatDoesNotDrain: a catch-up that cannot
+// push all of a user's missed messages within CatchupTimeout (the socket
+// does not read) gives up, logs catchup_interrupted at debug and no
+// failure, and leaves the messages undelivered in the store, for the
+// socket's replay; the socket itself is left to its write deadline.
+func TestCatchUpGivesUpOnASocketThatDoesNotDrain(t *testing.T) {
+	const msgs = 20
+	rec := logtest.New(t)
+	e := newEnv(t, node.Options{Logger: rec.Logger(), ReplayBatch: 50, CatchupTimeout: 200 * time.Millisecond,
+		Hub: hub.Options{MaxQueueBytes: 4 << 10, WriteTimeout: time.Minute}})
+	alice, bob := e.user(t, "alice"), e.user(t, "bob")
+	stuck := newStuckConn(t)
+	if _, err := e.n.Attach(context.Background(), bob, time.Time{}, stuck); err != nil {
+		t.Fatal(err)
+	}
+	for i := range msgs {
+		if _, _, err := e.st.SaveMessage(context.Background(), store.NewMessage{SenderID: alice.ID, RecipientID: bob.ID,
+			ClientMessageID: fmt.Sprint("lost", i), Content: contentOf(1000)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.n.UsersResubscribed([]string{bob.ID})
+	got := rec.WaitFor(t, waitFor, logtest.Event("Node", "catchup_interrupted"))
+	if got.Fields["userId"] != bob.ID || got.Level != zapcore.DebugLevel {
+		t.Fatalf("catchup_interrupted %v at %v, want bob's at debug", got.Fields, got.Level)
+	}
+	done := rec.WaitFor(t, waitFor, logtest.Event("Node", "catchup_done"))
+	if done.Fields["failed"] != nil || fmt.Sprint(done.Fields["users"]) != "1" {
+		t.Fatalf("catchup_done %v, want one user and no failure", done.Fields)
+	}
+	if pushed, _ := strconv.Atoi(fmt.Sprint(done.Fields["pushed"])); pushed <= 0 || pushed >= msgs {
+		t.Fatalf("catchup_done pushed %v, want some of the %d and not all", done.Fields["pushed"], msgs)
+	}
+	left, err := e.st.Undelivered(context.Background(), bob.ID, "", msgs+1)
+	if err != nil || len(left) != msgs {
+		t.Fatalf("undelivered in the store after the catch-up: %d (%v), want all %d", len(left), err, msgs)
+	}
+	select {
+	case code := <-stuck.closed:
+		t.Fatalf("the socket was closed with %d: giving up the catch-up must leave it to its write deadline", code)
 	default:
 	}
 }

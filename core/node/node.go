@@ -55,6 +55,11 @@ type Options struct {
 	// RevocationPoll is how often the store is asked for revoked tokens,
 	// whose sockets are then closed with 4001. Default 1 s.
 	RevocationPoll time.Duration
+	// CatchupTimeout bounds the catch-up of one user after a bus outage:
+	// the store reads and the waits for its sockets to drain. What a
+	// socket has not taken by then stays undelivered, for its replay.
+	// Default 30 s.
+	CatchupTimeout time.Duration
 }
 
 // Node is one instance's engine. Its methods are safe for concurrent use.
@@ -119,6 +124,9 @@ func New(opts Options) (*Node, error) {
 	}
 	if opts.RevocationPoll <= 0 {
 		opts.RevocationPoll = defaultRevocationPoll
+	}
+	if opts.CatchupTimeout <= 0 {
+		opts.CatchupTimeout = defaultCatchupTimeout
 	}
 	n := &Node{
 		opts:     opts,
