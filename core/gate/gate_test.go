@@ -70,10 +70,7 @@ func TestGateNeverRunsMoreThanItsBound(t *testing.T) {
 // running, and no longer counts as waiting.
 func TestGateWaitEndsWithTheContext(t *testing.T) {
 	g := New(1, 1)
-	held, done := make(chan struct{}), make(chan struct{})
-	go func() { _ = g.Do(context.Background(), func() { close(held); <-done }) }()
-	defer close(done)
-	<-held
+	holdSlot(t, g)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if err := g.Do(ctx, func() { t.Error("ran without a slot") }); !errors.Is(err, context.Canceled) {
@@ -87,13 +84,18 @@ func TestGateWaitEndsWithTheContext(t *testing.T) {
 // A gate without a queue refuses the second caller at once.
 func TestGateWithoutQueueRefusesAtOnce(t *testing.T) {
 	g := New(1, 0)
-	held, done := make(chan struct{}), make(chan struct{})
-	go func() { _ = g.Do(context.Background(), func() { close(held); <-done }) }()
-	defer close(done)
-	<-held
+	holdSlot(t, g)
 	if err := g.Do(context.Background(), func() { t.Error("ran without a slot") }); !errors.Is(err, ErrBusy) {
 		t.Fatalf("second caller: %v, want ErrBusy", err)
 	}
+}
+
+// holdSlot takes one of g's slots until the test ends.
+func holdSlot(t *testing.T, g *Gate) {
+	held, done := make(chan struct{}), make(chan struct{})
+	go func() { _ = g.Do(context.Background(), func() { close(held); <-done }) }()
+	t.Cleanup(func() { close(done) })
+	<-held
 }
 
 func result(t *testing.T, ch <-chan error) error {

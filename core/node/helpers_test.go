@@ -3,6 +3,7 @@ package node_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -317,3 +318,20 @@ func (p *peer) isClosed() bool {
 
 // contentOf is a content of exactly size bytes.
 func contentOf(size int) string { return strings.Repeat("x", size) }
+
+// storeMissed stores n messages of 1000 bytes from one user to another
+// straight in the store, as if sent while the bus was down (no socket
+// heard of them), and returns their ids, oldest first.
+func (e *env) storeMissed(t *testing.T, from, to chat.User, n int) []string {
+	t.Helper()
+	ids := make([]string, n)
+	for i := range n {
+		m, _, err := e.st.SaveMessage(context.Background(), store.NewMessage{SenderID: from.ID, RecipientID: to.ID,
+			ClientMessageID: fmt.Sprint("lost", i), Content: contentOf(1000)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[i] = m.ID
+	}
+	return ids
+}

@@ -33,6 +33,27 @@ func newStuckConn(t *testing.T) *stuckConn {
 	return c
 }
 
+// expectOpen fails the test if the socket was closed; why says what
+// needs it open.
+func (c *stuckConn) expectOpen(t *testing.T, why string) {
+	t.Helper()
+	select {
+	case code := <-c.closed:
+		t.Fatalf("the stuck socket was closed with %d: %s", code, why)
+	default:
+	}
+}
+
+// attachStuck attaches a socket of user's that never takes a write.
+func (e *env) attachStuck(t *testing.T, user chat.User) *stuckConn {
+	t.Helper()
+	c := newStuckConn(t)
+	if _, err := e.n.Attach(context.Background(), user, time.Time{}, c); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 func (c *stuckConn) Write(deadline time.Time, _ [][]byte) error {
 	timer := time.NewTimer(time.Until(deadline))
 	defer timer.Stop()
@@ -288,19 +309,11 @@ func (c *gatedConn) Close(code int, _ string) error {
 func TestCatchUpIsNotHeldUpByANonReadingUser(t *testing.T) {
 	e := newEnv(t, node.Options{ReplayBatch: 50, Hub: hub.Options{MaxQueueBytes: 4 << 10, WriteTimeout: time.Minute}})
 	alice, bob, carol := e.user(t, "alice"), e.user(t, "bob"), e.user(t, "carol")
-	stuck := newStuckConn(t)
-	if _, err := e.n.Attach(context.Background(), bob, time.Time{}, stuck); err != nil {
-		t.Fatal(err)
-	}
+	stuck := e.attachStuck(t, bob)
 	c := e.connect(t, carol)
 	// Stored while the bus was down: more for bob than half his queue
 	// bound, so his catch-up has to wait for his socket.
-	for i := range 20 {
-		if _, _, err := e.st.SaveMessage(context.Background(), store.NewMessage{SenderID: alice.ID, RecipientID: bob.ID,
-			ClientMessageID: fmt.Sprint("lost", i), Content: contentOf(1000)}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	e.storeMissed(t, alice, bob, 20)
 	m, _, err := e.st.SaveMessage(context.Background(), store.NewMessage{SenderID: alice.ID, RecipientID: carol.ID,
 		ClientMessageID: "for-carol", Content: "hi"})
 	if err != nil {
@@ -310,11 +323,7 @@ func TestCatchUpIsNotHeldUpByANonReadingUser(t *testing.T) {
 	if got := c.expect(t, chat.TypeMessage); got.MessageID != m.ID {
 		t.Fatalf("carol got %+v, want message %s", got, m.ID)
 	}
-	select {
-	case code := <-stuck.closed:
-		t.Fatalf("bob's socket closed with %d: the test needs his catch-up still waiting", code)
-	default:
-	}
+	stuck.expectOpen(t, "the test needs his catch-up still waiting")
 }
 
 // TestCatchUpIsNotHeldUpByTheSameUsersStuckSocket: bob has a socket that
@@ -325,33 +334,18 @@ func TestCatchUpIsNotHeldUpByTheSameUsersStuckSocket(t *testing.T) {
 	const msgs = 20
 	e := newEnv(t, node.Options{ReplayBatch: 50, Hub: hub.Options{MaxQueueBytes: 4 << 10, WriteTimeout: time.Minute}})
 	alice, bob := e.user(t, "alice"), e.user(t, "bob")
-	stuck := newStuckConn(t)
-	if _, err := e.n.Attach(context.Background(), bob, time.Time{}, stuck); err != nil {
-		t.Fatal(err)
-	}
+	stuck := e.attachStuck(t, bob)
 	laptop := e.connect(t, bob)
 	// Stored while the bus was down: more than half the queue bound, so the
 	// stuck socket's catch-up has to wait for it.
-	want := make([]string, msgs)
-	for i := range msgs {
-		m, _, err := e.st.SaveMessage(context.Background(), store.NewMessage{SenderID: alice.ID, RecipientID: bob.ID,
-			ClientMessageID: fmt.Sprint("lost", i), Content: contentOf(1000)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		want[i] = m.ID
-	}
+	want := e.storeMissed(t, alice, bob, msgs)
 	e.n.UsersResubscribed([]string{bob.ID})
 	for i, id := range want {
 		if got := laptop.expect(t, chat.TypeMessage); got.MessageID != id {
 			t.Fatalf("message %d on the reading socket is %+v, want %s", i, got, id)
 		}
 	}
-	select {
-	case code := <-stuck.closed:
-		t.Fatalf("the stuck socket closed with %d: the test needs its catch-up still waiting", code)
-	default:
-	}
+	stuck.expectOpen(t, "the test needs its catch-up still waiting")
 }
 
 // TestCatchUpGivesUpOnASocketThatDoesNotDrain: a catch-up that cannot
@@ -365,16 +359,8 @@ func TestCatchUpGivesUpOnASocketThatDoesNotDrain(t *testing.T) {
 	e := newEnv(t, node.Options{Logger: rec.Logger(), ReplayBatch: 50, CatchupTimeout: 200 * time.Millisecond,
 		Hub: hub.Options{MaxQueueBytes: 4 << 10, WriteTimeout: time.Minute}})
 	alice, bob := e.user(t, "alice"), e.user(t, "bob")
-	stuck := newStuckConn(t)
-	if _, err := e.n.Attach(context.Background(), bob, time.Time{}, stuck); err != nil {
-		t.Fatal(err)
-	}
-	for i := range msgs {
-		if _, _, err := e.st.SaveMessage(context.Background(), store.NewMessage{SenderID: alice.ID, RecipientID: bob.ID,
-			ClientMessageID: fmt.Sprint("lost", i), Content: contentOf(1000)}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	stuck := e.attachStuck(t, bob)
+	e.storeMissed(t, alice, bob, msgs)
 	e.n.UsersResubscribed([]string{bob.ID})
 	got := rec.WaitFor(t, waitFor, logtest.Event("Node", "catchup_interrupted"))
 	if got.Fields["userId"] != bob.ID || got.Level != zapcore.DebugLevel {
@@ -391,11 +377,7 @@ func TestCatchUpGivesUpOnASocketThatDoesNotDrain(t *testing.T) {
 	if err != nil || len(left) != msgs {
 		t.Fatalf("undelivered in the store after the catch-up: %d (%v), want all %d", len(left), err, msgs)
 	}
-	select {
-	case code := <-stuck.closed:
-		t.Fatalf("the socket was closed with %d: giving up the catch-up must leave it to its write deadline", code)
-	default:
-	}
+	stuck.expectOpen(t, "giving up the catch-up must leave it to its write deadline")
 }
 
 // TestCatchUpIsPacedToTheSocket: after a bus outage the catch-up pushes
@@ -412,12 +394,7 @@ func TestCatchUpIsPacedToTheSocket(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Stored while the bus was down: bob's socket never heard of them.
-	for i := range msgs {
-		if _, _, err := e.st.SaveMessage(context.Background(), store.NewMessage{SenderID: alice.ID, RecipientID: bob.ID,
-			ClientMessageID: fmt.Sprint("lost", i), Content: contentOf(1000)}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	e.storeMissed(t, alice, bob, msgs)
 	e.n.BusRestored()
 	for i := range msgs {
 		select {
