@@ -35,6 +35,13 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 		}
 		return 0
 	}
+	if bench.IsAttackChild(args) {
+		if err := bench.RunAttackChild(context.Background(), os.Stdin, stdout); err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+		return 0
+	}
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var (
@@ -138,7 +145,7 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 		o.ServerArgv = []string{exe, "bench", serverSubcommand}
 	}
 	if exe, err := os.Executable(); err == nil {
-		o.CycleArgv = []string{exe, "bench"}
+		o.ChildArgv = []string{exe, "bench"}
 	}
 	if cpuProfile != "" {
 		f, err := os.Create(cpuProfile)

@@ -30,7 +30,7 @@ const WorkloadCycle = "cycle"
 type CycleResult struct {
 	Runs []CycleRun `json:"runs"`
 	// Instructions are the same cycles counted by callgrind (one pair per
-	// store), when Options.CycleArgv is set and valgrind is installed;
+	// store), when Options.ChildArgv is set and valgrind is installed;
 	// InstructionsNote says why they are missing otherwise.
 	Instructions     []CycleInstructions `json:"instructions,omitempty"`
 	InstructionsNote string              `json:"instructionsNote,omitempty"`
@@ -137,8 +137,8 @@ func (e *env) runCycle(ctx context.Context) (*CycleResult, error) {
 			time.Now().Format("15:04:05"), run.Store, run.Pairs, run.Cycles, run.AllocsPerDM, run.BytesPerDM, run.CPUPerDMus)
 		res.Runs = append(res.Runs, run)
 	}
-	if len(e.o.CycleArgv) == 0 {
-		res.InstructionsNote = "not counted: no program to run under callgrind (Options.CycleArgv)"
+	if len(e.o.ChildArgv) == 0 {
+		res.InstructionsNote = "not counted: no program to run under callgrind (Options.ChildArgv)"
 		return res, nil
 	}
 	// One pair each: with one cycle at a time the group commit's batches
@@ -151,7 +151,7 @@ func (e *env) runCycle(ctx context.Context) (*CycleResult, error) {
 		counts[0].low, counts[0].high, counts[1].low, counts[1].high = 500, 1500, 150, 450
 	}
 	for _, c := range counts {
-		ci, err := countCycleInstructions(ctx, e.o.CycleArgv, c.store, 1, c.low, c.high)
+		ci, err := countCycleInstructions(ctx, e.o.ChildArgv, c.store, 1, c.low, c.high)
 		if err != nil {
 			res.InstructionsNote = "instructions not counted: " + err.Error()
 			break

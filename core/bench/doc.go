@@ -28,6 +28,9 @@
 // binary's hidden "bench _server" subcommand, which calls Serve), so the
 // server's CPU time (/proc and getrusage) and memory are its own and not
 // the tool's. Options.Targets points the tool at running servers instead.
+// The hostile workload's attackers likewise run in a child of their own
+// ("bench _attack", Options.ChildArgv), so their work does not share the
+// runtime of the process that times the legitimate clients.
 //
 // The tool is meant not to be the bottleneck: it speaks WebSocket with its
 // own small client (wsConn) that reads into reused buffers, finds the few

@@ -103,6 +103,7 @@ var HostilePhases = []string{PhaseQuiet, PhaseNonReading, PhaseSlowloris, PhaseI
 // hostileRun is the state of one hostile run.
 type hostileRun struct {
 	e       *env
+	runID   string // names the attackers' messages
 	base    string // the instance's base URL
 	ws      string // its WebSocket URL
 	pairs   *pairsRun
@@ -157,7 +158,7 @@ func (e *env) runHostile(ctx context.Context) (*HostileResult, error) {
 	}
 	res := &HostileResult{Pairs: o.HostilePairs, Rate: o.HostileRate, PhaseS: o.HostilePhase.Seconds(),
 		Sockets: o.HostileSockets, Conns: o.HostileConns, WSRate: info.Rate, WSBurst: info.Burst, BcryptCost: info.Bcrypt}
-	h := &hostileRun{e: e, base: base, ws: wsURL(base, info.WSPath), sockets: o.HostileSockets,
+	h := &hostileRun{e: e, runID: e.runID, base: base, ws: wsURL(base, info.WSPath), sockets: o.HostileSockets,
 		conns: o.HostileConns, phase: o.HostilePhase}
 
 	// Setup goes through many source addresses, so a per-address login
@@ -240,6 +241,32 @@ func (h *hostileRun) attacks(name string) map[string]attackFunc {
 // their sockets) before the legitimate load is measured anyway.
 const attackEngageMax = 30 * time.Second
 
+// startAttacks starts the phase's attacks in this process, each counting
+// into c (under its name when there are several); engaged is closed once
+// every one is going, and wait returns once all have ended (with ctx).
+func (h *hostileRun) startAttacks(ctx context.Context, name string, c *counters) (engaged <-chan struct{}, wait func()) {
+	var attackers, engagedWG sync.WaitGroup
+	attacks := h.attacks(name)
+	for an, a := range attacks {
+		ac := c
+		if len(attacks) > 1 {
+			ac = c.with(an + ": ")
+		}
+		attackers.Add(1)
+		engagedWG.Add(1)
+		var once sync.Once
+		engaged := func() { once.Do(engagedWG.Done) }
+		go func() {
+			defer attackers.Done()
+			defer engaged()
+			a(ctx, ac, engaged)
+		}()
+	}
+	all := make(chan struct{})
+	go func() { engagedWG.Wait(); close(all) }()
+	return all, attackers.Wait
+}
+
 // runPhase starts the phase's attacks, waits until they are engaged, offers
 // the legitimate load for one phase while a legitimate client probes
 // /healthz and login, then stops the attackers.
@@ -260,27 +287,18 @@ func (h *hostileRun) runPhase(ctx context.Context, name string, seq int64) (Host
 		}
 	})
 	t0 := time.Now()
-	var attackers, engagedWG sync.WaitGroup
-	attacks := h.attacks(name)
-	for an, a := range attacks {
-		ac := c
-		if len(attacks) > 1 {
-			ac = c.with(an + ": ")
-		}
-		attackers.Add(1)
-		engagedWG.Add(1)
-		var once sync.Once
-		engaged := func() { once.Do(engagedWG.Done) }
-		go func() {
-			defer attackers.Done()
-			defer engaged()
-			a(actx, ac, engaged)
-		}()
+	start := h.startAttacks
+	if len(e.o.ChildArgv) > 0 && name != PhaseQuiet {
+		start = h.startAttacksInChild
 	}
+	engaged, waitAttackers := start(actx, name, c)
 	if name != PhaseQuiet {
 		e.logf("hostile: %s: starting the attack", name)
 	}
-	if err := waitGroup(ctx, &engagedWG, attackEngageMax); err != nil {
+	select {
+	case <-engaged:
+	case <-ctx.Done():
+	case <-time.After(attackEngageMax):
 		e.logf("hostile: %s: attackers not all engaged after %v; measuring anyway", name, attackEngageMax)
 	}
 
@@ -292,7 +310,7 @@ func (h *hostileRun) runPhase(ctx context.Context, name string, seq int64) (Host
 	close(stopProbe)
 	<-probeDone // its last round may still be under attack: it is measured too
 	cancel()
-	attackers.Wait()
+	waitAttackers()
 	ph.AttackS = time.Since(t0).Seconds()
 	pk := peaks()
 	if err != nil {

@@ -93,7 +93,7 @@ func (h *hostileRun) feedLoop(ctx context.Context, c *counters, token string, ad
 	t := time.NewTicker(time.Second / time.Duration(rate))
 	defer t.Stop()
 	limit := int64(rate) * int64((attackEngageMax+2*h.phase).Seconds()+1)
-	prefix := h.e.runID + tag + "-"
+	prefix := h.runID + tag + "-"
 	var buf []byte
 	for n := int64(0); n < limit; n++ {
 		select {
@@ -166,7 +166,7 @@ func (h *hostileRun) floodOne(ctx context.Context, c *counters, conn *wsConn, ta
 	t := time.NewTicker(20 * time.Millisecond)
 	defer t.Stop()
 	limit := int64(100 * (attackEngageMax + 2*h.phase).Seconds())
-	prefix := h.e.runID + tag + "-"
+	prefix := h.runID + tag + "-"
 	var a, b []byte
 	for seq := int64(0); seq < limit; seq += 2 {
 		select {

@@ -3,21 +3,31 @@ package bench
 import (
 	"bytes"
 	"context"
+	"io"
+	"os"
 	"strings"
 	"testing"
 	"time"
 )
 
 // TestRunHostileInProcess runs the hostile workload, tiny, against a real
-// instance in this process with its default limits, and checks that the
-// report has every phase in order with measured figures (never whether the
-// targets were met: that depends on the defences of the server under test).
-func TestRunHostileInProcess(t *testing.T) {
+// instance in this process with its default limits, the attackers in this
+// process too, and checks that the report has every phase in order with
+// measured figures (never whether the targets were met: that depends on
+// the defences of the server under test).
+func TestRunHostileInProcess(t *testing.T) { testHostile(t, nil) }
+
+// TestRunHostileAttackersInAChild is the same with the attackers in a
+// child process (this test binary as "bench _attack", see TestMain), as
+// the sandbox's bench runs them: their counts must come back whole.
+func TestRunHostileAttackersInAChild(t *testing.T) { testHostile(t, []string{os.Args[0]}) }
+
+func testHostile(t *testing.T, childArgv []string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
 	defer cancel()
 	var progress bytes.Buffer
 	rep, err := Run(ctx, Options{
-		Workloads: []string{WorkloadHostile}, InProcess: true,
+		Workloads: []string{WorkloadHostile}, InProcess: true, ChildArgv: childArgv,
 		Server:       ServerOptions{Dir: t.TempDir(), BcryptCost: 4},
 		HostilePairs: 4, HostileRate: 40, HostilePhase: 400 * time.Millisecond, Drain: 2 * time.Second,
 		HostileSockets: 10, HostileConns: 10, Progress: &progress,
@@ -71,6 +81,11 @@ func TestRunHostileInProcess(t *testing.T) {
 		if p.Login.Count == 0 || p.Healthz.Count == 0 {
 			t.Errorf("%s: legitimate login/healthz not timed: %+v %+v", p.Name, p.Login, p.Healthz)
 		}
+		for k := range p.Attack {
+			if strings.HasPrefix(k, "attacker child") {
+				t.Errorf("%s: %s %d\n%s", p.Name, k, p.Attack[k], progress.String())
+			}
+		}
 		// A page the flood was answered holds the feeders' messages, so
 		// counting them must find some.
 		if p.Name == PhaseHistory && p.Attack["answered 200"] > 0 && p.Attack["messages read"] == 0 {
@@ -115,4 +130,58 @@ func TestRunHostileInProcess(t *testing.T) {
 		}
 	}
 	t.Log(table.String())
+}
+
+// An attacker child that cannot start, or that dies without a word, is
+// counted and reported, and the phase goes on without its attacks rather
+// than waiting out attackEngageMax.
+func TestAttackerChildFailureIsCounted(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		argv []string
+	}{
+		{"cannot start", []string{"/nonexistent/dmchat-bench"}},
+		{"dies at once", []string{"/bin/false"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var progress bytes.Buffer
+			h := &hostileRun{e: &env{o: Options{ChildArgv: tc.argv, Progress: &progress, ServerStderr: io.Discard}}, phase: time.Second}
+			c := newCounters()
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			engaged, wait := h.startAttacksInChild(ctx, PhaseSlowloris, c)
+			select {
+			case <-engaged:
+			case <-time.After(10 * time.Second):
+				t.Fatal("a failed child was not taken as engaged: the phase would wait out attackEngageMax")
+			}
+			wait()
+			if got := c.snapshot()["attacker child failed"]; got != 1 {
+				t.Fatalf("attacker child failed counted %d, want 1 (%v); progress:\n%s", got, c.snapshot(), progress.String())
+			}
+			if !strings.Contains(progress.String(), "attacker child") {
+				t.Fatalf("the failure is not in the progress lines:\n%s", progress.String())
+			}
+		})
+	}
+}
+
+// The attacker child refuses a missing or unusable spec with a clear
+// error instead of attacking with zero values.
+func TestAttackChildRefusesABadSpec(t *testing.T) {
+	for in, want := range map[string]string{
+		"":                             "no spec on stdin",
+		"not json\n":                   "unreadable spec",
+		"{}\n":                         "needs a phase and a timeout",
+		`{"phase":"slowloris"}` + "\n": "needs a phase and a timeout",
+	} {
+		var out bytes.Buffer
+		err := RunAttackChild(context.Background(), strings.NewReader(in), &out)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("stdin %q: %v, want an error saying %q", in, err, want)
+		}
+		if out.Len() != 0 {
+			t.Errorf("stdin %q: printed %q", in, out.String())
+		}
+	}
 }

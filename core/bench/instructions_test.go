@@ -10,10 +10,18 @@ import (
 )
 
 // TestMain lets this test binary be the cycle child that
-// TestCycleInstructionsCountsTheCyclesDifference runs under callgrind.
+// TestCycleInstructionsCountsTheCyclesDifference runs under callgrind, and
+// the attacker child of TestRunHostileAttackersInAChild.
 func TestMain(m *testing.M) {
 	if IsCycleChild(os.Args[1:]) {
 		if err := RunCycleChild(context.Background(), os.Args[2:], os.Stdout, os.Stderr); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	if IsAttackChild(os.Args[1:]) {
+		if err := RunAttackChild(context.Background(), os.Stdin, os.Stdout); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}

@@ -113,11 +113,14 @@ type Options struct {
 	// CPU then includes the tool's, and the report says so).
 	ServerArgv []string
 	InProcess  bool
-	// CycleArgv is the command of this program's "bench" (the cycle child,
-	// RunCycleChild, is its hidden subcommand): with it and valgrind on
-	// PATH, the cycle workload also counts instructions per cycle under
-	// callgrind. Empty skips that count.
-	CycleArgv []string
+	// ChildArgv is the command of this program's "bench", whose hidden
+	// subcommands run the tool's children: the cycle child
+	// (RunCycleChild; with valgrind on PATH the cycle workload also counts
+	// instructions per cycle under callgrind) and the hostile workload's
+	// attackers (RunAttackChild), in a process apart from the legitimate
+	// clients it times. Empty skips that count and runs the attackers in
+	// this process.
+	ChildArgv []string
 
 	// Progress receives progress lines while the benchmark runs; nil
 	// means io.Discard.
