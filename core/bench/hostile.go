@@ -30,9 +30,13 @@ type HostileResult struct {
 	BcryptCost int     `json:"bcryptCost"`
 	// Measured is false when the server process cannot be read (--target
 	// without --server-pid): peaks are then 0.
-	Measured bool           `json:"measured"`
-	Phases   []HostilePhase `json:"phases"`
-	Note     string         `json:"note,omitempty"`
+	Measured bool `json:"measured"`
+	// AttackersApart says the attackers ran in a child process of their
+	// own (Options.ChildArgv), not in the process that timed the
+	// legitimate clients.
+	AttackersApart bool           `json:"attackersApart"`
+	Phases         []HostilePhase `json:"phases"`
+	Note           string         `json:"note,omitempty"`
 }
 
 // HostilePhase is one phase: the quiet baseline, one attack, or all of
@@ -157,7 +161,8 @@ func (e *env) runHostile(ctx context.Context) (*HostileResult, error) {
 		return nil, fmt.Errorf("%w: %s", ErrNotLoopback, base)
 	}
 	res := &HostileResult{Pairs: o.HostilePairs, Rate: o.HostileRate, PhaseS: o.HostilePhase.Seconds(),
-		Sockets: o.HostileSockets, Conns: o.HostileConns, WSRate: info.Rate, WSBurst: info.Burst, BcryptCost: info.Bcrypt}
+		Sockets: o.HostileSockets, Conns: o.HostileConns, WSRate: info.Rate, WSBurst: info.Burst, BcryptCost: info.Bcrypt,
+		AttackersApart: len(o.ChildArgv) > 0}
 	h := &hostileRun{e: e, runID: e.runID, base: base, ws: wsURL(base, info.WSPath), sockets: o.HostileSockets,
 		conns: o.HostileConns, phase: o.HostilePhase}
 

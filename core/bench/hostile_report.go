@@ -97,6 +97,11 @@ func (h *HostileResult) checks() []Check {
 func (h *HostileResult) writeTable(bw *bufio.Writer) {
 	fmt.Fprintf(bw, "\nhostile: %d pairs at %d DMs/s, %.1f s per phase; %d non-reading sockets, %d slowloris and %d idle connections; server limits at their defaults (WS_RATE %g, WS_BURST %d, bcrypt cost %d)\n",
 		h.Pairs, h.Rate, h.PhaseS, h.Sockets, h.Conns, h.Conns, h.WSRate, h.WSBurst, h.BcryptCost)
+	if h.AttackersApart {
+		fmt.Fprintln(bw, "attackers: in a child process of their own (bench _attack)")
+	} else {
+		fmt.Fprintln(bw, "attackers: in the tool's process, beside the legitimate clients it times")
+	}
 	tw := tabwriter.NewWriter(bw, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "phase\tpeak RSS MiB\tfds\tgoroutines\tsockets\tdelivered p50\tp99\tmax\tlost\tlate>1s\terrors\tlogin p50\tmax\tfailed\thealthz p99\tfailed\tlog lines\t")
 	for _, p := range h.Phases {

@@ -39,6 +39,9 @@ func testHostile(t *testing.T, childArgv []string) {
 	if h == nil || len(h.Phases) != len(HostilePhases) {
 		t.Fatalf("hostile phases: %+v\n%s", h, progress.String())
 	}
+	if h.AttackersApart != (len(childArgv) > 0) {
+		t.Errorf("AttackersApart %v with ChildArgv %q", h.AttackersApart, childArgv)
+	}
 	if h.WSRate != 20 || h.WSBurst != 40 || h.BcryptCost != 4 || !h.Measured {
 		t.Errorf("server not run with its default limits, or not measured: %+v", h)
 	}
@@ -124,7 +127,11 @@ func testHostile(t *testing.T, childArgv []string) {
 	if err := rep.WriteTable(&table); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range append([]string{"hostile:", "attackers"}, HostilePhases...) {
+	where := "attackers: in the tool's process"
+	if len(childArgv) > 0 {
+		where = "attackers: in a child process"
+	}
+	for _, want := range append([]string{"hostile:", where}, HostilePhases...) {
 		if !strings.Contains(table.String(), want) {
 			t.Errorf("table lacks %q:\n%s", want, table.String())
 		}
