@@ -109,8 +109,8 @@ func RunAttackChild(ctx context.Context, stdin io.Reader, stdout io.Writer) erro
 // startAttacksInChild is startAttacks in a child process (this program's
 // "bench _attack"): engaged is closed once the child says so (or is gone),
 // and wait stops it, adds what it counted to c and reaps it. Ending ctx
-// stops it too. A child that cannot be started counts "attacker child
-// failed" and attacks nothing.
+// stops it too. A child that cannot be started, or that exits with an
+// error, counts "attacker child failed" (and a first one attacks nothing).
 func (h *hostileRun) startAttacksInChild(ctx context.Context, name string, c *counters) (<-chan struct{}, func()) {
 	o := h.e.o
 	argv := append(append([]string(nil), o.ChildArgv...), attackChildSubcommand)
