@@ -14,9 +14,9 @@
 //   - hostile: pairs at a steady rate while attackers (sockets that never
 //     read, slowloris, idle keep-alives, a send flood, a login storm,
 //     repeat acks, a history flood) run one kind at a time and then all at
-//     once, against a
-//     server with its default limits: per phase, the server's peak RSS,
-//     fds and goroutines and the legitimate latency, losses and login time.
+//     once, against a server with its default limits: per phase, the
+//     server's peak RSS, fds and goroutines and the legitimate latency,
+//     losses and login time.
 //
 // The load is open-loop: every send has a due time on a fixed schedule and
 // latencies are measured from that due time, not from when the tool got to

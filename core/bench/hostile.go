@@ -106,23 +106,29 @@ var HostilePhases = []string{PhaseQuiet, PhaseNonReading, PhaseSlowloris, PhaseI
 
 // hostileRun is the state of one hostile run.
 type hostileRun struct {
-	e       *env
-	runID   string // names the attackers' messages
-	base    string // the instance's base URL
-	ws      string // its WebSocket URL
-	pairs   *pairsRun
-	sockets int
-	conns   int
-	phase   time.Duration
+	e     *env
+	pairs *pairsRun
+	attackTarget
+}
 
-	// Attackers' accounts.
-	victim       benchUser   // its sockets never read
-	feeders      []benchUser // send to the victim
-	flooder      benchUser   // floods the sink over many sockets
-	sink         benchUser
-	acker        benchUser // repeats delivery acks
-	ackFeeder    benchUser // sends the acker the messages it acks
-	stormTargets []benchUser
+// attackTarget is what the attacks need: the server, their bounds and the
+// attackers' accounts. The attacker child is handed it as JSON, so an
+// attack sees the same fields in either process.
+type attackTarget struct {
+	RunID    string        `json:"runId"` // names the attackers' messages
+	Base     string        `json:"base"`  // the instance's base URL
+	WS       string        `json:"ws"`    // its WebSocket URL
+	Sockets  int           `json:"sockets"`
+	Conns    int           `json:"conns"`
+	PhaseLen time.Duration `json:"phaseLen"`
+
+	Victim       benchUser   `json:"victim"`  // its sockets never read
+	Feeders      []benchUser `json:"feeders"` // send to the victim
+	Flooder      benchUser   `json:"flooder"` // floods the sink over many sockets
+	Sink         benchUser   `json:"sink"`
+	Acker        benchUser   `json:"acker"`     // repeats delivery acks
+	AckFeeder    benchUser   `json:"ackFeeder"` // sends the acker the messages it acks
+	StormTargets []benchUser `json:"stormTargets"`
 }
 
 // Loopback source addresses, one /24 per role, so that each role looks like
@@ -163,8 +169,8 @@ func (e *env) runHostile(ctx context.Context) (*HostileResult, error) {
 	res := &HostileResult{Pairs: o.HostilePairs, Rate: o.HostileRate, PhaseS: o.HostilePhase.Seconds(),
 		Sockets: o.HostileSockets, Conns: o.HostileConns, WSRate: info.Rate, WSBurst: info.Burst, BcryptCost: info.Bcrypt,
 		AttackersApart: len(o.ChildArgv) > 0}
-	h := &hostileRun{e: e, runID: e.runID, base: base, ws: wsURL(base, info.WSPath), sockets: o.HostileSockets,
-		conns: o.HostileConns, phase: o.HostilePhase}
+	h := &hostileRun{e: e, attackTarget: attackTarget{RunID: e.runID, Base: base, WS: wsURL(base, info.WSPath),
+		Sockets: o.HostileSockets, Conns: o.HostileConns, PhaseLen: o.HostilePhase}}
 
 	// Setup goes through many source addresses, so a per-address login
 	// limit does not make it crawl.
@@ -182,10 +188,10 @@ func (e *env) runHostile(ctx context.Context) (*HostileResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	h.victim, h.feeders = attackers[0], attackers[1:1+nonReadingFeeders]
+	h.Victim, h.Feeders = attackers[0], attackers[1:1+nonReadingFeeders]
 	rest := attackers[1+nonReadingFeeders:]
-	h.flooder, h.sink, h.acker, h.ackFeeder = rest[0], rest[1], rest[2], rest[3]
-	h.stormTargets = rest[4:7]
+	h.Flooder, h.Sink, h.Acker, h.AckFeeder = rest[0], rest[1], rest[2], rest[3]
+	h.StormTargets = rest[4:7]
 	r, stop, err := e.startPairs(ctx, o.HostilePairs, base, base, true)
 	if err != nil {
 		return nil, err
@@ -281,7 +287,7 @@ func (h *hostileRun) runPhase(ctx context.Context, name string, seq int64) (Host
 	c := newCounters()
 	// Every attack is bounded in time by this context (and in count by
 	// its own limits).
-	actx, cancel := context.WithTimeout(ctx, attackEngageMax+h.phase+e.o.Drain+10*time.Second)
+	actx, cancel := context.WithTimeout(ctx, attackEngageMax+h.PhaseLen+e.o.Drain+10*time.Second)
 	defer cancel()
 	logs := newLogCounter(e.srv.Info().LogFile)
 	var aborted atomic.Bool
@@ -311,7 +317,7 @@ func (h *hostileRun) runPhase(ctx context.Context, name string, seq int64) (Host
 	stopProbe := make(chan struct{})
 	probeDone := make(chan struct{})
 	go func() { defer close(probeDone); probe.run(ctx, stopProbe) }()
-	step, err := e.pairsStep(ctx, h.pairs, e.o.HostileRate, seq, "hostile: "+name, h.phase)
+	step, err := e.pairsStep(ctx, h.pairs, e.o.HostileRate, seq, "hostile: "+name, h.PhaseLen)
 	close(stopProbe)
 	<-probeDone // its last round may still be under attack: it is measured too
 	cancel()

@@ -40,7 +40,7 @@ func (h *hostileRun) dialAttacker(ctx context.Context, c *counters, token string
 	o.Token, o.LocalIP = token, attackerIP(addr)
 	dctx, cancel := context.WithTimeout(ctx, attackDialTimeout)
 	defer cancel()
-	conn, err := dialWS(dctx, h.ws, o)
+	conn, err := dialWS(dctx, h.WS, o)
 	var he *handshakeError
 	switch {
 	case err == nil:
@@ -119,7 +119,7 @@ func dialPool(ctx context.Context, n, conc int, dial func(i int)) {
 
 // rawConn opens a plain TCP connection from attackerIP(addr).
 func (h *hostileRun) rawConn(ctx context.Context, c *counters, addr int) net.Conn {
-	u, err := url.Parse(h.base)
+	u, err := url.Parse(h.Base)
 	if err != nil {
 		return nil
 	}

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -29,35 +28,9 @@ const attackEngaged = "engaged"
 // attackSpec is what the attacker child is told on its standard input:
 // the phase and everything its attacks need.
 type attackSpec struct {
-	Phase        string        `json:"phase"`
-	Timeout      time.Duration `json:"timeout"` // the child's own bound, should the parent vanish
-	RunID        string        `json:"runId"`
-	Base         string        `json:"base"`
-	WS           string        `json:"ws"`
-	Sockets      int           `json:"sockets"`
-	Conns        int           `json:"conns"`
-	PhaseLen     time.Duration `json:"phaseLen"`
-	Victim       benchUser     `json:"victim"`
-	Feeders      []benchUser   `json:"feeders"`
-	Flooder      benchUser     `json:"flooder"`
-	Sink         benchUser     `json:"sink"`
-	Acker        benchUser     `json:"acker"`
-	AckFeeder    benchUser     `json:"ackFeeder"`
-	StormTargets []benchUser   `json:"stormTargets"`
-}
-
-// spec is what a child needs to run phase name of h.
-func (h *hostileRun) spec(name string, timeout time.Duration) attackSpec {
-	return attackSpec{Phase: name, Timeout: timeout, RunID: h.runID, Base: h.base, WS: h.ws,
-		Sockets: h.sockets, Conns: h.conns, PhaseLen: h.phase, Victim: h.victim, Feeders: h.feeders,
-		Flooder: h.flooder, Sink: h.sink, Acker: h.acker, AckFeeder: h.ackFeeder, StormTargets: h.stormTargets}
-}
-
-// run is the hostileRun a child attacks with (no legitimate load, no env).
-func (s attackSpec) run() *hostileRun {
-	return &hostileRun{runID: s.RunID, base: s.Base, ws: s.WS, sockets: s.Sockets, conns: s.Conns, phase: s.PhaseLen,
-		victim: s.Victim, feeders: s.Feeders, flooder: s.Flooder, sink: s.Sink, acker: s.Acker,
-		ackFeeder: s.AckFeeder, stormTargets: s.StormTargets}
+	Phase   string        `json:"phase"`
+	Timeout time.Duration `json:"timeout"` // the child's own bound, should the parent vanish
+	Target  attackTarget  `json:"target"`
 }
 
 // IsAttackChild reports whether args (after "bench") ask for the attacker
@@ -91,7 +64,7 @@ func RunAttackChild(ctx context.Context, stdin io.Reader, stdout io.Writer) erro
 		cancel()
 	}()
 	c := newCounters()
-	engaged, wait := spec.run().startAttacks(ctx, spec.Phase, c)
+	engaged, wait := (&hostileRun{attackTarget: spec.Target}).startAttacks(ctx, spec.Phase, c)
 	told := make(chan struct{})
 	go func() {
 		defer close(told)
@@ -139,11 +112,11 @@ func (h *hostileRun) startAttacksInChild(ctx context.Context, name string, c *co
 	}
 	// The child's own bound outlives ctx's a little, so the parent's stop
 	// (stdin closed) is what ends it normally.
-	bound := attackEngageMax + 2*h.phase + 10*time.Second
+	bound := attackEngageMax + 2*h.PhaseLen + 10*time.Second
 	if deadline, ok := ctx.Deadline(); ok {
 		bound = max(time.Until(deadline), time.Second) + 5*time.Second
 	}
-	spec, _ := json.Marshal(h.spec(name, bound)) // strings, ints and durations: cannot fail
+	spec, _ := json.Marshal(attackSpec{Phase: name, Timeout: bound, Target: h.attackTarget}) // strings, ints and durations: cannot fail
 	_, _ = stdin.Write(append(spec, '\n'))
 	stop := context.AfterFunc(ctx, func() { _ = stdin.Close() })
 	var once sync.Once
@@ -171,7 +144,7 @@ func (h *hostileRun) startAttacksInChild(ctx context.Context, name string, c *co
 		stop()
 		_ = stdin.Close()
 		<-done
-		if err := cmd.Wait(); err != nil && !errors.Is(err, os.ErrClosed) {
+		if err := cmd.Wait(); err != nil {
 			h.e.logf("hostile: %s: attacker child: %v", name, err)
 			c.add("attacker child failed", 1)
 		}

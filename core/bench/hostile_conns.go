@@ -18,15 +18,15 @@ import (
 	"github.com/dmchat/dmchat/core/client"
 )
 
-// slowloris holds h.conns connections that never finish a request: half
+// slowloris holds h.Conns connections that never finish a request: half
 // send their headers one byte a second, half send full headers of a POST
 // and then its body one byte a second. At most 1,000 bytes each.
 func (h *hostileRun) slowloris(ctx context.Context, c *counters, engaged func()) {
-	host := strings.TrimPrefix(h.base, "http://")
+	host := strings.TrimPrefix(h.Base, "http://")
 	var wg sync.WaitGroup
 	var opened sync.WaitGroup
-	opened.Add(h.conns)
-	for i := range h.conns {
+	opened.Add(h.Conns)
+	for i := range h.Conns {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -67,13 +67,13 @@ func (h *hostileRun) slowloris(ctx context.Context, c *counters, engaged func())
 	wg.Wait()
 }
 
-// idleKeepAlives holds h.conns connections that each made one request
+// idleKeepAlives holds h.Conns connections that each made one request
 // (GET /healthz) and then stay idle, kept alive, until the phase ends.
 func (h *hostileRun) idleKeepAlives(ctx context.Context, c *counters, engaged func()) {
-	host := strings.TrimPrefix(h.base, "http://")
+	host := strings.TrimPrefix(h.Base, "http://")
 	var wg, opened sync.WaitGroup
-	opened.Add(h.conns)
-	for range h.conns {
+	opened.Add(h.Conns)
+	for range h.Conns {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -128,12 +128,12 @@ func (h *hostileRun) loginStorm(ctx context.Context, c *counters, engaged func()
 	for a := range 8 {
 		hc := httpClientFrom(stormIP(a), 4)
 		defer hc.CloseIdleConnections()
-		api := &client.API{BaseURL: h.base, HTTP: hc}
+		api := &client.API{BaseURL: h.Base, HTTP: hc}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			hammer(ctx, c, 4, &attempts, 20000, func(n int64) error {
-				target := h.stormTargets[int(n)%len(h.stormTargets)]
+				target := h.StormTargets[int(n)%len(h.StormTargets)]
 				_, err := api.Login(ctx, target.Name, fmt.Sprintf("guess-%d-%d", a, n))
 				if err == nil {
 					c.add("guess accepted (!)", 1)
@@ -146,8 +146,9 @@ func (h *hostileRun) loginStorm(ctx context.Context, c *counters, engaged func()
 }
 
 // messageIDKey occurs once per message of a history page: counting it
-// spares the tool decoding pages it only needs to count, work that would
-// slow its own legitimate clients, whose latencies it measures.
+// spares decoding pages the attack only needs to count (work that, with
+// the attackers in the tool's process, slowed the legitimate clients it
+// times).
 var messageIDKey = []byte(`"messageId"`)
 
 // historyFlood is one user reading its history as fast as the server
@@ -160,12 +161,12 @@ func (h *hostileRun) historyFlood(ctx context.Context, c *counters, engaged func
 	engaged()
 	hc := httpClientFrom(attackerIP(addrHistory), 8)
 	defer hc.CloseIdleConnections()
-	api := &client.API{BaseURL: h.base, HTTP: hc}
+	api := &client.API{BaseURL: h.Base, HTTP: hc}
 	var requests atomic.Int64
 	hammer(ctx, c, 8, &requests, 20000, func(n int64) error {
-		with := h.feeders[int(n)%len(h.feeders)].ID
+		with := h.Feeders[int(n)%len(h.Feeders)].ID
 		var page []byte
-		_, err := api.Do(ctx, client.Request{Path: "/api/messages?limit=200&with=" + url.QueryEscape(with), Token: h.victim.Token}, &page)
+		_, err := api.Do(ctx, client.Request{Path: "/api/messages?limit=200&with=" + url.QueryEscape(with), Token: h.Victim.Token}, &page)
 		if err == nil {
 			c.add("answered 200", 1)
 			c.add("messages read", int64(bytes.Count(page, messageIDKey)))

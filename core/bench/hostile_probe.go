@@ -22,7 +22,7 @@ type probe struct {
 
 func newProbe(h *hostileRun) *probe {
 	hc := httpClientFrom(legitIP(), 2)
-	return &probe{h: h, hc: hc, api: &client.API{BaseURL: h.base, HTTP: hc}, user: h.pairs.users[0],
+	return &probe{h: h, hc: hc, api: &client.API{BaseURL: h.Base, HTTP: hc}, user: h.pairs.users[0],
 		health: newLatency(), login: newLatency()}
 }
 

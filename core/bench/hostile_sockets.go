@@ -16,7 +16,7 @@ import (
 // which the attacker grew the server by 230 MB/s.
 const nonReadingFeeders = 16
 
-// nonReading is one user opening h.sockets sockets that never read (and
+// nonReading is one user opening h.Sockets sockets that never read (and
 // replacing one of them five times a second) while other users send it
 // 4 KiB messages within the rate limit: what the server queues for them is
 // bounded only by its defences.
@@ -24,8 +24,8 @@ func (h *hostileRun) nonReading(ctx context.Context, c *counters, engaged func()
 	var mu sync.Mutex
 	var conns []*wsConn
 	go closeOnDone(ctx, &mu, &conns)
-	dialPool(ctx, h.sockets, 32, func(i int) {
-		if conn := h.dialAttacker(ctx, c, h.victim.Token, addrNonReading, dialOptions{ReadBuffer: 512, RecvBuffer: 4096}); conn != nil {
+	dialPool(ctx, h.Sockets, 32, func(i int) {
+		if conn := h.dialAttacker(ctx, c, h.Victim.Token, addrNonReading, dialOptions{ReadBuffer: 512, RecvBuffer: 4096}); conn != nil {
 			mu.Lock()
 			conns = append(conns, conn)
 			mu.Unlock()
@@ -37,13 +37,13 @@ func (h *hostileRun) nonReading(ctx context.Context, c *counters, engaged func()
 	engaged()
 	content := strings.Repeat("v", 4000)
 	var wg sync.WaitGroup
-	for k, f := range h.feeders {
+	for k, f := range h.Feeders {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			// 15/s each stays under the contract's 20 frames/s per socket:
 			// the feeders are not the attack, the victim's sockets are.
-			h.feedLoop(ctx, c.with("feeders' "), f.Token, addrFeeders+k, h.victim.ID, content, 15, "n"+strconv.Itoa(k))
+			h.feedLoop(ctx, c.with("feeders' "), f.Token, addrFeeders+k, h.Victim.ID, content, 15, "n"+strconv.Itoa(k))
 		}()
 	}
 	// Five times a second one socket is dropped and another opened: each
@@ -51,7 +51,7 @@ func (h *hostileRun) nonReading(ctx context.Context, c *counters, engaged func()
 	// grows all phase long.
 	t := time.NewTicker(200 * time.Millisecond)
 	defer t.Stop()
-	for i := 0; i < 5*int((attackEngageMax+2*h.phase).Seconds()); i++ {
+	for i := 0; i < 5*int((attackEngageMax+2*h.PhaseLen).Seconds()); i++ {
 		select {
 		case <-ctx.Done():
 		case <-t.C:
@@ -65,7 +65,7 @@ func (h *hostileRun) nonReading(ctx context.Context, c *counters, engaged func()
 			conns = conns[1:]
 		}
 		mu.Unlock()
-		if conn := h.dialAttacker(ctx, c, h.victim.Token, addrNonReading, dialOptions{ReadBuffer: 512, RecvBuffer: 4096}); conn != nil {
+		if conn := h.dialAttacker(ctx, c, h.Victim.Token, addrNonReading, dialOptions{ReadBuffer: 512, RecvBuffer: 4096}); conn != nil {
 			c.add("sockets reopened", 1)
 			mu.Lock()
 			conns = append(conns, conn)
@@ -92,8 +92,8 @@ func (h *hostileRun) feedLoop(ctx context.Context, c *counters, token string, ad
 	defer stop()
 	t := time.NewTicker(time.Second / time.Duration(rate))
 	defer t.Stop()
-	limit := int64(rate) * int64((attackEngageMax+2*h.phase).Seconds()+1)
-	prefix := h.runID + tag + "-"
+	limit := int64(rate) * int64((attackEngageMax+2*h.PhaseLen).Seconds()+1)
+	prefix := h.RunID + tag + "-"
 	var buf []byte
 	for n := int64(0); n < limit; n++ {
 		select {
@@ -114,12 +114,12 @@ func (h *hostileRun) feedLoop(ctx context.Context, c *counters, token string, ad
 const floodSockets = 40
 
 // sendFlood is one user sending MESSAGE_SEND at 100 frames/s on each of
-// min(40, h.sockets) sockets (five times the contract's per-socket rate),
+// min(40, h.Sockets) sockets (five times the contract's per-socket rate),
 // reconnecting (at most three times a socket) when the server closes one.
 func (h *hostileRun) sendFlood(ctx context.Context, c *counters, engaged func()) {
-	n := min(floodSockets, h.sockets)
+	n := min(floodSockets, h.Sockets)
 	sinkCounts := newCounters() // the sink's own frames are not the attack
-	sink := h.dialAttacker(ctx, sinkCounts, h.sink.Token, addrSink, dialOptions{})
+	sink := h.dialAttacker(ctx, sinkCounts, h.Sink.Token, addrSink, dialOptions{})
 	if sink != nil {
 		stop := context.AfterFunc(ctx, func() { _ = sink.CloseNow() })
 		defer stop()
@@ -141,7 +141,7 @@ func (h *hostileRun) sendFlood(ctx context.Context, c *counters, engaged func())
 			}
 			defer done()
 			for attempt := 0; attempt < 4 && ctx.Err() == nil; attempt++ {
-				conn := h.dialAttacker(ctx, c, h.flooder.Token, addrFlood, dialOptions{})
+				conn := h.dialAttacker(ctx, c, h.Flooder.Token, addrFlood, dialOptions{})
 				done()
 				if conn == nil {
 					return
@@ -165,8 +165,8 @@ func (h *hostileRun) floodOne(ctx context.Context, c *counters, conn *wsConn, ta
 	defer stop()
 	t := time.NewTicker(20 * time.Millisecond)
 	defer t.Stop()
-	limit := int64(100 * (attackEngageMax + 2*h.phase).Seconds())
-	prefix := h.runID + tag + "-"
+	limit := int64(100 * (attackEngageMax + 2*h.PhaseLen).Seconds())
+	prefix := h.RunID + tag + "-"
 	var a, b []byte
 	for seq := int64(0); seq < limit; seq += 2 {
 		select {
@@ -176,8 +176,8 @@ func (h *hostileRun) floodOne(ctx context.Context, c *counters, conn *wsConn, ta
 			return
 		case <-t.C:
 		}
-		a = appendSend(a[:0], prefix, seq, h.sink.ID, "flood")
-		b = appendSend(b[:0], prefix, seq+1, h.sink.ID, "flood")
+		a = appendSend(a[:0], prefix, seq, h.Sink.ID, "flood")
+		b = appendSend(b[:0], prefix, seq+1, h.Sink.ID, "flood")
 		if err := conn.WriteFrames(a, b); err != nil {
 			return
 		}
@@ -192,7 +192,7 @@ func (h *hostileRun) repeatAcks(ctx context.Context, c *counters, engaged func()
 	defer engaged()
 	var idsMu sync.Mutex
 	var ids [][]byte
-	first := h.dialAttacker(ctx, c, h.acker.Token, addrAcks, dialOptions{})
+	first := h.dialAttacker(ctx, c, h.Acker.Token, addrAcks, dialOptions{})
 	if first == nil {
 		return
 	}
@@ -217,7 +217,7 @@ func (h *hostileRun) repeatAcks(ctx context.Context, c *counters, engaged func()
 	// The acker's messages: five from a feeder, each acked once for real
 	// by the first burst below.
 	fctx, fcancel := context.WithCancel(ctx)
-	go h.feedLoop(fctx, newCounters(), h.ackFeeder.Token, addrFeeders+nonReadingFeeders, h.acker.ID, "ack me", 10, "a")
+	go h.feedLoop(fctx, newCounters(), h.AckFeeder.Token, addrFeeders+nonReadingFeeders, h.Acker.ID, "ack me", 10, "a")
 	deadline := time.After(attackEngageMax - attackDialTimeout) // deliveries may be slow under load
 	for have := 0; have < 5; {
 		select {
@@ -244,14 +244,14 @@ func (h *hostileRun) repeatAcks(ctx context.Context, c *counters, engaged func()
 	engaged()
 	var total atomic.Int64
 	var wg sync.WaitGroup
-	for i := range min(8, h.sockets) {
+	for i := range min(8, h.Sockets) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for attempt := 0; attempt < 4 && ctx.Err() == nil; attempt++ {
 				conn := first
 				if i != 0 || attempt > 0 {
-					if conn = h.dialAttacker(ctx, c, h.acker.Token, addrAcks, dialOptions{}); conn == nil {
+					if conn = h.dialAttacker(ctx, c, h.Acker.Token, addrAcks, dialOptions{}); conn == nil {
 						return
 					}
 				}

@@ -152,7 +152,7 @@ func TestAttackerChildFailureIsCounted(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var progress bytes.Buffer
-			h := &hostileRun{e: &env{o: Options{ChildArgv: tc.argv, Progress: &progress, ServerStderr: io.Discard}}, phase: time.Second}
+			h := &hostileRun{e: &env{o: Options{ChildArgv: tc.argv, Progress: &progress, ServerStderr: io.Discard}}, attackTarget: attackTarget{PhaseLen: time.Second}}
 			c := newCounters()
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()

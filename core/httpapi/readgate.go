@@ -22,9 +22,8 @@ const readQueuePerSlot = 64
 // limit bounds what one user asks; this bounds what all of them together
 // may take, however many accounts an attacker holds, so the message path
 // keeps the other half. Measured with "sandbox bench --workload hostile"
-// (docs/PERFORMANCE.md, "history flood"): one user's burst of 40 such
-// pages raised the legitimate send→delivered p99 several times while both
-// cores were busy encoding them.
+// (docs/PERFORMANCE.md, "history flood"): one user asking for such pages
+// as fast as answered had the server read and encode ~900 a second.
 func newReadGate() *gate.Gate {
 	slots := max(1, runtime.GOMAXPROCS(0)/2)
 	return gate.New(slots, readQueuePerSlot*slots)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/dmchat/dmchat/core/bus"
 	"github.com/dmchat/dmchat/core/chat"
+	"github.com/dmchat/dmchat/core/hub"
 )
 
 var _ bus.Handler = (*Node)(nil)
@@ -235,8 +236,7 @@ func (n *Node) catchUp(all bool, only []string) {
 // catchUpUser pushes userID's undelivered messages to each of its sockets
 // here and returns how many pushes it made. Each socket pages through the
 // store on its own, so one that does not read (a phone out of coverage)
-// holds up only itself, not the same user's laptop. A ban that arrives
-// meanwhile stops it: a banned user is sent nothing more.
+// holds up only itself, not the same user's laptop.
 func (n *Node) catchUpUser(userID string) (int, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), n.opts.CatchupTimeout)
 	defer cancel()
@@ -247,23 +247,7 @@ func (n *Node) catchUpUser(userID string) (int, error) {
 	for _, c := range n.hub.Sockets(userID) {
 		sockets.Go(func() error {
 			k, err := n.pushUndelivered(ctx, userID, func(ctx context.Context, msgs []chat.Message) (int, bool, error) {
-				k := 0
-				for _, m := range msgs {
-					if n.isBanned(userID) {
-						return k, false, nil
-					}
-					ok, err := c.DeliverPaced(ctx, m)
-					if err != nil {
-						// A socket that closed meanwhile gets its replay
-						// when it reconnects: not a failure of the catch-up.
-						return k, false, ctx.Err()
-					}
-					if ok {
-						k++
-						n.metrics.MessagesSent.Inc()
-					}
-				}
-				return k, true, nil
+				return n.catchUpPage(ctx, c, msgs)
 			})
 			pushed.Add(int64(k))
 			return err
@@ -271,6 +255,27 @@ func (n *Node) catchUpUser(userID string) (int, error) {
 	}
 	err := sockets.Wait()
 	return int(pushed.Load()), err
+}
+
+// catchUpPage pushes one page to socket c, paced to it (a pushPage). A ban
+// that arrives meanwhile stops it: a banned user is sent nothing more. A
+// socket that closed meanwhile stops it too, without an error: it gets its
+// replay when it reconnects.
+func (n *Node) catchUpPage(ctx context.Context, c *hub.Socket, msgs []chat.Message) (pushed int, more bool, err error) {
+	for _, m := range msgs {
+		if n.isBanned(c.UserID()) {
+			return pushed, false, nil
+		}
+		ok, err := c.DeliverPaced(ctx, m)
+		if err != nil {
+			return pushed, false, ctx.Err()
+		}
+		if ok {
+			pushed++
+			n.metrics.MessagesSent.Inc()
+		}
+	}
+	return pushed, true, nil
 }
 
 // logRetry says that a MESSAGE_SEND was a retry of a stored message (the
